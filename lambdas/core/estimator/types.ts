@@ -1,0 +1,59 @@
+/** Configurations, throughput estimates and the candidates the planner chooses among. */
+import type { Market, Technique } from "../spec/workload-schema.ts";
+
+/** One way to run a job: technique x instance type x nodes x GPUs per node. */
+export interface Configuration {
+  readonly technique: Technique;
+  readonly instanceType: string;
+  readonly nodes: number;
+  readonly gpusPerNode: number;
+}
+
+export type ThroughputSource = "measured" | "estimated";
+
+export type ThroughputEstimate =
+  | {
+      readonly fits: true;
+      readonly samplesPerSecond: number;
+      readonly peakMemoryGiBPerGpu: number;
+      readonly activationCheckpointing: boolean;
+      readonly source: ThroughputSource;
+      /** Seconds per optimizer step split by cause (estimates only; measured: undefined). */
+      readonly stepSeconds?: { readonly compute: number; readonly communication: number; readonly offload: number };
+    }
+  | {
+      readonly fits: false;
+      /** Why not, e.g. "needs 61.2 GiB per GPU, the A10G has 24 GiB". */
+      readonly reason: string;
+      readonly peakMemoryGiBPerGpu: number;
+    };
+
+/** A configuration for a job with its estimate, runtime and price. */
+export interface Candidate {
+  readonly jobId: string;
+  readonly config: Configuration;
+  readonly estimate: ThroughputEstimate;
+  /** Seconds to finish the job's work (undefined when it does not fit). */
+  readonly runtimeSeconds: number | undefined;
+  /** Cost of the GPUs it occupies for its runtime, per market (share of the instance price). */
+  readonly costUsd: Partial<Record<Market, number>>;
+}
+
+/** A measured throughput record (from a profiling run or a finished job). */
+export interface ProfileRecord {
+  readonly jobSignature: string;
+  readonly technique: Technique;
+  readonly instanceType: string;
+  readonly nodes: number;
+  readonly gpusPerNode: number;
+  readonly samplesPerSecond: number;
+  readonly peakMemoryGiBPerGpu: number;
+  readonly measuredAt: string;
+  /** Where it was measured: "aws:us-east-1:i-0abc", "sim", "cpu-harness", ... */
+  readonly where: string;
+}
+
+/** Port: measured records override estimates. */
+export interface ProfileStore {
+  find(jobSignature: string, config: Configuration): ProfileRecord | undefined;
+}

@@ -1,0 +1,53 @@
+/**
+ * The plan: what `saturn plan --json` prints and what the reconciler executes.
+ * Times are seconds from the plan's start (t = 0). Documented in `docs/plan.md`;
+ * changes to this shape bump `schemaVersion`.
+ */
+import type { Configuration, ThroughputSource } from "../estimator/types.ts";
+import type { Market, Technique } from "../spec/workload-schema.ts";
+
+export interface PlannedInstance {
+  readonly id: string;
+  readonly instanceType: string;
+  readonly market: Market;
+  readonly availabilityZone: string | undefined;
+  readonly start: number;
+  readonly end: number;
+  readonly hourlyPriceUsd: number;
+}
+
+export interface Assignment {
+  readonly jobId: string;
+  readonly technique: Technique;
+  readonly instanceIds: readonly string[];
+  readonly gpusPerInstance: number;
+  readonly start: number;
+  readonly end: number;
+  readonly samplesPerSecond: number;
+  readonly throughputSource: ThroughputSource;
+}
+
+export interface ConsideredCandidate {
+  readonly config: Configuration;
+  readonly fits: boolean;
+  readonly reason: string | undefined;
+  readonly samplesPerSecond: number | undefined;
+  readonly runtimeSeconds: number | undefined;
+  readonly costUsd: Partial<Record<Market, number>>;
+  readonly chosen: boolean;
+}
+
+export interface Plan {
+  readonly schemaVersion: 1;
+  readonly workload: string;
+  readonly objective: "min-cost" | "min-time" | "pareto";
+  readonly instances: readonly PlannedInstance[];
+  readonly assignments: readonly Assignment[];
+  readonly totals: { readonly expectedCostUsd: number; readonly makespanSeconds: number };
+  /** Proven bound on the objective (USD for min-cost, seconds for min-time). */
+  readonly lowerBound: number;
+  /** Relative gap between the plan's objective and the lower bound. */
+  readonly gap: number;
+  readonly solveSeconds: number;
+  readonly considered: readonly { readonly jobId: string; readonly candidates: readonly ConsideredCandidate[] }[];
+}

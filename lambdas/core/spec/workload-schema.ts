@@ -1,0 +1,216 @@
+/**
+ * The workload spec: what a user writes (YAML or JSON) and what the API accepts.
+ * Every object is strict: an unknown key is an error, so a typo never passes silently.
+ * `docs/workload.md` documents each field; `saturn schema` prints it as JSON Schema.
+ */
+import { z } from "zod";
+import { MODEL_PRESET_NAMES } from "../models/presets.ts";
+
+export const TECHNIQUES = ["ddp", "fsdp", "fsdp-offload", "pipeline"] as const;
+export type Technique = (typeof TECHNIQUES)[number];
+
+export const MARKETS = ["spot", "on-demand"] as const;
+export type Market = (typeof MARKETS)[number];
+
+/** Quota groups as EC2 counts them (vCPUs). See `lambdas/core/catalog/quotas.ts`. */
+export const QUOTA_GROUPS = ["G", "P", "P5"] as const;
+export type QuotaGroup = (typeof QUOTA_GROUPS)[number];
+
+export const RECIPES = ["causal-lm", "image-classification"] as const;
+
+const identifier = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
+  error: "expected 1-63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit",
+});
+
+const positiveNumber = z
+  .number({ error: "expected a number > 0" })
+  .positive({ error: "expected a number > 0" })
+  .finite({ error: "expected a finite number > 0" });
+const positiveInt = z.int({ error: "expected an integer >= 1" }).min(1, { error: "expected an integer >= 1" });
+
+/** An instance type (`p4d.24xlarge`) or a whole family (`g6e`). */
+const instanceTypeOrFamily = z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z0-9]+)?$/, {
+  error: "expected an instance type such as 'p4d.24xlarge' or a family such as 'g6e'",
+});
+
+export const objectiveSchema = z.discriminatedUnion("kind", [
+  z.strictObject({
+    kind: z.literal("min-cost"),
+    /** Every job finishes within this many hours of the plan's start. */
+    deadlineHours: positiveNumber,
+  }),
+  z.strictObject({
+    kind: z.literal("min-time"),
+    /** Hard limit on total spend, USD. */
+    budgetUsd: positiveNumber,
+  }),
+  z.strictObject({
+    kind: z.literal("pareto"),
+    /** Optional outer bounds of the frontier. */
+    deadlineHours: positiveNumber.optional(),
+    budgetUsd: positiveNumber.optional(),
+    /** How many frontier points to compute (at least 5). */
+    points: z.int().min(5).max(50).default(7),
+  }),
+]);
+export type Objective = z.infer<typeof objectiveSchema>;
+
+export const customModelSchema = z.strictObject({
+  family: z.enum(["decoder", "vit", "cnn"]),
+  parameters: z.number().int().min(1_000),
+  layers: positiveInt,
+  hiddenSize: positiveInt,
+  sequenceLength: z.int().min(0).default(0),
+  vocabularySize: z.int().min(0).default(0),
+  forwardFlopsPerSample: z.number().min(0).default(0),
+});
+
+export const workSchema = z
+  .strictObject({
+    samples: positiveInt.optional(),
+    epochs: positiveNumber.optional(),
+    datasetSamples: positiveInt.optional(),
+    steps: positiveInt.optional(),
+  })
+  .superRefine((work, ctx) => {
+    const forms = [
+      work.samples !== undefined,
+      work.epochs !== undefined || work.datasetSamples !== undefined,
+      work.steps !== undefined,
+    ].filter(Boolean).length;
+    if (forms !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        message: "expected exactly one of {samples}, {epochs, datasetSamples} or {steps}",
+      });
+    } else if ((work.epochs === undefined) !== (work.datasetSamples === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [work.epochs === undefined ? "epochs" : "datasetSamples"],
+        message: "expected epochs and datasetSamples together",
+      });
+    }
+  });
+
+const hyperparameterValue = z.union([z.number(), z.string(), z.boolean()], {
+  error: "expected a number, string or boolean",
+});
+
+export const entrypointSchema = z.union(
+  [
+    z.strictObject({ recipe: z.enum(RECIPES) }),
+    z.strictObject({
+      script: z.string().regex(/^(s3|https):\/\/\S+$/, { error: "expected an s3:// or https:// location" }),
+      args: z.array(z.string()).default([]),
+    }),
+  ],
+  { error: "expected {recipe: 'causal-lm' | 'image-classification'} or {script: 's3://...', args?: [...]}" },
+);
+
+export const jobSchema = z
+  .strictObject({
+    id: identifier,
+    model: z.union([z.enum(MODEL_PRESET_NAMES as [string, ...string[]]), customModelSchema], {
+      error: `expected a preset (${MODEL_PRESET_NAMES.join(", ")}) or {family, parameters, layers, hiddenSize, ...}`,
+    }),
+    method: z.enum(["full", "lora"]).default("full"),
+    loraRank: z.int().min(1).max(1024).optional(),
+    /** Global batch size in samples per optimizer step. */
+    batchSize: positiveInt,
+    /** Overrides the model's sequence length (decoders). */
+    sequenceLength: positiveInt.optional(),
+    work: workSchema,
+    techniques: z
+      .array(z.enum(TECHNIQUES))
+      .min(1)
+      .default([...TECHNIQUES]),
+    checkpointable: z.boolean().default(true),
+    deadlineHours: positiveNumber.optional(),
+    entrypoint: entrypointSchema.optional(),
+    hyperparameters: z.record(z.string(), hyperparameterValue).default({}),
+    /** Expands this job into the cartesian product of the listed values; ids get a suffix. */
+    sweep: z.record(z.string(), z.array(hyperparameterValue).min(1)).optional(),
+  })
+  .superRefine((job, ctx) => {
+    if (job.loraRank !== undefined && job.method !== "lora") {
+      ctx.addIssue({ code: "custom", path: ["loraRank"], message: "expected loraRank only with method 'lora'" });
+    }
+  });
+
+export const quotaOverrideSchema = z.strictObject({
+  group: z.enum(QUOTA_GROUPS),
+  market: z.enum(MARKETS),
+  vcpus: z.int().min(0),
+});
+
+export const spotSettingsSchema = z.strictObject({
+  /** Expected interruptions per instance-hour, by instance type or family; overrides defaults. */
+  interruptionRatePerHour: z.record(z.string(), z.number().min(0).max(10)).default({}),
+  checkpointIntervalMinutes: positiveNumber.default(30),
+  restartMinutes: positiveNumber.default(10),
+});
+
+export const plannerSettingsSchema = z.strictObject({
+  slotMinutes: positiveNumber.optional(),
+  timeLimitSeconds: positiveNumber.default(60),
+  mipGap: z.number().min(0).max(1).default(0.01),
+  bootMinutes: z.number().min(0).default(5),
+});
+
+export const workloadSchema = z
+  .strictObject({
+    name: identifier,
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: "expected an AWS region such as 'us-east-1'" })
+      .default("us-east-1"),
+    objective: objectiveSchema,
+    markets: z
+      .array(z.enum(MARKETS))
+      .min(1)
+      .default([...MARKETS]),
+    instanceTypes: z
+      .strictObject({
+        allow: z.array(instanceTypeOrFamily).min(1).optional(),
+        deny: z.array(instanceTypeOrFamily).default([]),
+      })
+      .default({ deny: [] }),
+    quotas: z.array(quotaOverrideSchema).default([]),
+    spot: spotSettingsSchema.default({
+      interruptionRatePerHour: {},
+      checkpointIntervalMinutes: 30,
+      restartMinutes: 10,
+    }),
+    planner: plannerSettingsSchema.default({ timeLimitSeconds: 60, mipGap: 0.01, bootMinutes: 5 }),
+    jobs: z.array(jobSchema).min(1).max(5000),
+  })
+  .superRefine((workload, ctx) => {
+    const seen = new Map<string, number>();
+    workload.jobs.forEach((job, index) => {
+      const first = seen.get(job.id);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["jobs", index, "id"],
+          message: `expected a unique job id; '${job.id}' is already used by jobs[${first}]`,
+        });
+      } else seen.set(job.id, index);
+    });
+    workload.quotas.forEach((quota, index) => {
+      if (quota.group === "P5" && quota.market === "on-demand") {
+        ctx.addIssue({
+          code: "custom",
+          path: ["quotas", index, "group"],
+          message: "expected 'P' for on-demand P5 instances (AWS counts them in the on-demand P quota)",
+        });
+      }
+    });
+  });
+
+/** The spec as written, after defaults. */
+export type WorkloadSpec = z.infer<typeof workloadSchema>;
+export type JobSpecInput = z.infer<typeof jobSchema>;
+export type Entrypoint = z.infer<typeof entrypointSchema>;
+export type SpotSettings = z.infer<typeof spotSettingsSchema>;
+export type PlannerSettings = z.infer<typeof plannerSettingsSchema>;
+export type QuotaOverride = z.infer<typeof quotaOverrideSchema>;
