@@ -62,7 +62,9 @@ export function parseWorkloadText(text: string): Workload {
       error instanceof YAMLParseError && error.linePos?.[0]
         ? `line ${error.linePos[0].line}, column ${error.linePos[0].col}`
         : "(file)";
-    const detail = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    const detail = (error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error))
+      .replace(/ at line \d+, column \d+:?$/, "")
+      .replace(/:$/, "");
     throw new InvalidWorkloadError([{ path: where, message: `expected valid YAML or JSON: ${detail}` }], {
       cause: error,
     });

@@ -1,0 +1,88 @@
+/**
+ * EC2 vCPU quotas per quota group and market, and how the planner's quota table is resolved:
+ * a spec override wins over the value read from Service Quotas, which wins over an assumed
+ * default. Every assumed value produces a warning that names it and says how to replace it.
+ *
+ * AWS counts on-demand P5 instances in the on-demand P quota (L-417A185B), so the table's
+ * P5/on-demand cell is not a quota of its own: no instance type maps to it and it is 0.
+ */
+import type { QuotaTable } from "../planner/api.ts";
+import { MARKETS, type Market, QUOTA_GROUPS, type QuotaGroup, type QuotaOverride } from "../spec/workload-schema.ts";
+
+/** Service Quotas codes (service code `ec2`), counted in vCPUs. Source: shared/reference/aws-gpu.md. */
+export const QUOTA_CODES: Record<QuotaGroup, Partial<Record<Market, string>>> = {
+  /** "Running On-Demand G and VT instances", "All G and VT Spot Instance Requests". */
+  G: { "on-demand": "L-DB2E81BA", spot: "L-3819A6DF" },
+  /** "Running On-Demand P instances" (includes P5), "All P4, P3 and P2 Spot Instance Requests". */
+  P: { "on-demand": "L-417A185B", spot: "L-7212CCBC" },
+  /** "All P5 Spot Instance Requests" (code UNCONFIRMED in the reference; a refused read falls back to the default). */
+  P5: { spot: "L-C4BD4855" },
+};
+
+/**
+ * vCPUs assumed for a quota that neither the spec nor AWS supplies: enough for exactly one of
+ * the largest GPU instances of any group (192 vCPUs: g5/g6/g6e.48xlarge, p5.48xlarge), so a
+ * plan built on a guess never counts on more than one big machine per group and market at a
+ * time. Real accounts may hold less (new accounts often start at 0 for P), hence the warning.
+ */
+export const ASSUMED_QUOTA_VCPUS = 192;
+
+export type QuotaSource = "spec" | "aws" | "assumed" | "not-applicable";
+
+export type QuotasFromAws = Partial<Record<QuotaGroup, Partial<Record<Market, number>>>>;
+
+export interface QuotaResolution {
+  readonly quotas: QuotaTable;
+  /** One line per assumed quota; the planner repeats them in every plan that uses that group and market. */
+  readonly warnings: string[];
+  /** Where each cell of `quotas` came from. */
+  readonly sources: Readonly<Record<QuotaGroup, Readonly<Record<Market, QuotaSource>>>>;
+}
+
+/** True for the group/market cells that correspond to a real Service Quotas code. */
+export function isQuotaApplicable(group: QuotaGroup, market: Market): boolean {
+  return QUOTA_CODES[group][market] !== undefined;
+}
+
+/**
+ * Resolves each (group, market) cell: the last spec override for it, else the AWS value
+ * (rounded down: AWS reports doubles), else ASSUMED_QUOTA_VCPUS with a warning.
+ */
+export function resolveQuotas(
+  overrides: readonly QuotaOverride[],
+  fromAws: QuotasFromAws | undefined,
+): QuotaResolution {
+  const warnings: string[] = [];
+  const quotas = {} as Record<QuotaGroup, Record<Market, number>>;
+  const sources = {} as Record<QuotaGroup, Record<Market, QuotaSource>>;
+  for (const group of QUOTA_GROUPS) {
+    quotas[group] = { spot: 0, "on-demand": 0 };
+    sources[group] = { spot: "not-applicable", "on-demand": "not-applicable" };
+    for (const market of MARKETS) {
+      if (!isQuotaApplicable(group, market)) continue;
+      const override = overrides.findLast((entry) => entry.group === group && entry.market === market);
+      const aws = fromAws?.[group]?.[market];
+      if (override !== undefined) {
+        quotas[group][market] = override.vcpus;
+        sources[group][market] = "spec";
+      } else if (aws !== undefined && Number.isFinite(aws) && aws >= 0) {
+        quotas[group][market] = Math.floor(aws);
+        sources[group][market] = "aws";
+      } else {
+        quotas[group][market] = ASSUMED_QUOTA_VCPUS;
+        sources[group][market] = "assumed";
+        warnings.push(assumedQuotaWarning(group, market));
+      }
+    }
+  }
+  return { quotas, warnings, sources };
+}
+
+/** The warning for one assumed cell, with the spec line that replaces the guess. */
+export function assumedQuotaWarning(group: QuotaGroup, market: Market): string {
+  return (
+    `quota assumed: ${group} ${market} = ${ASSUMED_QUOTA_VCPUS} vCPUs (not read from AWS Service Quotas ` +
+    `${QUOTA_CODES[group][market] ?? ""} and not set in the spec); your account may allow less. ` +
+    `Run with AWS credentials or add to the spec: quotas: [{ group: ${group}, market: ${market}, vcpus: N }]`
+  );
+}

@@ -1,0 +1,138 @@
+/**
+ * Which instance types a workload may use, and what an hour of one costs.
+ *
+ * Allow/deny entries name either an exact type (`p4d.24xlarge`, has a dot) or a whole
+ * family (`g6e`, no dot). Families are matched exactly: `p5` does not include `p5en`.
+ * An entry that names nothing in the catalog is an error, not a silent no-op: a typo in
+ * `deny` would otherwise let the very type through that the user meant to exclude.
+ */
+import { type InputIssue, InvalidWorkloadError } from "../errors.ts";
+import type { Workload } from "../spec/workload.ts";
+import type { Market } from "../spec/workload-schema.ts";
+import type { Catalog, InstanceType } from "./types.ts";
+
+export type InstanceTypeFilter = Pick<Workload, "region" | "instanceTypes">;
+
+export interface InstanceTypeSelection {
+  readonly types: InstanceType[];
+  /** Valid entries that select nothing in the region, and similar things worth knowing. */
+  readonly warnings: string[];
+}
+
+/**
+ * Types offered in the workload's region (a price in at least one market) with allow/deny
+ * applied, in catalog order. Throws InvalidWorkloadError when an allow/deny entry names no
+ * type or family of the catalog.
+ */
+export function offeredInstanceTypes(catalog: Catalog, workload: InstanceTypeFilter): InstanceType[] {
+  return selectInstanceTypes(catalog, workload).types;
+}
+
+/** `offeredInstanceTypes` plus warnings for entries that are known but select nothing in the region. */
+export function selectInstanceTypes(catalog: Catalog, workload: InstanceTypeFilter): InstanceTypeSelection {
+  const { allow, deny } = workload.instanceTypes;
+  const issues = [
+    ...unknownEntries(catalog, allow ?? [], "instanceTypes.allow"),
+    ...unknownEntries(catalog, deny, "instanceTypes.deny"),
+  ];
+  if (issues.length > 0) throw new InvalidWorkloadError(issues);
+
+  const inRegion = catalog.instanceTypes.filter((type) => isOfferedIn(type, workload.region));
+  const types = inRegion.filter(
+    (type) =>
+      (allow === undefined || allow.some((entry) => matches(type, entry))) &&
+      !deny.some((entry) => matches(type, entry)),
+  );
+
+  const warnings: string[] = [];
+  for (const entry of allow ?? []) {
+    if (!inRegion.some((type) => matches(type, entry))) {
+      warnings.push(
+        `instanceTypes.allow: '${entry}' has no price in ${workload.region} in the catalog, so it selects nothing there; ` +
+          `run \`saturn catalog refresh --region ${workload.region}\` or pick another region`,
+      );
+    }
+  }
+  if (types.length === 0) {
+    warnings.push(
+      `no instance type is offered in ${workload.region} after allow/deny (${inRegion.length} offered before); ` +
+        "widen instanceTypes.allow, shorten instanceTypes.deny, or pick another region",
+    );
+  }
+  return { types, warnings };
+}
+
+/** True when the catalog holds an on-demand or a spot price for the type in the region. */
+export function isOfferedIn(type: InstanceType, region: string): boolean {
+  const price = type.prices[region];
+  return price !== undefined && (price.onDemandUsdPerHour !== null || price.spot !== null);
+}
+
+/**
+ * USD per instance-hour the planner budgets with; undefined when the type is not offered
+ * in that market and region.
+ *
+ * Spot: the highest current price over the region's availability zones. The planner may
+ * not choose the AZ (multi-node jobs need one AZ with capacity, and EC2 Fleet's
+ * price-capacity-optimized strategy weighs capacity over price), and a budget is a hard
+ * limit, so the cheapest AZ would be an optimistic promise. See docs/catalog.md.
+ */
+export function hourlyPrice(type: InstanceType, region: string, market: Market): number | undefined {
+  const price = type.prices[region];
+  if (price === undefined) return undefined;
+  if (market === "on-demand") return price.onDemandUsdPerHour ?? undefined;
+  return price.spot?.maxUsdPerHour ?? undefined;
+}
+
+/** USD per GPU-hour at `hourlyPrice`; undefined where `hourlyPrice` is. */
+export function gpuHourPrice(type: InstanceType, region: string, market: Market): number | undefined {
+  const perHour = hourlyPrice(type, region, market);
+  return perHour === undefined ? undefined : perHour / type.gpus;
+}
+
+function matches(type: InstanceType, entry: string): boolean {
+  return entry.includes(".") ? type.name === entry : type.family === entry;
+}
+
+function unknownEntries(catalog: Catalog, entries: readonly string[], path: string): InputIssue[] {
+  const issues: InputIssue[] = [];
+  entries.forEach((entry, index) => {
+    if (catalog.instanceTypes.some((type) => matches(type, entry))) return;
+    const isType = entry.includes(".");
+    const known = isType
+      ? catalog.instanceTypes.map((type) => type.name)
+      : [...new Set(catalog.instanceTypes.map((type) => type.family))];
+    const close = closestNames(entry, known);
+    issues.push({
+      path: `${path}[${index}]`,
+      message:
+        `expected an instance ${isType ? "type" : "family"} in the catalog, got '${entry}'` +
+        (close.length > 0 ? `; did you mean ${close.map((name) => `'${name}'`).join(" or ")}?` : "") +
+        " (see `saturn catalog`)",
+    });
+  });
+  return issues;
+}
+
+/** Up to three names within edit distance 2 of `name` (or sharing its prefix), closest first. */
+function closestNames(name: string, known: readonly string[]): string[] {
+  return known
+    .map((candidate) => ({ candidate, distance: editDistance(name, candidate) }))
+    .filter(({ candidate, distance }) => distance <= 2 || candidate.startsWith(name))
+    .sort((a, b) => a.distance - b.distance || a.candidate.localeCompare(b.candidate))
+    .slice(0, 3)
+    .map(({ candidate }) => candidate);
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
