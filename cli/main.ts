@@ -6,6 +6,8 @@
  */
 import { Command, CommanderError } from "commander";
 import { InfeasibleWorkloadError, InvalidWorkloadError } from "../lambdas/core/errors.ts";
+import { registerCatalogCommands } from "./commands/catalog.ts";
+import { registerEstimateCommand } from "./commands/estimate.ts";
 import { registerSchemaCommands } from "./commands/schema.ts";
 import { EXIT } from "./exit-codes.ts";
 
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerSchemaCommands(program);
+  registerCatalogCommands(program);
+  registerEstimateCommand(program);
   return program;
 }
 
@@ -45,7 +49,7 @@ function reportError(error: unknown): number {
     return EXIT.infeasible;
   }
   const name = error instanceof Error ? error.name : "";
-  if (/Credentials|ExpiredToken|UnrecognizedClient|AccessDenied/i.test(name)) {
+  if (/^Aws|Credentials|ExpiredToken|UnrecognizedClient|AccessDenied/i.test(name)) {
     process.stderr.write(`AWS: ${(error as Error).message}\n`);
     return EXIT.aws;
   }

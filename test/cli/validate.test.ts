@@ -28,7 +28,9 @@ describe("saturn validate", () => {
     const result = await runCli(["validate", path]);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe("");
-    expect(result.stderr).toContain('objective.kind: expected one of "min-cost", "min-time", "pareto", got "min-costs"');
+    expect(result.stderr).toContain(
+      'objective.kind: expected one of "min-cost", "min-time", "pareto", got "min-costs"',
+    );
     expect(result.stderr).toContain('jobs[0].batchSize: expected an integer >= 1, got "16x"');
     expect(result.stderr).toContain("jobs[0].tecniques: unknown key (did you mean 'techniques'?)");
     expect(readdirSync(dir)).toEqual(["bad.yaml"]);

@@ -114,12 +114,15 @@ function unknownEntries(catalog: Catalog, entries: readonly string[], path: stri
   return issues;
 }
 
-/** Up to three names within edit distance 2 of `name` (or sharing its prefix), closest first. */
+/** Up to three names that extend `name` or lie within edit distance 2 of it; extensions first, then closest. */
 function closestNames(name: string, known: readonly string[]): string[] {
   return known
-    .map((candidate) => ({ candidate, distance: editDistance(name, candidate) }))
-    .filter(({ candidate, distance }) => distance <= 2 || candidate.startsWith(name))
-    .sort((a, b) => a.distance - b.distance || a.candidate.localeCompare(b.candidate))
+    .map((candidate) => ({ candidate, extends: candidate.startsWith(name), distance: editDistance(name, candidate) }))
+    .filter((entry) => entry.extends || entry.distance <= 2)
+    .sort(
+      (a, b) =>
+        Number(b.extends) - Number(a.extends) || a.distance - b.distance || a.candidate.localeCompare(b.candidate),
+    )
     .slice(0, 3)
     .map(({ candidate }) => candidate);
 }

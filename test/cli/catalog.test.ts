@@ -1,0 +1,204 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { refreshCatalogFile, renderCatalogTable } from "../../cli/commands/catalog.ts";
+import { main } from "../../cli/main.ts";
+import { AwsAccessDeniedError } from "../../lambdas/adapters/aws-catalog-source.ts";
+import { BUNDLED_CATALOG_PATH, loadCatalog } from "../../lambdas/adapters/catalog-file.ts";
+import { REFRESH_PRICE_SOURCE } from "../../lambdas/core/catalog/apply-refresh.ts";
+import { catalogRows } from "../../lambdas/core/catalog/catalog-table.ts";
+import { failingClient, fakePricing, productDocument } from "../adapters/pricing-fake.ts";
+import { awsEndpoint, emulatorClientConfig, resetEmulator, TEST_REGION } from "../support/aws.ts";
+
+let directory: string;
+let stdout: string[];
+let stderr: string[];
+
+beforeEach(() => {
+  directory = mkdtempSync(join(tmpdir(), "saturn-catalog-"));
+  stdout = [];
+  stderr = [];
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    stdout.push(String(chunk));
+    return true;
+  });
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    stderr.push(String(chunk));
+    return true;
+  });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+describe("saturn catalog", () => {
+  it("prints the rows of the chosen families as JSON", async () => {
+    const code = await main(["catalog", "--family", "p5,g6e", "--json"]);
+    expect(code).toBe(0);
+    const rows = JSON.parse(stdout.join("")) as { instanceType: string; family: string }[];
+    expect(new Set(rows.map((row) => row.family))).toEqual(new Set(["g6e", "p5"]));
+    expect(rows).toEqual(catalogRows(loadCatalog(), { region: "us-east-1", families: ["p5", "g6e"] }));
+  });
+
+  it("prints a table with per-GPU-hour prices and a note on stale prices", async () => {
+    const code = await main(["catalog", "--family", "p4d"]);
+    expect(code).toBe(0);
+    const text = stdout.join("");
+    expect(text).toMatch(
+      /p4d\.24xlarge │ 8 x A100-40GB │ +40 GiB │ +96 │ 1152 GiB │ nvswitch +│ +400 Gbps EFA │ +32\.773\* │/,
+    );
+    expect(text).toContain("$/GPU-h spot");
+    expect(text).toContain(
+      "* stale: recorded before a known price change (P family: before the June 2025 AWS price cut)",
+    );
+  });
+
+  it("rejects an unknown family with exit code 2 and the families it knows", async () => {
+    expect(await main(["catalog", "--family", "p9"])).toBe(2);
+    expect(stderr.join("")).toContain("--family: expected one of the catalog's families (g4dn, g5,");
+  });
+
+  it("rejects a malformed region with exit code 2", async () => {
+    expect(await main(["catalog", "--region", "virginia"])).toBe(2);
+    expect(stderr.join("")).toContain("--region: expected an AWS region such as 'us-east-1', got 'virginia'");
+  });
+});
+
+describe("renderCatalogTable", () => {
+  it("shows a dash for a market without a price and no stale note when nothing is stale", () => {
+    const rows = catalogRows(loadCatalog(), { region: "us-east-1", families: ["g6"] });
+    const text = renderCatalogTable(
+      rows.filter((row) => row.instanceType === "g6.4xlarge"),
+      "us-east-1",
+    );
+    expect(text).toMatch(/g6\.4xlarge .*│ +1\.323 │ +- │ +1\.323 │ +- │ G/);
+    expect(text).not.toContain("stale");
+  });
+});
+
+describe("saturn catalog refresh", () => {
+  beforeEach(async () => {
+    await resetEmulator();
+  });
+
+  it("rewrites prices from AWS, dated today and fresh, and keeps types AWS did not return", async () => {
+    const out = join(directory, "catalog.json");
+    const lines: string[] = [];
+    const pricing = fakePricing({ "p5.48xlarge": [[productDocument("p5.48xlarge", TEST_REGION, ["55.0400000000"])]] });
+    const outcome = await refreshCatalogFile({
+      region: TEST_REGION,
+      catalogPath: BUNDLED_CATALOG_PATH,
+      outPath: out,
+      now: new Date("2026-11-27T12:00:00Z"),
+      log: (line) => lines.push(line),
+      clients: { ec2: new EC2Client(emulatorClientConfig()), pricing },
+    });
+
+    const written = loadCatalog(out);
+    const p5 = written.instanceTypes.find((type) => type.name === "p5.48xlarge")?.prices[TEST_REGION];
+    expect(p5).toMatchObject({
+      onDemandUsdPerHour: 55.04,
+      asOf: "2026-11-27",
+      source: REFRESH_PRICE_SOURCE,
+      stale: false,
+    });
+    expect(Object.keys(p5?.spot?.byAz ?? {}).length).toBeGreaterThan(0);
+    expect(outcome.repriced).toContain("p5.48xlarge");
+    expect([...outcome.repriced, ...outcome.keptPrices].sort()).toEqual(
+      written.instanceTypes.map((type) => type.name).sort(),
+    );
+    const before = loadCatalog();
+    for (const name of outcome.keptPrices) {
+      const old = before.instanceTypes.find((type) => type.name === name)?.prices;
+      expect(written.instanceTypes.find((type) => type.name === name)?.prices).toEqual(old);
+    }
+    expect(outcome.refreshedFacts.length).toBeGreaterThan(30);
+    expect(lines[0]).toBe(`reading 40 instance types for ${TEST_REGION} from AWS`);
+    expect(lines).toContain("on-demand 40/40 p5en.48xlarge: no Linux on-demand price in us-east-1");
+  });
+
+  it("keeps the old price of a type for which neither price call returned anything", async () => {
+    const out = join(directory, "catalog.json");
+    const empty = {
+      async send() {
+        return { SpotPriceHistory: [], InstanceTypes: [], $metadata: {} };
+      },
+    };
+    const outcome = await refreshCatalogFile({
+      region: TEST_REGION,
+      catalogPath: BUNDLED_CATALOG_PATH,
+      outPath: out,
+      now: new Date("2026-11-27T12:00:00Z"),
+      log: () => {},
+      clients: { ec2: empty as never, pricing: fakePricing({}) },
+    });
+    expect(outcome.repriced).toEqual([]);
+    expect(loadCatalog(out).instanceTypes).toEqual(loadCatalog().instanceTypes);
+  });
+
+  it("writes nothing when AWS refuses", async () => {
+    const out = join(directory, "catalog.json");
+    const refresh = refreshCatalogFile({
+      region: TEST_REGION,
+      catalogPath: BUNDLED_CATALOG_PATH,
+      outPath: out,
+      now: new Date("2026-11-27T12:00:00Z"),
+      log: () => {},
+      clients: { ec2: new EC2Client(emulatorClientConfig()), pricing: failingClient("AccessDeniedException", "no") },
+    });
+    await expect(refresh).rejects.toBeInstanceOf(AwsAccessDeniedError);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  describe("without AWS credentials", () => {
+    const names = [
+      "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY",
+      "AWS_SESSION_TOKEN",
+      "AWS_PROFILE",
+      "AWS_WEB_IDENTITY_TOKEN_FILE",
+      "AWS_ROLE_ARN",
+      "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+      "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+      "AWS_SHARED_CREDENTIALS_FILE",
+      "AWS_CONFIG_FILE",
+      "AWS_EC2_METADATA_DISABLED",
+      "AWS_ENDPOINT_URL",
+    ];
+    let saved: Record<string, string | undefined>;
+
+    beforeEach(() => {
+      saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
+      for (const name of names) delete process.env[name];
+      process.env.AWS_SHARED_CREDENTIALS_FILE = join(directory, "no-credentials");
+      process.env.AWS_CONFIG_FILE = join(directory, "no-config");
+      process.env.AWS_EC2_METADATA_DISABLED = "true";
+      // Should anything still find credentials, the calls go to the emulator, never to AWS.
+      process.env.AWS_ENDPOINT_URL = awsEndpoint();
+    });
+
+    afterEach(() => {
+      for (const name of names) {
+        const value = saved[name];
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    });
+
+    it("exits with code 4, says how to fix it, and writes nothing", async () => {
+      const out = join(directory, "catalog.json");
+      const code = await main(["catalog", "refresh", "--region", "eu-west-1", "--out", out]);
+      expect(code).toBe(4);
+      const errors = stderr.join("");
+      expect(errors).toContain("reading 40 instance types for eu-west-1 from AWS");
+      expect(errors).toContain("expected valid AWS credentials, got CredentialsProviderError");
+      expect(errors).toContain("AWS_PROFILE");
+      expect(existsSync(out)).toBe(false);
+      expect(readFileSync(BUNDLED_CATALOG_PATH, "utf8")).toContain('"schemaVersion": 1');
+    });
+  });
+});
