@@ -20,6 +20,14 @@ export type ThroughputEstimate =
       readonly source: ThroughputSource;
       /** Seconds per optimizer step split by cause (estimates only; measured: undefined). */
       readonly stepSeconds?: { readonly compute: number; readonly communication: number; readonly offload: number };
+      /** Samples per GPU per forward/backward pass (pipeline: per micro-batch); estimates only. */
+      readonly microBatchSize?: number;
+      /** Forward/backward passes per optimizer step (gradient accumulation; pipeline: micro-batches). */
+      readonly passesPerStep?: number;
+      /** Mixed precision in use: bf16 where the GPU supports it, else fp16. */
+      readonly precision?: "bf16" | "fp16";
+      /** Host RAM per node the configuration fills (CPU offload), GiB; estimates only. */
+      readonly hostMemoryGiBPerNode?: number;
     }
   | {
       readonly fits: false;
