@@ -31,12 +31,14 @@ export interface GanttChart {
   readonly bars: readonly GanttBar[];
   /** Right edge of the time axis, seconds. */
   readonly horizon: number;
+  /** Executed runs: the moment the record was taken, drawn as a marker line. */
+  readonly now?: number;
 }
 
 export function ganttFromPlan(plan: Plan): GanttChart {
   const rows: GanttRow[] = plan.instances.map((instance) => ({
     id: instance.id,
-    label: `${instance.id} · ${instance.instanceType}`,
+    label: rowLabel(instance.id, instance.instanceType),
     market: instance.market,
     lifetimes: [{ start: instance.start, end: instance.end }],
   }));
@@ -71,7 +73,7 @@ export function ganttFromExecuted(run: ExecutedRun): GanttChart {
     if (row) row.lifetimes.push({ start: instance.start, end });
     else
       rowsById.set(instance.id, {
-        label: `${instance.id} · ${instance.instanceType}`,
+        label: rowLabel(instance.id, instance.instanceType),
         market: instance.market,
         lifetimes: [{ start: instance.start, end }],
       });
@@ -95,5 +97,18 @@ export function ganttFromExecuted(run: ExecutedRun): GanttChart {
     ...bars.map((bar) => bar.end),
     1,
   );
-  return { rows, bars, horizon };
+  return { rows, bars, horizon, now: run.now };
+}
+
+/**
+ * Fits the label column (about 36 characters): the id, with the instance type added when the
+ * id does not already name it; long labels lose their middle, since ids differ at the ends
+ * (a counter in front, a market or node suffix behind).
+ */
+const LABEL_CHARACTERS = 36;
+function rowLabel(id: string, instanceType: string): string {
+  const label = id.includes(instanceType) ? id : `${id} · ${instanceType}`;
+  if (label.length <= LABEL_CHARACTERS) return label;
+  const keep = (LABEL_CHARACTERS - 1) / 2;
+  return `${label.slice(0, Math.ceil(keep))}…${label.slice(-Math.floor(keep))}`;
 }

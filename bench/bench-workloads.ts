@@ -1,0 +1,41 @@
+/**
+ * The benchmark's workloads: Saturn's text and image sweeps and an LLM fine-tuning sweep
+ * (spec files beside this one, each citing its dataset size), and seeded synthetic sweeps
+ * of 100 and 1,000 jobs. Each loads from its source alone, so a child process can rebuild
+ * exactly the workload its parent benchmarks.
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { loadCatalog } from "../lambdas/adapters/catalog-file.ts";
+import type { Catalog } from "../lambdas/core/catalog/types.ts";
+import { parseWorkloadText, type Workload } from "../lambdas/core/spec/workload.ts";
+import { type SyntheticSize, syntheticWorkload } from "./workloads/synthetic.ts";
+
+export type WorkloadSource =
+  | { readonly kind: "file"; readonly name: string; readonly path: string }
+  | { readonly kind: "synthetic"; readonly name: string; readonly size: SyntheticSize; readonly seed: number };
+
+/** Seed of the synthetic workloads; change it only together with docs/benchmarks.md. */
+export const SYNTHETIC_SEED = 20_241_127;
+
+/** Solver time limits that leave the scale targets (10 s, 120 s) room for modelling and decoding. */
+export const SCALE_TIME_LIMIT_SECONDS: Readonly<Record<SyntheticSize, number>> = { 100: 7, 1000: 90 };
+
+const here = (file: string): string => fileURLToPath(new URL(`./workloads/${file}`, import.meta.url));
+
+export const BENCH_WORKLOADS: readonly WorkloadSource[] = [
+  { kind: "file", name: "saturn-text", path: here("saturn-text.yaml") },
+  { kind: "file", name: "saturn-image", path: here("saturn-image.yaml") },
+  { kind: "file", name: "llm-finetune", path: here("llm-finetune.yaml") },
+  { kind: "synthetic", name: "synthetic-100", size: 100, seed: SYNTHETIC_SEED },
+  { kind: "synthetic", name: "synthetic-1000", size: 1000, seed: SYNTHETIC_SEED },
+];
+
+/** Saturn's own workloads: the ones the cost and makespan targets of issue 3 speak of. */
+export const SATURN_WORKLOADS = new Set(["saturn-text", "saturn-image"]);
+
+export function loadBenchWorkload(source: WorkloadSource, catalog: Catalog = loadCatalog()): Workload {
+  if (source.kind === "file") return parseWorkloadText(readFileSync(source.path, "utf8"));
+  const workload = syntheticWorkload(source.size, source.seed, catalog);
+  return { ...workload, planner: { ...workload.planner, timeLimitSeconds: SCALE_TIME_LIMIT_SECONDS[source.size] } };
+}

@@ -1,0 +1,121 @@
+/**
+ * The targets of issue 3, evaluated on measured figures. A target whose figures are missing
+ * (planner failed, plan invalid) is a MISS with the reason, never a silent pass.
+ */
+export interface TargetRow {
+  readonly workload: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly pass: boolean;
+  /** For a miss: by how much, in the target's own unit. */
+  readonly shortfall: string | undefined;
+  /** The best any plan on the same candidates could reach (from the workload's lower bounds), where known. */
+  readonly bestPossible?: string;
+}
+
+export function savingTarget(
+  workload: string,
+  against: string,
+  minimum: number,
+  saturnUsd?: number,
+  baselineUsd?: number,
+  boundUsd?: number,
+): TargetRow {
+  const target = `>= ${percent(minimum)} cheaper than ${against} at the same deadline`;
+  const bestPossible =
+    boundUsd === undefined || baselineUsd === undefined ? undefined : `${percent(1 - boundUsd / baselineUsd)} cheaper`;
+  if (saturnUsd === undefined || baselineUsd === undefined) return { ...missing(workload, target), bestPossible };
+  const saving = 1 - saturnUsd / baselineUsd;
+  return {
+    workload,
+    target,
+    measured: `${percent(saving)} cheaper ($${saturnUsd.toFixed(2)} vs $${baselineUsd.toFixed(2)})`,
+    pass: saving >= minimum,
+    shortfall: saving >= minimum ? undefined : `${((minimum - saving) * 100).toFixed(1)} percentage points short`,
+    bestPossible,
+  };
+}
+
+export function speedupTarget(
+  workload: string,
+  minimum: number,
+  saturnSeconds?: number,
+  baselineSeconds?: number,
+  boundSeconds?: number,
+): TargetRow {
+  const target = `>= ${minimum}x shorter makespan than current practice at its budget`;
+  const bestPossible =
+    boundSeconds === undefined || baselineSeconds === undefined
+      ? undefined
+      : `at most ${(baselineSeconds / boundSeconds).toFixed(2)}x (bound ignores the budget)`;
+  if (saturnSeconds === undefined || baselineSeconds === undefined)
+    return { ...missing(workload, target), bestPossible };
+  const speedup = baselineSeconds / saturnSeconds;
+  return {
+    workload,
+    target,
+    measured: `${speedup.toFixed(2)}x (${hours(saturnSeconds)} vs ${hours(baselineSeconds)})`,
+    pass: speedup >= minimum,
+    shortfall: speedup >= minimum ? undefined : `${(minimum - speedup).toFixed(2)}x short`,
+    bestPossible,
+  };
+}
+
+/** Not a target of issue 3: a sanity check that the planner is never beaten by a baseline that keeps the same promise. */
+export function noDearerTarget(
+  workload: string,
+  saturnUsd?: number,
+  best?: { name: string; costUsd: number },
+): TargetRow {
+  const target = "(sanity) no dearer than the cheapest baseline that meets the deadline";
+  if (best === undefined)
+    return { workload, target, measured: "no baseline meets the deadline", pass: true, shortfall: undefined };
+  if (saturnUsd === undefined) return missing(workload, target);
+  const pass = saturnUsd <= best.costUsd * (1 + 1e-9);
+  return {
+    workload,
+    target,
+    measured: `$${saturnUsd.toFixed(2)} vs ${best.name} $${best.costUsd.toFixed(2)}`,
+    pass,
+    shortfall: pass ? undefined : `${percent(saturnUsd / best.costUsd - 1)} dearer`,
+  };
+}
+
+export function gapTarget(workload: string, label: string, maximum: number, gap?: number): TargetRow {
+  const target = `${label}: within ${percent(maximum)} of the lower bound`;
+  if (gap === undefined) return missing(workload, target);
+  return {
+    workload,
+    target,
+    measured: `gap ${percent(gap, 2)}`,
+    pass: gap <= maximum,
+    shortfall: gap <= maximum ? undefined : `${((gap - maximum) * 100).toFixed(2)} percentage points over`,
+  };
+}
+
+export function limitTarget(workload: string, what: string, unit: string, maximum: number, value?: number): TargetRow {
+  const target = `${what} <= ${maximum} ${unit}`;
+  if (value === undefined || Number.isNaN(value)) return missing(workload, target);
+  return {
+    workload,
+    target,
+    measured: `${value.toFixed(unit === "s" ? 1 : 0)} ${unit}`,
+    pass: value <= maximum,
+    shortfall:
+      value <= maximum
+        ? undefined
+        : `${(value - maximum).toFixed(1)} ${unit} over (${((value / maximum - 1) * 100).toFixed(0)}%)`,
+  };
+}
+
+function missing(workload: string, target: string): TargetRow {
+  return { workload, target, measured: "no valid plan", pass: false, shortfall: "no valid plan to measure" };
+}
+
+export function percent(value: number, digits = 1): string {
+  return `${(value * 100).toFixed(digits)}%`;
+}
+
+export function hours(seconds: number): string {
+  return `${(seconds / 3600).toFixed(2)} h`;
+}
