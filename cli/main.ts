@@ -8,6 +8,8 @@ import { Command, CommanderError } from "commander";
 import { InfeasibleWorkloadError, InvalidWorkloadError } from "../lambdas/core/errors.ts";
 import { registerCatalogCommands } from "./commands/catalog.ts";
 import { registerEstimateCommand } from "./commands/estimate.ts";
+import { registerPlanCommand } from "./commands/plan.ts";
+import { registerRunCommand } from "./commands/run.ts";
 import { registerSchemaCommands } from "./commands/schema.ts";
 import { EXIT } from "./exit-codes.ts";
 
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerSchemaCommands(program);
+  registerPlanCommand(program);
+  registerRunCommand(program);
   registerCatalogCommands(program);
   registerEstimateCommand(program);
   return program;

@@ -4,8 +4,8 @@
  */
 import type { Catalog } from "../catalog/types.ts";
 import type { ProfileStore } from "../estimator/types.ts";
-import type { Market, QuotaGroup } from "../spec/workload-schema.ts";
 import type { Workload } from "../spec/workload.ts";
+import type { Market, QuotaGroup } from "../spec/workload-schema.ts";
 import type { Plan } from "./plan.ts";
 
 /** vCPU quota per quota group and market, as the planner must respect at every moment. */
@@ -26,6 +26,8 @@ export interface MilpModel {
   readonly lp: string;
   /** Column names, in the order the solution reports them. */
   readonly columns: readonly string[];
+  /** A feasible start (column name -> value), e.g. the greedy plan; the solver may ignore it. */
+  readonly initialSolution?: ReadonlyMap<string, number>;
 }
 
 export interface MilpSolution {

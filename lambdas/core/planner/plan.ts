@@ -25,6 +25,13 @@ export interface Assignment {
   readonly end: number;
   readonly samplesPerSecond: number;
   readonly throughputSource: ThroughputSource;
+  /**
+   * The GPUs the job uses on each of its instances (the same indices on every instance):
+   * CUDA_VISIBLE_DEVICES for the worker. Optional for plans written before it existed.
+   */
+  readonly gpuIndices?: readonly number[];
+  /** Spot only: expected runtime including interruption overhead (end - start); on-demand: undefined. */
+  readonly expectedOverheadSeconds?: number;
 }
 
 export interface ConsideredCandidate {
@@ -49,5 +56,18 @@ export interface Plan {
   /** Relative gap between the plan's objective and the lower bound. */
   readonly gap: number;
   readonly solveSeconds: number;
+  /**
+   * How the planner discretised time (optional, absent for plans from other sources):
+   * jobs start on a grid of `slotSeconds` from t = `originSeconds`; the slotted model's
+   * objective (`modelObjective`) rounds every run up to whole slots, so the plan's own
+   * cost or makespan is at most that. See docs/plan.md, "Time discretisation".
+   */
+  readonly discretisation?: {
+    readonly slotSeconds: number;
+    readonly slots: number;
+    readonly originSeconds: number;
+    readonly modelObjective: number;
+    readonly solverStatus: string;
+  };
   readonly considered: readonly { readonly jobId: string; readonly candidates: readonly ConsideredCandidate[] }[];
 }

@@ -1,0 +1,180 @@
+/**
+ * Slotted schedule -> concrete plan (docs/plan.md, "The decode").
+ *
+ * Per pool, slot by slot: instances whose bundle ended become free; if fewer instances
+ * should be alive than are, free ones stop; if more, new ones launch (booting before the
+ * slot); each bundle starting in the slot takes `nodes` free instances and keeps them for
+ * its whole run. Because (2) counts whole instances and a free instance is always
+ * available when (2) holds, no running job ever moves (decode is exact).
+ *
+ * Times are exact, not slotted: a job starts at its slot's start and ends after its
+ * expected runtime; an instance lives from its launch to the end of its last job, and an
+ * instance that never got a job is not launched at all. Cost is recomputed from these
+ * lifetimes (per-second billing, 60 s minimum), so it is at most the model's.
+ */
+import type { Assignment, ConsideredCandidate, Plan, PlannedInstance } from "./plan.ts";
+import type { PlanningProblem } from "./planning-problem.ts";
+import type { SlotSchedule } from "./slot-schedule.ts";
+import { slotStartSeconds, type TimeGrid } from "./time-grid.ts";
+import { recomputeCostUsd } from "./validate-plan.ts";
+
+export interface DecodeContext {
+  readonly problem: PlanningProblem;
+  readonly grid: TimeGrid;
+  readonly lowerBound: number;
+  readonly gap: number;
+  readonly solveSeconds: number;
+  readonly modelObjective: number;
+  readonly solverStatus: string;
+  readonly considered: Plan["considered"];
+}
+
+interface LiveInstance {
+  readonly id: string;
+  /** The instance launches to be ready for its first job, even if the model had it alive earlier. */
+  firstJobSlot: number | undefined;
+  busyUntil: number;
+  lastJobEnd: number;
+  jobs: number;
+  stopped: boolean;
+}
+
+export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan {
+  const { problem, grid } = context;
+  const instances: PlannedInstance[] = [];
+  const assignments: Assignment[] = [];
+  const nextJob = new Map(problem.classes.map((jobClass) => [jobClass.index, 0]));
+  let counter = 0;
+
+  for (const pool of problem.pools) {
+    const alive = schedule.alive[pool.index] ?? [];
+    const starting = schedule.bundles
+      .filter((bundle) => bundle.option.poolIndex === pool.index)
+      .sort((a, b) => a.slot - b.slot || b.option.nodes - a.option.nodes || a.option.index - b.option.index);
+    if (starting.length === 0) continue;
+    const live: LiveInstance[] = [];
+    const all: LiveInstance[] = [];
+    let next = 0;
+    for (let slot = 0; slot < grid.slots; slot++) {
+      const running = live.filter((instance) => !instance.stopped);
+      const free = running.filter((instance) => instance.busyUntil <= slot);
+      const bundlesNow: typeof starting = [];
+      while (next < starting.length && (starting[next] as (typeof starting)[number]).slot === slot) {
+        bundlesNow.push(starting[next] as (typeof starting)[number]);
+        next++;
+      }
+      const needed = bundlesNow.reduce((sum, bundle) => sum + bundle.option.nodes, 0);
+      // The model's alive count, but never fewer than the bundles need (guards against rounding).
+      const target = Math.max(alive[slot] ?? 0, running.length - free.length + needed);
+      // Stop surplus free instances, the ones idle longest first.
+      free.sort((a, b) => a.lastJobEnd - b.lastJobEnd);
+      let current = running.length;
+      while (current > target && free.length > 0) {
+        (free.shift() as LiveInstance).stopped = true;
+        current--;
+      }
+      for (; current < target; current++) {
+        const instance: LiveInstance = {
+          id: `i${String(++counter).padStart(3, "0")}-${pool.type.name}-${pool.market}`,
+          firstJobSlot: undefined,
+          busyUntil: slot,
+          lastJobEnd: 0,
+          jobs: 0,
+          stopped: false,
+        };
+        live.push(instance);
+        all.push(instance);
+        free.push(instance);
+      }
+      for (const bundle of bundlesNow) {
+        const hosts = free.splice(0, bundle.option.nodes);
+        const start = slotStartSeconds(grid, slot);
+        const end = start + bundle.option.runtimeSeconds;
+        const jobClass = problem.classes[bundle.option.classIndex];
+        for (let lane = 0; lane < bundle.jobs; lane++) {
+          const index = nextJob.get(bundle.option.classIndex) ?? 0;
+          nextJob.set(bundle.option.classIndex, index + 1);
+          const job = jobClass?.jobs[index];
+          if (job === undefined) continue;
+          const gpus = bundle.option.gpusPerNode;
+          assignments.push({
+            jobId: job.id,
+            technique: bundle.option.technique,
+            instanceIds: hosts.map((host) => host.id),
+            gpusPerInstance: gpus,
+            gpuIndices: Array.from({ length: gpus }, (_, k) => lane * gpus + k),
+            start,
+            end,
+            samplesPerSecond: bundle.option.samplesPerSecond / bundle.option.slowdown,
+            throughputSource: bundle.option.source,
+            ...(bundle.option.slowdown > 1
+              ? { expectedOverheadSeconds: bundle.option.runtimeSeconds * (1 - 1 / bundle.option.slowdown) }
+              : {}),
+          });
+        }
+        for (const host of hosts) {
+          host.busyUntil = slot + bundle.option.slots;
+          host.lastJobEnd = Math.max(host.lastJobEnd, end);
+          host.jobs++;
+          host.firstJobSlot ??= slot;
+        }
+      }
+    }
+    for (const instance of all) {
+      if (instance.jobs === 0) continue;
+      instances.push({
+        id: instance.id,
+        instanceType: pool.type.name,
+        market: pool.market,
+        availabilityZone: undefined,
+        start: slotStartSeconds(grid, instance.firstJobSlot ?? 0) - problem.bootSeconds,
+        end: instance.lastJobEnd,
+        hourlyPriceUsd: pool.priceUsdPerHour,
+      });
+    }
+  }
+
+  instances.sort((a, b) => a.start - b.start || a.id.localeCompare(b.id));
+  assignments.sort((a, b) => a.start - b.start || a.jobId.localeCompare(b.jobId));
+  const chosen = new Map(assignments.map((assignment) => [assignment.jobId, assignment]));
+  const typeOf = new Map(instances.map((instance) => [instance.id, instance.instanceType]));
+  const considered = context.considered.map((entry) => {
+    const assignment = chosen.get(entry.jobId);
+    const type = assignment === undefined ? undefined : typeOf.get(assignment.instanceIds[0] ?? "");
+    return {
+      jobId: entry.jobId,
+      candidates: entry.candidates.map((candidate): ConsideredCandidate => {
+        const isChosen =
+          assignment !== undefined &&
+          candidate.config.technique === assignment.technique &&
+          candidate.config.instanceType === type &&
+          candidate.config.nodes === assignment.instanceIds.length &&
+          candidate.config.gpusPerNode === assignment.gpusPerInstance;
+        return isChosen === candidate.chosen ? candidate : { ...candidate, chosen: isChosen };
+      }),
+    };
+  });
+
+  return {
+    schemaVersion: 1,
+    workload: problem.workload.name,
+    objective: problem.workload.objective.kind,
+    instances,
+    assignments,
+    totals: {
+      expectedCostUsd: recomputeCostUsd(instances),
+      makespanSeconds: assignments.reduce((latest, assignment) => Math.max(latest, assignment.end), 0),
+    },
+    lowerBound: context.lowerBound,
+    gap: context.gap,
+    solveSeconds: context.solveSeconds,
+    discretisation: {
+      slotSeconds: grid.slotSeconds,
+      slots: grid.slots,
+      originSeconds: grid.originSeconds,
+      modelObjective: context.modelObjective,
+      solverStatus: context.solverStatus,
+    },
+    considered,
+  };
+}

@@ -1,0 +1,550 @@
+/**
+ * The planner's pipeline once every job has its candidates:
+ *   problem (classes, pools, options) -> grid -> pruning -> greedy incumbent -> MILP
+ *   -> decode -> validate.
+ * The best plan found within the time limit is returned with its gap; the greedy plan is
+ * the fallback when the solver finds nothing better. Every returned plan has passed
+ * `validatePlan`. Objectives: min-cost (deadline), min-time (budget), pareto (min-cost
+ * at several deadlines between the fastest and the cheapest plan).
+ */
+import type { InstanceType } from "../catalog/types.ts";
+import type { Candidate } from "../estimator/types.ts";
+import type { MilpSolution, PlanningInput, PlanningResult } from "./api.ts";
+import { decodePlan } from "./decode-plan.ts";
+import { greedySchedule } from "./greedy-schedule.ts";
+import { budgetError, capacityError, deadlineError, noPlanFoundError, unplaceableError } from "./infeasibility.ts";
+import { buildPlanModel, type ModelObjective, START_TIE_BREAK_USD } from "./milp-model.ts";
+import type { ConsideredCandidate, Plan } from "./plan.ts";
+import { buildPlanningProblem, type PlanningProblem } from "./planning-problem.ts";
+import { DEFAULT_MAX_OPTIONS_PER_CLASS, pruneOptions, type SlottedOption } from "./prune-options.ts";
+import { type SlotSchedule, slottedCostUsd, slottedMakespanSlots } from "./slot-schedule.ts";
+import { chooseGrid, type TimeGrid } from "./time-grid.ts";
+import { validatePlan } from "./validate-plan.ts";
+
+/** Share of a solve's time limit the LP relaxation may take (it guides the greedy incumbent). */
+const LP_SHARE_OF_LIMIT = 0.2;
+/** Pareto mode without a budget: min-time still needs a finite budget row. */
+const UNBOUNDED_BUDGET_USD = 1e9;
+/** Pareto: how far below a plan's makespan the next deadline is tried. */
+const PARETO_STEP_SECONDS = 60;
+
+export interface PlannerTuning {
+  /** P3 in prune-options.ts; Infinity keeps every undominated option (exact). */
+  readonly maxOptionsPerClass?: number;
+  /** Overrides the grid choice (tests use it to fix the discretisation). */
+  readonly grid?: (problem: PlanningProblem, horizonSeconds: number) => TimeGrid;
+}
+
+export interface CandidateInput {
+  readonly instanceTypes: readonly InstanceType[];
+  readonly candidates: ReadonlyMap<string, readonly Candidate[]>;
+}
+
+/** Statistics of the last model solved, for benchmarks and the CLI. */
+export interface SolveReport {
+  readonly classes: number;
+  readonly options: number;
+  readonly columns: number;
+  readonly integerColumns: number;
+  readonly rows: number;
+  readonly slots: number;
+  readonly slotSeconds: number;
+  readonly status: string;
+}
+
+export interface PlanningOutcome extends PlanningResult {
+  readonly reports: readonly SolveReport[];
+}
+
+interface Attempt {
+  readonly plan: Plan;
+  readonly modelObjective: number;
+}
+
+export async function planFromCandidates(
+  input: PlanningInput,
+  candidateInput: CandidateInput,
+  tuning: PlannerTuning = {},
+): Promise<PlanningOutcome> {
+  const clock = input.clock;
+  const started = clock?.() ?? 0;
+  const { workload } = input;
+  const problem = buildPlanningProblem({
+    workload,
+    quotas: input.quotas,
+    instanceTypes: candidateInput.instanceTypes,
+    candidates: candidateInput.candidates,
+    ...(input.excludedOffers === undefined ? {} : { excludedOffers: input.excludedOffers }),
+  });
+  if (problem.unplaceable.length > 0) throw unplaceableError(problem);
+
+  const warnings: string[] = [];
+  const reports: SolveReport[] = [];
+  const considered = consideredCandidates(problem);
+  const timeLimit = workload.planner.timeLimitSeconds;
+  const maxOptions = tuning.maxOptionsPerClass ?? DEFAULT_MAX_OPTIONS_PER_CLASS;
+  let solverSeconds = 0;
+  /** Pruning note of the last grid modelled (one line, not one per solve). */
+  let prunedNote: string | undefined;
+
+  const gridFor = (horizonSeconds: number): TimeGrid =>
+    tuning.grid?.(problem, horizonSeconds) ??
+    chooseGrid({
+      horizonSeconds,
+      bootSeconds: problem.bootSeconds,
+      optionCount: Math.min(problem.options.length, problem.classes.length * maxOptions),
+      slotMinutes: workload.planner.slotMinutes,
+      timeLimitSeconds: timeLimit,
+    });
+
+  /** Prunes on `grid`; throws the deadline error when a class has no option left. */
+  const optionsOn = (grid: TimeGrid): SlottedOption[] => {
+    const options = pruneOptions(problem, grid, maxOptions);
+    const pruned = problem.options.length - options.length;
+    prunedNote =
+      pruned > 0
+        ? `${pruned} of ${problem.options.length} options were pruned before modelling (dominated, too slow for the deadline, or beyond the ${maxOptions} best per job class)`
+        : undefined;
+    for (const jobClass of problem.classes) {
+      if (!options.some((option) => option.classIndex === jobClass.index)) {
+        throw deadlineError(problem, grid, jobClass.index, undefined);
+      }
+    }
+    return options;
+  };
+
+  const solveOn = async (
+    grid: TimeGrid,
+    options: readonly SlottedOption[],
+    objective: ModelObjective,
+    start: SlotSchedule | undefined,
+    limitSeconds: number,
+  ): Promise<{ schedule: SlotSchedule | undefined; solution: MilpSolution }> => {
+    const model = buildPlanModel(problem, grid, options, objective, start);
+    input.onProgress?.(
+      `solving ${objective.kind}: ${problem.classes.length} job classes, ${options.length} options, ` +
+        `${grid.slots} slots of ${grid.slotSeconds / 60} min, ${model.columns.length} columns, ${model.rows} rows` +
+        (start === undefined
+          ? ", no greedy start"
+          : `, greedy start $${slottedCostUsd(problem, grid, start.alive).toFixed(2)}`),
+    );
+    const solution = await input.solver.solve(model, {
+      timeLimitSeconds: limitSeconds,
+      mipGap: workload.planner.mipGap,
+    });
+    solverSeconds += solution.seconds;
+    reports.push({
+      classes: problem.classes.length,
+      options: options.length,
+      columns: model.columns.length,
+      integerColumns: model.integerColumns,
+      rows: model.rows,
+      slots: grid.slots,
+      slotSeconds: grid.slotSeconds,
+      status: solution.status,
+    });
+    const usable = (solution.status === "optimal" || solution.status === "time-limit") && solution.values.size > 0;
+    if (solution.status === "time-limit") {
+      pushOnce(
+        warnings,
+        `the solver stopped at its ${round(limitSeconds)} s limit; the plan is the best found, with the gap shown`,
+      );
+    }
+    if (solution.status === "error")
+      pushOnce(warnings, `solver error, greedy plan used: ${solution.message ?? "unknown"}`);
+    return { schedule: usable ? model.read(solution.values) : undefined, solution };
+  };
+
+  const finish = (
+    grid: TimeGrid,
+    schedule: SlotSchedule,
+    solution: MilpSolution | undefined,
+    objective: ModelObjective,
+    status: string = solution?.status ?? "greedy",
+  ): Attempt => {
+    const modelObjective =
+      objective.kind === "min-cost"
+        ? slottedCostUsd(problem, grid, schedule.alive)
+        : grid.originSeconds + slottedMakespanSlots(schedule.alive) * grid.slotSeconds;
+    const lowerBound = boundOf(solution, objective, grid, modelObjective);
+    const plan = decodePlan(schedule, {
+      problem,
+      grid,
+      lowerBound,
+      gap: modelObjective > 0 ? Math.max(0, (modelObjective - lowerBound) / modelObjective) : 0,
+      solveSeconds: 0,
+      modelObjective,
+      solverStatus: status,
+      considered,
+    });
+    return { plan, modelObjective };
+  };
+
+  const isValid = (attempt: Attempt, objective: ModelObjective): boolean => {
+    const violations = validatePlan(attempt.plan, {
+      workload: validationWorkload(workload, objective),
+      catalog: input.catalog,
+      quotas: input.quotas,
+      bootSeconds: problem.bootSeconds,
+    });
+    if (violations.length > 0) {
+      warnings.push(`a candidate plan was rejected by the validator: ${violations.slice(0, 3).join("; ")}`);
+    }
+    return violations.length === 0;
+  };
+
+  /** Solves one objective on one grid; the better of the MILP's and the greedy schedule wins. */
+  const planOn = async (
+    grid: TimeGrid,
+    objective: ModelObjective,
+    limitSeconds: number,
+  ): Promise<{ attempt: Attempt | undefined; solution: MilpSolution }> => {
+    const options = optionsOn(grid);
+    let greedy: SlotSchedule | undefined;
+    let left = limitSeconds;
+    let lpBound: number | undefined;
+    if (objective.kind === "min-cost") {
+      // The LP relaxation says which options a good plan uses; a greedy restricted to them
+      // first is often far closer to the optimum than the plain one, and a close incumbent
+      // lets the solver stop at the gap sooner.
+      const relaxed = await input.solver.solve(
+        buildPlanModel(problem, grid, options, objective, undefined).relaxation,
+        {
+          timeLimitSeconds: Math.max(0.5, limitSeconds * LP_SHARE_OF_LIMIT),
+          mipGap: 0,
+        },
+      );
+      solverSeconds += relaxed.seconds;
+      left = Math.max(0.5, limitSeconds - relaxed.seconds);
+      if (relaxed.status === "optimal" && relaxed.objective !== undefined) {
+        // The relaxation's objective bounds the MILP's; minus the most the start-slot
+        // tie-break can add (one charge per job at the last slot), it bounds the cost.
+        const jobs = problem.classes.reduce((sum, jobClass) => sum + jobClass.jobs.length, 0);
+        lpBound = relaxed.objective - START_TIE_BREAK_USD * grid.slots * jobs;
+      }
+      const preferred =
+        relaxed.status === "optimal"
+          ? buildPlanModel(problem, grid, options, objective, undefined).usedOptions(relaxed.values)
+          : undefined;
+      const starts = [
+        greedySchedule(problem, grid, options, "cost"),
+        preferred === undefined ? undefined : greedySchedule(problem, grid, options, "cost", preferred),
+      ].filter((schedule): schedule is SlotSchedule => schedule !== undefined);
+      greedy = starts.sort(
+        (a, b) => slottedCostUsd(problem, grid, a.alive) - slottedCostUsd(problem, grid, b.alive),
+      )[0];
+    } else {
+      const budget = objective.budgetUsd;
+      greedy = [greedySchedule(problem, grid, options, "time"), greedySchedule(problem, grid, options, "cost")].find(
+        (schedule) => schedule !== undefined && slottedCostUsd(problem, grid, schedule.alive) <= budget,
+      );
+    }
+    if (greedy !== undefined && lpBound !== undefined) {
+      const cost = slottedCostUsd(problem, grid, greedy.alive);
+      if (cost - lpBound <= workload.planner.mipGap * cost) {
+        // The greedy plan is already within the gap of the LP bound: no MILP needed.
+        const proof: MilpSolution = {
+          status: "optimal",
+          values: new Map(),
+          objective: cost,
+          bound: lpBound,
+          seconds: 0,
+          message: undefined,
+        };
+        reports.push({
+          classes: problem.classes.length,
+          options: options.length,
+          columns: 0,
+          integerColumns: 0,
+          rows: 0,
+          slots: grid.slots,
+          slotSeconds: grid.slotSeconds,
+          status: "greedy-within-gap",
+        });
+        const attempt = finish(grid, greedy, proof, objective, "greedy-within-gap");
+        if (isValid(attempt, objective)) return { attempt, solution: proof };
+      }
+    }
+    const { schedule, solution } = await solveOn(grid, options, objective, greedy, left);
+    const candidates: Attempt[] = [];
+    if (schedule !== undefined) candidates.push(finish(grid, schedule, solution, objective));
+    if (greedy !== undefined) candidates.push(finish(grid, greedy, solution, objective));
+    const valid = candidates.filter((attempt) => isValid(attempt, objective));
+    valid.sort((a, b) => a.modelObjective - b.modelObjective || score(a.plan, objective) - score(b.plan, objective));
+    return { attempt: valid[0], solution };
+  };
+
+  let plan: Plan;
+  let frontier: Plan[] | undefined;
+  const objective = workload.objective;
+  if (objective.kind === "min-cost") {
+    const result = await minCost(objective.deadlineHours * 3600, timeLimit);
+    plan = result;
+  } else if (objective.kind === "min-time") {
+    plan = await minTime(objective.budgetUsd, timeLimit);
+  } else {
+    frontier = await pareto(objective.deadlineHours, objective.budgetUsd, objective.points, timeLimit);
+    plan = frontier[0] as Plan;
+  }
+
+  async function minCost(deadlineSeconds: number, limitSeconds: number): Promise<Plan> {
+    let grid = gridFor(deadlineSeconds);
+    // A finer grid when the deadline is far beyond what the work needs (docs/plan.md, "Horizon").
+    const probe = greedySchedule(problem, grid, optionsOn(grid), "cost");
+    if (probe !== undefined && tuning.grid === undefined) {
+      const needed = grid.originSeconds + 2 * slottedMakespanSlots(probe.alive) * grid.slotSeconds;
+      if (needed < 0.75 * deadlineSeconds) {
+        const finer = gridFor(Math.max(needed, grid.originSeconds + grid.slotSeconds));
+        if (greedySchedule(problem, finer, pruneOptions(problem, finer, maxOptions), "cost") !== undefined)
+          grid = finer;
+      }
+    }
+    const { attempt, solution } = await planOn(grid, { kind: "min-cost" }, limitSeconds);
+    if (attempt === undefined) {
+      if (solution.status === "infeasible") throw capacityError(problem, grid);
+      throw noPlanFoundError(limitSeconds);
+    }
+    return attempt.plan;
+  }
+
+  async function minTime(budgetUsd: number, limitSeconds: number): Promise<Plan> {
+    // Horizon: double a first guess (twice the slowest class's fastest run) until a greedy
+    // schedule on that grid fits the budget; serial = every job after another on its
+    // cheapest option bounds the search. The makespan found bounds the optimal one.
+    const fastestRun = (classIndex: number) =>
+      Math.min(...problem.options.filter((o) => o.classIndex === classIndex).map((o) => o.runtimeSeconds));
+    const cheapestRun = (classIndex: number) => {
+      const options = problem.options.filter((o) => o.classIndex === classIndex);
+      const perJob = (o: (typeof options)[number]) =>
+        ((problem.pools[o.poolIndex]?.priceUsdPerHour ?? 0) * o.nodes * o.runtimeSeconds) / o.jobsPerBundle;
+      return options.reduce((best, o) => (perJob(o) < perJob(best) ? o : best)).runtimeSeconds;
+    };
+    const serial =
+      problem.bootSeconds +
+      problem.classes.reduce((sum, jobClass) => sum + jobClass.jobs.length * cheapestRun(jobClass.index), 0) * 1.05 +
+      3600;
+    let guess = problem.bootSeconds + 2 * Math.max(...problem.classes.map((jobClass) => fastestRun(jobClass.index)));
+    let horizon: number | undefined;
+    for (; horizon === undefined && guess < 2 * serial; guess *= 2) {
+      const grid = gridFor(Math.min(guess, serial));
+      const options = pruneOptions(problem, grid, maxOptions);
+      if (problem.classes.some((jobClass) => !options.some((option) => option.classIndex === jobClass.index))) continue;
+      const affordable = [
+        greedySchedule(problem, grid, options, "time"),
+        greedySchedule(problem, grid, options, "cost"),
+      ]
+        .filter((schedule): schedule is SlotSchedule => schedule !== undefined)
+        .filter((schedule) => slottedCostUsd(problem, grid, schedule.alive) <= budgetUsd);
+      if (affordable.length > 0) {
+        const slots = Math.min(...affordable.map((schedule) => slottedMakespanSlots(schedule.alive)));
+        horizon = grid.originSeconds + (slots + 1) * grid.slotSeconds;
+      }
+    }
+    // No greedy plan fits the budget: the cheapest plan decides whether any does.
+    let cheapest: Plan | undefined;
+    if (horizon === undefined) {
+      cheapest = await minCost(serial, limitSeconds / 2);
+      if (cheapest.totals.expectedCostUsd > budgetUsd) {
+        throw budgetError(
+          cheapest.totals.expectedCostUsd,
+          budgetUsd,
+          cheapest.discretisation?.solverStatus === "optimal",
+        );
+      }
+      horizon = cheapest.totals.makespanSeconds + (cheapest.discretisation?.slotSeconds ?? 0);
+    }
+    let grid = gridFor(horizon);
+    // Rounding on the finer grid can lengthen runs; widen until the greedy plan fits again.
+    for (
+      let widen = 1;
+      widen <= 4 && greedySchedule(problem, grid, pruneOptions(problem, grid, maxOptions), "cost") === undefined;
+      widen++
+    ) {
+      grid = gridFor(horizon * (1 + 0.25 * widen));
+    }
+    const { attempt, solution } = await planOn(grid, { kind: "min-time", budgetUsd }, limitSeconds);
+    if (attempt === undefined) {
+      if (cheapest === undefined) throw noPlanFoundError(limitSeconds);
+      // Only the cheapest plan fits the budget once runs are rounded to slots: it is the answer.
+      pushOnce(
+        warnings,
+        `only the cheapest plan found fits the budget (solver: ${solution.status}); its makespan is not minimised further`,
+      );
+      return cheapest;
+    }
+    return attempt.plan;
+  }
+
+  /**
+   * Pareto: the fastest plan (min-time) and the cheapest (min-cost at the outer deadline),
+   * then epsilon-constraint steps: the cheapest plan strictly faster than a frontier point,
+   * first halfway to its faster neighbour, else just below it, always in the widest gap.
+   */
+  async function pareto(
+    deadlineHours: number | undefined,
+    budgetUsd: number | undefined,
+    points: number,
+    limitSeconds: number,
+  ): Promise<Plan[]> {
+    const share = limitSeconds / (2 * points);
+    const fastest = await minTime(budgetUsd ?? UNBOUNDED_BUDGET_USD, share);
+    const latest =
+      deadlineHours !== undefined
+        ? deadlineHours * 3600
+        : Math.max(4 * fastest.totals.makespanSeconds, fastest.totals.makespanSeconds + 3600);
+    const plans: Plan[] = [fastest];
+    const tryDeadline = async (deadline: number): Promise<Plan | undefined> => {
+      const left = limitSeconds - solverSeconds;
+      if (deadline <= problem.bootSeconds || left <= 0) return undefined;
+      try {
+        return await minCost(deadline, Math.min(share, left));
+      } catch (error) {
+        if (error instanceof Error && error.name === "InfeasibleWorkloadError") return undefined;
+        throw error;
+      }
+    };
+    const cheapest = await tryDeadline(latest);
+    if (cheapest !== undefined) plans.push(cheapest);
+    const exhausted = new Set<string>();
+    const key = (plan: Plan) => `${plan.totals.expectedCostUsd.toFixed(6)}|${plan.totals.makespanSeconds.toFixed(3)}`;
+    for (
+      let attempt = 0;
+      attempt < 3 * points && nonDominated(plans).length < points && solverSeconds < limitSeconds;
+      attempt++
+    ) {
+      const frontierNow = nonDominated(plans).sort((a, b) => a.totals.makespanSeconds - b.totals.makespanSeconds);
+      let widest: [Plan, Plan] | undefined;
+      for (let i = 1; i < frontierNow.length; i++) {
+        const pair: [Plan, Plan] = [frontierNow[i - 1] as Plan, frontierNow[i] as Plan];
+        if (exhausted.has(key(pair[1]))) continue;
+        const gap = pair[1].totals.makespanSeconds - pair[0].totals.makespanSeconds;
+        if (widest === undefined || gap > widest[1].totals.makespanSeconds - widest[0].totals.makespanSeconds)
+          widest = pair;
+      }
+      if (widest === undefined) break;
+      const [faster, slower] = widest;
+      const known = new Set(plans.map(key));
+      const halfway = await tryDeadline((faster.totals.makespanSeconds + slower.totals.makespanSeconds) / 2);
+      if (halfway !== undefined && !known.has(key(halfway))) {
+        plans.push(halfway);
+        continue;
+      }
+      const justBelow = await tryDeadline(slower.totals.makespanSeconds - PARETO_STEP_SECONDS);
+      if (justBelow !== undefined && !known.has(key(justBelow))) plans.push(justBelow);
+      else exhausted.add(key(slower));
+    }
+    const frontierPlans = nonDominated(plans).filter(
+      (plan) => budgetUsd === undefined || plan.totals.expectedCostUsd <= budgetUsd * (1 + 1e-9),
+    );
+    if (frontierPlans.length < points) {
+      pushOnce(
+        warnings,
+        `the frontier has ${frontierPlans.length} non-dominated plans; no others were found between them`,
+      );
+    }
+    return frontierPlans.sort((a, b) => a.totals.expectedCostUsd - b.totals.expectedCostUsd);
+  }
+
+  if (prunedNote !== undefined) warnings.push(prunedNote);
+  const elapsed = clock === undefined ? solverSeconds : clock() - started;
+  const stale = staleTypes(problem, plan);
+  if (stale.length > 0) {
+    warnings.push(`prices of ${stale.join(", ")} are marked stale in the catalog; run \`saturn catalog refresh\``);
+  }
+  const withTime = (p: Plan): Plan => ({ ...p, solveSeconds: elapsed });
+  return {
+    plan: withTime(plan),
+    frontier: frontier?.map(withTime),
+    warnings,
+    reports,
+  };
+}
+
+/** The proven lower bound, in the objective's unit (USD or seconds). */
+function boundOf(
+  solution: MilpSolution | undefined,
+  objective: ModelObjective,
+  grid: TimeGrid,
+  modelObjective: number,
+): number {
+  const bound = solution?.bound;
+  if (bound === undefined || !Number.isFinite(bound)) return 0;
+  if (objective.kind === "min-cost") return Math.min(Math.max(0, bound), modelObjective);
+  // min-time: objective = D * slots + eps * cost with eps * cost <= 0.01 D; slots are whole.
+  const slots = Math.max(0, Math.ceil((bound - 0.01 * grid.slotSeconds) / grid.slotSeconds - 1e-6));
+  return Math.min(grid.originSeconds + slots * grid.slotSeconds, modelObjective);
+}
+
+function score(plan: Plan, objective: ModelObjective): number {
+  return objective.kind === "min-cost" ? plan.totals.expectedCostUsd : plan.totals.makespanSeconds;
+}
+
+/**
+ * The workload as the validator judges one solve. A min-time solve keeps its budget; a
+ * min-cost solve inside min-time mode (the cheapest-plan probe) has no budget to keep;
+ * otherwise the workload's own deadline or bounds apply.
+ */
+function validationWorkload(workload: PlanningInput["workload"], objective: ModelObjective): PlanningInput["workload"] {
+  if (objective.kind === "min-time")
+    return { ...workload, objective: { kind: "min-time", budgetUsd: objective.budgetUsd } };
+  if (workload.objective.kind === "min-time") return { ...workload, objective: { kind: "pareto", points: 5 } };
+  return workload;
+}
+
+function nonDominated(plans: readonly Plan[]): Plan[] {
+  const unique: Plan[] = [];
+  for (const plan of plans) {
+    const dominated = plans.some(
+      (other) =>
+        other !== plan &&
+        other.totals.expectedCostUsd <= plan.totals.expectedCostUsd + 1e-9 &&
+        other.totals.makespanSeconds <= plan.totals.makespanSeconds + 1e-6 &&
+        (other.totals.expectedCostUsd < plan.totals.expectedCostUsd - 1e-9 ||
+          other.totals.makespanSeconds < plan.totals.makespanSeconds - 1e-6),
+    );
+    const duplicate = unique.some(
+      (kept) =>
+        Math.abs(kept.totals.expectedCostUsd - plan.totals.expectedCostUsd) < 1e-9 &&
+        Math.abs(kept.totals.makespanSeconds - plan.totals.makespanSeconds) < 1e-6,
+    );
+    if (!dominated && !duplicate) unique.push(plan);
+  }
+  return unique;
+}
+
+function consideredCandidates(problem: PlanningProblem): Plan["considered"] {
+  const byClass = new Map<number, ConsideredCandidate[]>();
+  for (const jobClass of problem.classes) {
+    byClass.set(
+      jobClass.index,
+      jobClass.candidates.map((candidate) => ({
+        config: candidate.config,
+        fits: candidate.estimate.fits,
+        reason: candidate.estimate.fits ? undefined : candidate.estimate.reason,
+        samplesPerSecond: candidate.estimate.fits ? candidate.estimate.samplesPerSecond : undefined,
+        runtimeSeconds: candidate.runtimeSeconds,
+        costUsd: candidate.costUsd,
+        chosen: false,
+      })),
+    );
+  }
+  return problem.classes.flatMap((jobClass) =>
+    jobClass.jobs.map((job) => ({ jobId: job.id, candidates: byClass.get(jobClass.index) ?? [] })),
+  );
+}
+
+function staleTypes(problem: PlanningProblem, plan: Plan): string[] {
+  const used = new Set(plan.instances.map((instance) => instance.instanceType));
+  return problem.pools
+    .filter((pool) => used.has(pool.type.name) && pool.type.prices[problem.workload.region]?.stale === true)
+    .map((pool) => pool.type.name)
+    .filter((name, index, all) => all.indexOf(name) === index);
+}
+
+function pushOnce(list: string[], message: string): void {
+  if (!list.includes(message)) list.push(message);
+}
+
+function round(value: number): string {
+  return Number(value.toFixed(1)).toString();
+}
