@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { jobSignature } from "../../lambdas/core/estimator/candidates.ts";
 import type { Candidate } from "../../lambdas/core/estimator/types.ts";
-import { runCli } from "../support/run-cli.ts";
 import { jobOf } from "../core/estimator/job-fixtures.ts";
+import { runCli } from "../support/run-cli.ts";
 
 const EXAMPLE = "examples/text-sweep.yaml";
 
