@@ -1,0 +1,53 @@
+/**
+ * Typed launch failures. A capacity error means "not here, not now": try another
+ * availability zone, type or market. A quota error means the account may not run more
+ * vCPUs of that quota group: the planner must see a lower quota. Codes from the EC2 API
+ * reference as summarised in ../shared/reference/aws-gpu.md ("Launching").
+ */
+import type { Market } from "../spec/workload-schema.ts";
+
+export const CAPACITY_ERROR_CODES = [
+  "InsufficientInstanceCapacity",
+  "InsufficientHostCapacity",
+  "InsufficientCapacity",
+  "UnfulfillableCapacity",
+  "MaxSpotInstanceCountExceeded",
+  "SpotMaxPriceTooLow",
+  "Unsupported",
+] as const;
+
+export const QUOTA_ERROR_CODES = ["VcpuLimitExceeded", "InstanceLimitExceeded"] as const;
+
+export interface LaunchFailureDetails {
+  readonly code: string;
+  readonly instanceType: string;
+  readonly market: Market;
+  readonly availabilityZone: string | undefined;
+}
+
+export class CapacityError extends Error {
+  override readonly name = "CapacityError";
+  readonly details: LaunchFailureDetails;
+  constructor(details: LaunchFailureDetails, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.details = details;
+  }
+}
+
+export class QuotaError extends Error {
+  override readonly name = "QuotaError";
+  readonly details: LaunchFailureDetails;
+  constructor(details: LaunchFailureDetails, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.details = details;
+  }
+}
+
+export type LaunchErrorKind = "capacity" | "quota" | "other";
+
+/** Classifies an EC2 error code; adapters use it to throw the right class. */
+export function classifyLaunchErrorCode(code: string): LaunchErrorKind {
+  if ((CAPACITY_ERROR_CODES as readonly string[]).includes(code)) return "capacity";
+  if ((QUOTA_ERROR_CODES as readonly string[]).includes(code)) return "quota";
+  return "other";
+}

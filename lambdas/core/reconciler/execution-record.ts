@@ -1,0 +1,137 @@
+/**
+ * The reconciler's vocabulary: the stored record (desired state and what was decided),
+ * the observed state it compares against, and the actions it emits. Times are seconds on
+ * the cloud's clock; plan times are relative to `planOrigin`.
+ */
+import type { CloudEvent, CloudInstance, LaunchRequest } from "../cloud/cloud-port.ts";
+import type { JobReport, StartJobRequest } from "../cloud/worker-port.ts";
+import type { Plan } from "../planner/plan.ts";
+import type { Market, Objective, QuotaGroup, Technique } from "../spec/workload-schema.ts";
+
+export type ExecutionStatus = "running" | "completed" | "failed" | "cancelled" | "stopped-for-budget";
+
+export interface JobRecord {
+  readonly status: "pending" | "done" | "failed";
+  readonly reason: string | undefined;
+  readonly finishedAt: number | undefined;
+  /** Deadline rule fired: the job may no longer run on spot. */
+  readonly onDemandOnly: boolean;
+  /** Plan version for which a projected deadline miss already asked for a re-plan (asks once per version). */
+  readonly deviationReportedInPlan: number | undefined;
+  /**
+   * Attempt whose throughput deviation already asked for a re-plan: asks once per attempt,
+   * so a policy that cannot use the measurement (or a plan that keeps the job where it is)
+   * does not re-plan again and again for the same run.
+   */
+  readonly throughputReportedForAttempt: string | undefined;
+}
+
+export interface Offer {
+  readonly instanceType: string;
+  readonly market: Market;
+}
+
+export interface QuotaCut {
+  readonly group: QuotaGroup;
+  readonly market: Market;
+  readonly vcpus: number;
+}
+
+/** Throughput a job showed on a configuration; fed to re-plans as measured (it overrides estimates). */
+export interface MeasuredThroughput {
+  readonly jobId: string;
+  readonly technique: Technique;
+  readonly instanceType: string;
+  readonly nodes: number;
+  readonly gpusPerNode: number;
+  readonly samplesPerSecond: number;
+  readonly at: number;
+}
+
+export interface ReplanRequest {
+  readonly reason: string;
+  /** The current plan can no longer be carried out as written: adopt any feasible new plan. */
+  readonly broken: boolean;
+  readonly at: number;
+}
+
+export interface ReplanEntry {
+  readonly at: number;
+  readonly reason: string;
+  readonly adopted: boolean;
+  readonly fromVersion: number;
+  readonly toVersion: number;
+  readonly detail: string;
+}
+
+/** The stored record. Every write is conditional on `version` (compare-and-set). */
+export interface ExecutionRecord {
+  readonly version: number;
+  readonly workloadName: string;
+  readonly objective: Objective;
+  readonly startedAt: number;
+  readonly status: ExecutionStatus;
+  readonly statusReason: string | undefined;
+  readonly cancelRequested: boolean;
+  readonly planVersion: number;
+  readonly plan: Plan;
+  /** Cloud time at which the current plan's t = 0 falls. */
+  readonly planOrigin: number;
+  /** Plan slots filled by instances launched under an earlier plan version: slot -> instance id. */
+  readonly bindings: Readonly<Record<string, string>>;
+  readonly jobs: Readonly<Record<string, JobRecord>>;
+  readonly excludedOffers: readonly Offer[];
+  readonly quotaCuts: readonly QuotaCut[];
+  /** Launch client tokens that failed; never retried under the same plan version. */
+  readonly failedLaunchTokens: readonly string[];
+  readonly interruptedInstanceIds: readonly string[];
+  readonly replanRequest: ReplanRequest | undefined;
+  readonly replans: readonly ReplanEntry[];
+  readonly lastReplanAt: number;
+  /** Throughput measured per job and configuration (latest per pair). */
+  readonly measured: readonly MeasuredThroughput[];
+}
+
+/** A launch that the cloud refused; the driver turns the typed error into this. */
+export interface LaunchFailure {
+  readonly clientToken: string;
+  readonly kind: "capacity" | "quota" | "other";
+  readonly code: string;
+  readonly instanceType: string;
+  readonly market: Market;
+  readonly availabilityZone: string | undefined;
+  readonly at: number;
+}
+
+export interface ObservedState {
+  readonly now: number;
+  /** Every instance tagged with the workload, in any state. */
+  readonly instances: readonly CloudInstance[];
+  readonly jobs: readonly JobReport[];
+  readonly launchFailures: readonly LaunchFailure[];
+  /** Cloud events since the last run; hints only, never the truth (they may repeat or come out of order). */
+  readonly events: readonly CloudEvent[];
+  readonly spendUsd: number;
+}
+
+export type Action =
+  | { readonly kind: "launch"; readonly slot: string; readonly request: LaunchRequest }
+  | { readonly kind: "tag"; readonly instanceId: string; readonly tags: Readonly<Record<string, string>> }
+  | { readonly kind: "assign"; readonly request: StartJobRequest }
+  | {
+      readonly kind: "checkpoint-and-requeue";
+      readonly jobId: string;
+      readonly attemptId: string;
+      readonly reason: string;
+    }
+  | { readonly kind: "terminate"; readonly instanceIds: readonly string[]; readonly reason: string }
+  | { readonly kind: "replan"; readonly reason: string; readonly broken: boolean }
+  | { readonly kind: "mark-done"; readonly jobId: string }
+  | { readonly kind: "mark-failed"; readonly jobId: string; readonly reason: string }
+  | { readonly kind: "stop-for-budget"; readonly reason: string }
+  | { readonly kind: "finish"; readonly status: ExecutionStatus; readonly reason: string };
+
+export interface ReconcileResult {
+  readonly record: ExecutionRecord;
+  readonly actions: readonly Action[];
+}

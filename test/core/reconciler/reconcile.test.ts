@@ -1,0 +1,223 @@
+import { describe, expect, it } from "vitest";
+import type { Action } from "../../../lambdas/core/reconciler/execution-record.ts";
+import { reconcile } from "../../../lambdas/core/reconciler/reconcile.ts";
+import { context, freshRecord, idleReport, instance, observed, runningReport, twoJobWorkload } from "./fixtures.ts";
+
+function kinds(actions: readonly Action[]): string[] {
+  return actions.map((action) => action.kind);
+}
+
+function launches(actions: readonly Action[]): string[] {
+  return actions.flatMap((action) => (action.kind === "launch" ? [action.slot] : []));
+}
+
+describe("reconcile", () => {
+  it("launches only the slots whose planned start has come", () => {
+    const { actions } = reconcile(freshRecord(), observed(0), context());
+    expect(launches(actions)).toEqual(["s1"]);
+  });
+
+  it("gives the same actions and launch tokens when run twice on the same observation", () => {
+    const record = freshRecord();
+    const first = reconcile(record, observed(3600), context());
+    const second = reconcile(record, observed(3600), context());
+    expect(second.actions).toEqual(first.actions);
+    expect(launches(first.actions)).toEqual(["s1", "s2"]);
+  });
+
+  it("does not launch a slot again once an instance carries its tags, in any state", () => {
+    const record = freshRecord();
+    const pending = instance(record, "s1", { state: "pending", runningSince: undefined });
+    const { actions } = reconcile(record, observed(60, { instances: [pending] }), context());
+    expect(launches(actions)).toEqual([]);
+    expect(kinds(actions)).not.toContain("assign");
+  });
+
+  it("assigns a job once its instance runs, with an attempt id derived from the attempts the workers saw", () => {
+    const record = freshRecord();
+    const jobs = [idleReport("job-1", { attemptsStarted: 2, checkpointSamples: 1200 }), idleReport("job-2")];
+    const { actions } = reconcile(record, observed(300, { instances: [instance(record, "s1")], jobs }), context());
+    const assign = actions.find((action) => action.kind === "assign");
+    expect(assign).toEqual({
+      kind: "assign",
+      request: {
+        jobId: "job-1",
+        attemptId: "job-1#3",
+        instanceIds: ["i-s1"],
+        gpusPerInstance: 1,
+        fromSamples: 1200,
+        totalSamples: 7200,
+        plannedSamplesPerSecond: 1,
+        checkpointIntervalSeconds: 900,
+        checkpointable: true,
+      },
+    });
+  });
+
+  it("never starts a job whose attempt already runs", () => {
+    const record = freshRecord();
+    const jobs = [runningReport("job-1", ["i-s1"]), idleReport("job-2")];
+    const { actions } = reconcile(record, observed(900, { instances: [instance(record, "s1")], jobs }), context());
+    expect(kinds(actions)).toEqual([]);
+  });
+
+  it("terminates an instance as soon as no pending assignment needs it and records the job done", () => {
+    const record = freshRecord();
+    const jobs = [
+      idleReport("job-1", { completed: true, completedAt: 7000, checkpointSamples: 7200 }),
+      idleReport("job-2"),
+    ];
+    const { record: next, actions } = reconcile(
+      record,
+      observed(7010, { instances: [instance(record, "s1")], jobs }),
+      context(),
+    );
+    expect(next.jobs["job-1"]?.status).toBe("done");
+    expect(actions).toContainEqual({ kind: "mark-done", jobId: "job-1" });
+    expect(actions).toContainEqual({
+      kind: "terminate",
+      instanceIds: ["i-s1"],
+      reason: "no future assignment needs it",
+    });
+  });
+
+  it("excludes an offer after a capacity error, asks for a re-plan, and ingests a repeated failure once", () => {
+    const record = freshRecord();
+    const failure = {
+      clientToken: "t1",
+      kind: "capacity" as const,
+      code: "InsufficientInstanceCapacity",
+      instanceType: "g5.xlarge",
+      market: "spot" as const,
+      availabilityZone: "us-east-1a",
+      at: 5,
+    };
+    const once = reconcile(record, observed(5, { launchFailures: [failure] }), context());
+    const twice = reconcile(record, observed(5, { launchFailures: [failure, failure] }), context());
+    expect(once.record.excludedOffers).toEqual([{ instanceType: "g5.xlarge", market: "spot" }]);
+    expect(twice.record).toEqual(once.record);
+    expect(once.actions).toContainEqual({
+      kind: "replan",
+      reason: "InsufficientInstanceCapacity launching g5.xlarge (spot)",
+      broken: true,
+    });
+    expect(launches(once.actions)).toEqual([]);
+  });
+
+  it("lowers the quota the planner sees to what runs after VcpuLimitExceeded", () => {
+    const record = freshRecord();
+    const failure = {
+      clientToken: "t2",
+      kind: "quota" as const,
+      code: "VcpuLimitExceeded",
+      instanceType: "g5.xlarge",
+      market: "on-demand" as const,
+      availabilityZone: undefined,
+      at: 3600,
+    };
+    const running = instance(record, "s2", { id: "i-other" });
+    const { record: next } = reconcile(
+      record,
+      observed(3600, { launchFailures: [failure], instances: [running] }),
+      context(),
+    );
+    expect(next.quotaCuts).toEqual([{ group: "G", market: "on-demand", vcpus: 4 }]);
+  });
+
+  it("checkpoints and requeues the job of an instance announced for reclaim and re-plans", () => {
+    const record = freshRecord();
+    const doomed = instance(record, "s1", { interruptionNoticeAt: 1000 });
+    const jobs = [runningReport("job-1", ["i-s1"]), idleReport("job-2")];
+    const { record: next, actions } = reconcile(record, observed(1000, { instances: [doomed], jobs }), context());
+    expect(actions).toContainEqual({
+      kind: "checkpoint-and-requeue",
+      jobId: "job-1",
+      attemptId: "job-1#1",
+      reason: "spot interruption of i-s1",
+    });
+    expect(next.interruptedInstanceIds).toEqual(["i-s1"]);
+    expect(next.replanRequest?.broken).toBe(true);
+    expect(actions).toContainEqual({
+      kind: "terminate",
+      instanceIds: ["i-s1"],
+      reason: "no future assignment needs it",
+    });
+  });
+
+  it("on cancel checkpoints every running job, terminates everything, and finishes once nothing is left", () => {
+    const record = { ...freshRecord(), cancelRequested: true };
+    const jobs = [runningReport("job-1", ["i-s1"]), idleReport("job-2")];
+    const live = reconcile(record, observed(900, { instances: [instance(record, "s1")], jobs }), context());
+    expect(live.record.status).toBe("cancelled");
+    expect(kinds(live.actions)).toEqual(["checkpoint-and-requeue", "terminate"]);
+    const gone = instance(record, "s1", { state: "terminated" });
+    const after = reconcile(live.record, observed(990, { instances: [gone] }), context());
+    expect(after.actions).toEqual([{ kind: "finish", status: "cancelled", reason: "cancelled on request" }]);
+    expect(Object.keys(after.record.jobs)).toEqual(["job-1", "job-2"]);
+  });
+
+  it("stops for budget before the running instances could cross it", () => {
+    const workload = twoJobWorkload({ kind: "min-time", budgetUsd: 5 });
+    const record = freshRecord(workload);
+    const jobs = [runningReport("job-1", ["i-s1"]), idleReport("job-2")];
+    const pricey = instance(record, "s1", { hourlyPriceUsd: 40 });
+    const { record: next, actions } = reconcile(
+      record,
+      observed(900, { instances: [pricey], jobs, spendUsd: 4 }),
+      context(workload),
+    );
+    expect(next.status).toBe("stopped-for-budget");
+    expect(kinds(actions)).toEqual(["stop-for-budget", "checkpoint-and-requeue", "terminate"]);
+  });
+
+  it("moves a spot job to on-demand when its slack can no longer absorb an interruption", () => {
+    const workload = twoJobWorkload({ kind: "min-cost", deadlineHours: 2.05 });
+    const record = freshRecord(workload);
+    const jobs = [runningReport("job-1", ["i-s1"], { samplesDone: 1000 }), idleReport("job-2")];
+    const { record: next, actions } = reconcile(
+      record,
+      observed(900, { instances: [instance(record, "s1")], jobs }),
+      context(workload),
+    );
+    expect(next.jobs["job-1"]?.onDemandOnly).toBe(true);
+    expect(actions).toContainEqual({
+      kind: "checkpoint-and-requeue",
+      jobId: "job-1",
+      attemptId: "job-1#1",
+      reason: "slack no longer absorbs a spot interruption: moving to on-demand",
+    });
+    expect(actions).toContainEqual({
+      kind: "replan",
+      reason: "deadline: job-1 moves from spot to on-demand",
+      broken: true,
+    });
+  });
+
+  it("asks for one re-plan per attempt when measured throughput strays beyond the threshold", () => {
+    const record = freshRecord();
+    const jobs = [runningReport("job-1", ["i-s1"], { samplesPerSecond: 0.7 }), idleReport("job-2")];
+    const first = reconcile(record, observed(1200, { instances: [instance(record, "s1")], jobs }), context());
+    expect(first.record.replanRequest?.reason).toBe("throughput: job-1 runs at 70% of plan");
+    const settled = { ...first.record, replanRequest: undefined };
+    const again = reconcile(settled, observed(1260, { instances: [instance(record, "s1")], jobs }), context());
+    expect(kinds(again.actions)).not.toContain("replan");
+  });
+
+  it("moves an attempt that sits where the current plan no longer wants it", () => {
+    const record = freshRecord();
+    const stray = instance(record, "s1", { id: "i-old", tags: { "saturn:workload": "sim-test", "saturn:plan": "0" } });
+    const jobs = [runningReport("job-1", ["i-old"]), idleReport("job-2")];
+    const { actions } = reconcile(record, observed(600, { instances: [stray], jobs }), context());
+    expect(actions).toContainEqual({
+      kind: "checkpoint-and-requeue",
+      jobId: "job-1",
+      attemptId: "job-1#1",
+      reason: "plan v1 moves it",
+    });
+    expect(actions).toContainEqual({
+      kind: "terminate",
+      instanceIds: ["i-old"],
+      reason: "no future assignment needs it",
+    });
+  });
+});

@@ -1,0 +1,151 @@
+import { describe, expect, it } from "vitest";
+import { effectiveQuotas } from "../../../lambdas/core/engine/execution-engine.ts";
+import {
+  adoptPlan,
+  bindInstances,
+  decideAdoption,
+  remainingWorkload,
+} from "../../../lambdas/core/reconciler/replanning.ts";
+import { mustLeaveSpot, remainingSlackSeconds } from "../../../lambdas/core/reconciler/spot-fallback.ts";
+import { OPEN_QUOTAS } from "../../sim/fixtures/workloads.ts";
+import { freshRecord, idleReport, instance, runningReport, twoJobPlan, twoJobWorkload } from "./fixtures.ts";
+
+const request = { reason: "periodic re-plan", broken: false, at: 0 };
+
+describe("decideAdoption", () => {
+  it("adopts any feasible plan when the current one is broken", () => {
+    const plan = { ...twoJobPlan(), totals: { expectedCostUsd: 99, makespanSeconds: 99_999 } };
+    const decision = decideAdoption(
+      { ...request, broken: true },
+      { kind: "min-cost", deadlineHours: 12 },
+      { costUsd: 1, makespanSeconds: 10 },
+      plan,
+      0.05,
+    );
+    expect(decision.adopt).toBe(true);
+  });
+
+  it("keeps the current plan when the cost gain is within the threshold", () => {
+    const plan = { ...twoJobPlan(), totals: { expectedCostUsd: 9.7, makespanSeconds: 5000 } };
+    const decision = decideAdoption(
+      request,
+      { kind: "min-cost", deadlineHours: 12 },
+      { costUsd: 10, makespanSeconds: 5000 },
+      plan,
+      0.05,
+    );
+    expect(decision.adopt).toBe(false);
+    expect(decision.detail).toContain("improves by 3.0%");
+  });
+
+  it("adopts a plan that shortens the makespan beyond the threshold in min-time mode", () => {
+    const plan = { ...twoJobPlan(), totals: { expectedCostUsd: 20, makespanSeconds: 4000 } };
+    const decision = decideAdoption(
+      request,
+      { kind: "min-time", budgetUsd: 50 },
+      { costUsd: 10, makespanSeconds: 5000 },
+      plan,
+      0.05,
+    );
+    expect(decision.adopt).toBe(true);
+  });
+});
+
+describe("bindInstances", () => {
+  it("binds the instance under a running job to the new slot of the same shape", () => {
+    const record = freshRecord();
+    const running = instance(record, "s1");
+    const plan = twoJobPlan();
+    const reports = new Map([["job-1", runningReport("job-1", ["i-s1"])]]);
+    expect(bindInstances(plan, [running], reports, 300)).toEqual({ s1: "i-s1" });
+  });
+
+  it("never binds an instance announced for reclaim or one of another market", () => {
+    const record = freshRecord();
+    const doomed = instance(record, "s1", { interruptionNoticeAt: 10 });
+    const onDemand = instance(record, "s1", { id: "i-od", market: "on-demand" });
+    const reports = new Map([["job-1", runningReport("job-1", ["i-s1"])]]);
+    expect(bindInstances(twoJobPlan(), [doomed, onDemand], reports, 300)).toEqual({});
+  });
+});
+
+describe("remainingWorkload", () => {
+  it("keeps each job's progress, shifts the deadline to now and keeps jobs moved off spot off spot", () => {
+    const workload = twoJobWorkload({ kind: "min-cost", deadlineHours: 12 });
+    const base = freshRecord(workload);
+    const record = {
+      ...base,
+      jobs: { ...base.jobs, "job-2": { ...(base.jobs["job-2"] ?? (undefined as never)), onDemandOnly: true } },
+    };
+    const reports = new Map([
+      ["job-1", runningReport("job-1", ["i-s1"], { samplesDone: 2000.4 })],
+      ["job-2", idleReport("job-2", { checkpointSamples: 1000 })],
+    ]);
+    const remaining = remainingWorkload(workload, record, reports, 3 * 3600, 1.5);
+    expect(remaining.objective).toEqual({ kind: "min-cost", deadlineHours: 9 });
+    expect(remaining.jobs.map((job) => [job.id, job.totalSamples, job.checkpointable])).toEqual([
+      ["job-1", 5200, true],
+      ["job-2", 8000, false],
+    ]);
+  });
+
+  it("gives min-time the budget left after what was spent", () => {
+    const workload = twoJobWorkload({ kind: "min-time", budgetUsd: 20 });
+    const remaining = remainingWorkload(workload, freshRecord(workload), new Map(), 600, 7.5);
+    expect(remaining.objective).toEqual({ kind: "min-time", budgetUsd: 12.5 });
+  });
+});
+
+describe("adoptPlan", () => {
+  it("bumps the plan version, moves the origin to now and records the decision", () => {
+    const record = { ...freshRecord(), replanRequest: { reason: "spot interruption", broken: true, at: 50 } };
+    const next = adoptPlan(record, twoJobPlan(), { s1: "i-s1" }, 60, "detail");
+    expect([next.planVersion, next.planOrigin, next.replanRequest, next.bindings]).toEqual([
+      2,
+      60,
+      undefined,
+      { s1: "i-s1" },
+    ]);
+    expect(next.replans).toEqual([
+      { at: 60, reason: "spot interruption", adopted: true, fromVersion: 1, toVersion: 2, detail: "detail" },
+    ]);
+  });
+});
+
+describe("mustLeaveSpot", () => {
+  const base = {
+    now: 0,
+    deadlineAt: 10_000,
+    remainingSamples: 5000,
+    samplesPerSecond: 1,
+    bootSeconds: 300,
+    restartSeconds: 600,
+    checkpointIntervalSeconds: 1800,
+    tickSeconds: 60,
+    checkpointOnNotice: false,
+  };
+
+  it("stays on spot while the slack covers one more interruption", () => {
+    expect(remainingSlackSeconds(base)).toBe(5000);
+    expect(mustLeaveSpot(base)).toBe(false);
+  });
+
+  it("leaves spot once the slack drops below an interruption's cost", () => {
+    expect(mustLeaveSpot({ ...base, now: 2300 })).toBe(true);
+    expect(mustLeaveSpot({ ...base, now: 2200 })).toBe(false);
+  });
+
+  it("counts only a tick of lost work when the job checkpoints on the notice", () => {
+    expect(mustLeaveSpot({ ...base, now: 2300, checkpointOnNotice: true })).toBe(false);
+    expect(mustLeaveSpot({ ...base, now: 3990, checkpointOnNotice: true })).toBe(true);
+    expect(mustLeaveSpot({ ...base, now: 3970, checkpointOnNotice: true })).toBe(false);
+  });
+});
+
+describe("effectiveQuotas", () => {
+  it("applies learned cuts without raising any quota", () => {
+    const table = effectiveQuotas(OPEN_QUOTAS, [{ group: "G", market: "spot", vcpus: 8 }]);
+    expect(table.G).toEqual({ spot: 8, "on-demand": 4096 });
+    expect(table.P).toEqual(OPEN_QUOTAS.P);
+  });
+});
