@@ -54,6 +54,13 @@ export function registerPlanCommand(program: Command): void {
     .option("--offline", "never call AWS (quotas from the spec or assumed)")
     .option("--alternatives <n>", "alternatives shown next to each choice", "3")
     .action(async (specPath: string, options: PlanOptions) => {
+      const alternatives = Number(options.alternatives);
+      if (!Number.isInteger(alternatives) || alternatives < 0) {
+        throw new InvalidWorkloadError(
+          [{ path: "--alternatives", message: `expected a whole number >= 0, got '${options.alternatives}'` }],
+          { subject: "command line" },
+        );
+      }
       const workload = withTimeLimit(readWorkloadFile(specPath), options.timeLimit);
       const catalog = loadCatalog(options.catalog);
       const profiles =
@@ -66,6 +73,8 @@ export function registerPlanCommand(program: Command): void {
         profiles,
         solver: new HighsSolver(),
         clock: () => performance.now() / 1000,
+        // Long solves show what the solver is doing; only for a person at a terminal.
+        ...(process.stderr.isTTY ? { onProgress: (message: string) => process.stderr.write(`${message}\n`) } : {}),
       });
       const warnings = [...quotaWarnings, ...result.warnings];
       const full: PlanningOutcome = { ...result, warnings };
@@ -73,11 +82,12 @@ export function registerPlanCommand(program: Command): void {
         writeFileSync(options.html, renderPlanReport(full));
       }
       if (options.json) {
+        // stdout stays one JSON document; what the user should know goes to stderr.
+        for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
         process.stdout.write(`${JSON.stringify(planJson(full), null, 2)}\n`);
         return;
       }
-      const alternatives = Number.parseInt(options.alternatives, 10);
-      process.stdout.write(renderPlanText(full, workload, Number.isFinite(alternatives) ? alternatives : 3));
+      process.stdout.write(renderPlanText(full, workload, alternatives));
       if (options.html !== undefined) process.stdout.write(`\nHTML report written to ${options.html}\n`);
     });
 }

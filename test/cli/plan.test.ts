@@ -60,7 +60,8 @@ function spec(deadlineHours: number, quotas = { g: 192, p: 0 }): string {
 describe("saturn plan", () => {
   it("prints the plan as JSON with every documented field", async () => {
     const code = await main(["plan", spec(24), "--json", "--offline"]);
-    expect(stderr.join("")).toBe("");
+    // stdout is one JSON document; warnings (if any) go to stderr, each on its own line.
+    expect(stderr.join("").split("\n").filter(Boolean).every((line) => line.startsWith("warning: "))).toBe(true);
     expect(code).toBe(0);
     const plan = JSON.parse(stdout.join("")) as Plan;
     expect(plan.schemaVersion).toBe(1);
@@ -114,6 +115,12 @@ describe("saturn plan", () => {
     const code = await main(["plan", spec(24), "--offline", "--time-limit", "soon"]);
     expect(code).toBe(2);
     expect(stderr.join("")).toContain("--time-limit: expected a number of seconds > 0, got 'soon'");
+  });
+
+  it("rejects an --alternatives that is not a whole number with exit code 2", async () => {
+    const code = await main(["plan", spec(24), "--offline", "--alternatives", "three"]);
+    expect(code).toBe(2);
+    expect(stderr.join("")).toContain("--alternatives: expected a whole number >= 0, got 'three'");
   });
 });
 
