@@ -61,7 +61,13 @@ describe("saturn plan", () => {
   it("prints the plan as JSON with every documented field", async () => {
     const code = await main(["plan", spec(24), "--json", "--offline"]);
     // stdout is one JSON document; warnings (if any) go to stderr, each on its own line.
-    expect(stderr.join("").split("\n").filter(Boolean).every((line) => line.startsWith("warning: "))).toBe(true);
+    expect(
+      stderr
+        .join("")
+        .split("\n")
+        .filter(Boolean)
+        .every((line) => line.startsWith("warning: ")),
+    ).toBe(true);
     expect(code).toBe(0);
     const plan = JSON.parse(stdout.join("")) as Plan;
     expect(plan.schemaVersion).toBe(1);
