@@ -21,7 +21,7 @@ import { loadCatalog } from "../lambdas/adapters/catalog-file.ts";
 import { HighsSolver } from "../lambdas/adapters/highs-solver.ts";
 import { runOnSimulatedCloud } from "../lambdas/adapters/sim-cloud/run-on-sim.ts";
 import { resolveQuotas } from "../lambdas/core/catalog/quotas.ts";
-import { hourlyPrice } from "../lambdas/core/catalog/select.ts";
+import { expectedHourlyPrice } from "../lambdas/core/catalog/select.ts";
 import type { Catalog } from "../lambdas/core/catalog/types.ts";
 import { billedCostUsd } from "../lambdas/core/cloud/billing.ts";
 import type { RemainingWorkPlanner } from "../lambdas/core/engine/execution-engine.ts";
@@ -58,8 +58,9 @@ export interface SeedRun {
   readonly seed: number;
   readonly costUsd: number;
   /**
-   * The same instance lifetimes priced as the planner prices them (spot at the catalog's
-   * AZ maximum): separates how faithfully the plan ran from where the spot price fell.
+   * The same instance lifetimes priced as the planner prices them (spot at the expected
+   * price, the midpoint of the catalog's AZ range): separates how faithfully the plan ran
+   * from where the drawn spot price fell.
    */
   readonly costAtPlanPricesUsd: number;
   readonly makespanSeconds: number;
@@ -242,7 +243,7 @@ async function runVariant(
         costUsd: result.spendUsd,
         costAtPlanPricesUsd: result.cloud.allInstances().reduce((sum, instance) => {
           const type = catalog.instanceTypes.find((t) => t.name === instance.instanceType);
-          const price = type === undefined ? undefined : hourlyPrice(type, workload.region, instance.market);
+          const price = type === undefined ? undefined : expectedHourlyPrice(type, workload.region, instance.market);
           return sum + billedCostUsd(instance.launchedAt, instance.terminatedAt ?? result.endedAt, price ?? 0);
         }, 0),
         makespanSeconds: result.makespanSeconds,

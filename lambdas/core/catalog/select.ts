@@ -69,8 +69,16 @@ export function isOfferedIn(type: InstanceType, region: string): boolean {
 }
 
 /**
- * USD per instance-hour the planner budgets with; undefined when the type is not offered
- * in that market and region.
+ * Which of the two prices of an offer: what an hour is *expected* to cost (the planner's
+ * objective, a plan's `expectedCostUsd`), or the most it can cost (the *budget* price: every
+ * hard limit, the min-time budget row, the validator's budget check, the reconciler's
+ * budget projection). They differ only for spot. docs/plan.md, "Expected and budget prices".
+ */
+export type PriceBasis = "expected" | "budget";
+
+/**
+ * USD per instance-hour at the *budget* (worst-case) price; undefined when the type is not
+ * offered in that market and region.
  *
  * Spot: the highest current price over the region's availability zones. The planner may
  * not choose the AZ (multi-node jobs need one AZ with capacity, and EC2 Fleet's
@@ -82,6 +90,36 @@ export function hourlyPrice(type: InstanceType, region: string, market: Market):
   if (price === undefined) return undefined;
   if (market === "on-demand") return price.onDemandUsdPerHour ?? undefined;
   return price.spot?.maxUsdPerHour ?? undefined;
+}
+
+/** Same as `hourlyPrice`, named for what it is where both prices are used side by side. */
+export const budgetHourlyPrice = hourlyPrice;
+
+/**
+ * USD per instance-hour a run is *expected* to pay; undefined where `hourlyPrice` is.
+ *
+ * Spot: the mean of the per-AZ prices when the catalog has them (EC2 Fleet may place an
+ * instance in any AZ of the region, taken as equally likely), else the midpoint of the
+ * catalog's AZ min-max range (the SkyPilot snapshot keeps no per-AZ figures): with nothing
+ * known about where in the range an AZ's price lies, a price uniform in the range is the
+ * least-informed assumption, and its mean is the midpoint. The simulated cloud bills spot
+ * under the same assumption (the AZ's price when known, else uniform in min-max), so its
+ * executed cost is unbiased against the plan. On-demand: the one catalog price.
+ */
+export function expectedHourlyPrice(type: InstanceType, region: string, market: Market): number | undefined {
+  const price = type.prices[region];
+  if (price === undefined) return undefined;
+  if (market === "on-demand") return price.onDemandUsdPerHour ?? undefined;
+  const spot = price.spot;
+  if (spot === null) return undefined;
+  const zones = Object.values(spot.byAz);
+  if (zones.length > 0) return zones.reduce((sum, zone) => sum + zone, 0) / zones.length;
+  return (spot.minUsdPerHour + spot.maxUsdPerHour) / 2;
+}
+
+/** The price on the given basis: `expectedHourlyPrice` or `hourlyPrice` (budget). */
+export function priceOn(basis: PriceBasis, type: InstanceType, region: string, market: Market): number | undefined {
+  return basis === "expected" ? expectedHourlyPrice(type, region, market) : hourlyPrice(type, region, market);
 }
 
 /** USD per GPU-hour at `hourlyPrice`; undefined where `hourlyPrice` is. */

@@ -7,16 +7,21 @@
  * its whole run. Because (2) counts whole instances and a free instance is always
  * available when (2) holds, no running job ever moves (decode is exact).
  *
- * Times are exact, not slotted: a job starts at its slot's start and ends after its
- * expected runtime; an instance lives from its launch to the end of its last job, and an
- * instance that never got a job is not launched at all. Cost is recomputed from these
- * lifetimes (per-second billing, 60 s minimum), so it is at most the model's.
+ * Times are exact, not slotted, and compacted: an instance launches `boot` before the slot
+ * of its first bundle; each bundle then starts as soon as all its instances are booted and
+ * free (the previous bundle on each of them ended), in the slotted order per instance, as
+ * the reconciler would start it. So no job starts later than its slot, no GPU is used twice
+ * (bundles on one instance keep their order and never overlap), every instance ends with
+ * its last job (never later than in the slotted schedule, so the quota rows still hold at
+ * every moment) and an instance that never got a job is not launched at all. Cost is
+ * recomputed from these lifetimes (per-second billing, 60 s minimum), so it is at most the
+ * model's.
  */
 import type { Assignment, ConsideredCandidate, Plan, PlannedInstance } from "./plan.ts";
 import type { PlanningProblem } from "./planning-problem.ts";
-import type { SlotSchedule } from "./slot-schedule.ts";
+import type { ScheduledBundle, SlotSchedule } from "./slot-schedule.ts";
 import { slotStartSeconds, type TimeGrid } from "./time-grid.ts";
-import { recomputeCostUsd } from "./validate-plan.ts";
+import { recomputeBudgetCostUsd, recomputeCostUsd } from "./validate-plan.ts";
 
 export interface DecodeContext {
   readonly problem: PlanningProblem;
@@ -33,10 +38,20 @@ interface LiveInstance {
   readonly id: string;
   /** The instance launches to be ready for its first job, even if the model had it alive earlier. */
   firstJobSlot: number | undefined;
+  /** Slot from which the slotted schedule has it free again. */
   busyUntil: number;
+  /** End of its last job in the slotted schedule (which free instance stops first). */
+  lastSlottedEnd: number;
+  /** Exact (compacted) end of its last job: when it is free, and when it terminates. */
   lastJobEnd: number;
   jobs: number;
   stopped: boolean;
+}
+
+/** A bundle with the instances the slot-by-slot pass gave it. */
+interface PlacedBundle {
+  readonly bundle: ScheduledBundle;
+  readonly hosts: readonly LiveInstance[];
 }
 
 export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan {
@@ -54,7 +69,9 @@ export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan
     if (starting.length === 0) continue;
     const live: LiveInstance[] = [];
     const all: LiveInstance[] = [];
+    const placed: PlacedBundle[] = [];
     let next = 0;
+    // Pass 1, on the grid: which instances each bundle runs on, and in what order.
     for (let slot = 0; slot < grid.slots; slot++) {
       const running = live.filter((instance) => !instance.stopped);
       const free = running.filter((instance) => instance.busyUntil <= slot);
@@ -67,7 +84,7 @@ export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan
       // The model's alive count, but never fewer than the bundles need (guards against rounding).
       const target = Math.max(alive[slot] ?? 0, running.length - free.length + needed);
       // Stop surplus free instances, the ones idle longest first.
-      free.sort((a, b) => a.lastJobEnd - b.lastJobEnd);
+      free.sort((a, b) => a.lastSlottedEnd - b.lastSlottedEnd);
       let current = running.length;
       while (current > target && free.length > 0) {
         (free.shift() as LiveInstance).stopped = true;
@@ -78,6 +95,7 @@ export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan
           id: `i${String(++counter).padStart(3, "0")}-${pool.type.name}-${pool.market}`,
           firstJobSlot: undefined,
           busyUntil: slot,
+          lastSlottedEnd: 0,
           lastJobEnd: 0,
           jobs: 0,
           stopped: false,
@@ -88,37 +106,51 @@ export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan
       }
       for (const bundle of bundlesNow) {
         const hosts = free.splice(0, bundle.option.nodes);
-        const start = slotStartSeconds(grid, slot);
-        const end = start + bundle.option.runtimeSeconds;
-        const jobClass = problem.classes[bundle.option.classIndex];
-        for (let lane = 0; lane < bundle.jobs; lane++) {
-          const index = nextJob.get(bundle.option.classIndex) ?? 0;
-          nextJob.set(bundle.option.classIndex, index + 1);
-          const job = jobClass?.jobs[index];
-          if (job === undefined) continue;
-          const gpus = bundle.option.gpusPerNode;
-          assignments.push({
-            jobId: job.id,
-            technique: bundle.option.technique,
-            instanceIds: hosts.map((host) => host.id),
-            gpusPerInstance: gpus,
-            gpuIndices: Array.from({ length: gpus }, (_, k) => lane * gpus + k),
-            start,
-            end,
-            samplesPerSecond: bundle.option.samplesPerSecond / bundle.option.slowdown,
-            throughputSource: bundle.option.source,
-            ...(bundle.option.slowdown > 1
-              ? { expectedOverheadSeconds: bundle.option.runtimeSeconds * (1 - 1 / bundle.option.slowdown) }
-              : {}),
-          });
-        }
+        placed.push({ bundle, hosts });
         for (const host of hosts) {
           host.busyUntil = slot + bundle.option.slots;
-          host.lastJobEnd = Math.max(host.lastJobEnd, end);
+          host.lastSlottedEnd = Math.max(
+            host.lastSlottedEnd,
+            slotStartSeconds(grid, slot) + bundle.option.runtimeSeconds,
+          );
           host.jobs++;
           host.firstJobSlot ??= slot;
         }
       }
+    }
+    // Pass 2, exact times: in slotted order, each bundle starts once all its hosts are booted
+    // and free. By induction no start is later than its slot's start: a host's first bundle
+    // starts at its slot (the host boots just for it) and a later one after an earlier end.
+    for (const { bundle, hosts } of placed) {
+      const start = Math.max(
+        ...hosts.map((host) =>
+          host.lastJobEnd > 0 ? host.lastJobEnd : slotStartSeconds(grid, host.firstJobSlot ?? bundle.slot),
+        ),
+      );
+      const end = start + bundle.option.runtimeSeconds;
+      const jobClass = problem.classes[bundle.option.classIndex];
+      for (let lane = 0; lane < bundle.jobs; lane++) {
+        const index = nextJob.get(bundle.option.classIndex) ?? 0;
+        nextJob.set(bundle.option.classIndex, index + 1);
+        const job = jobClass?.jobs[index];
+        if (job === undefined) continue;
+        const gpus = bundle.option.gpusPerNode;
+        assignments.push({
+          jobId: job.id,
+          technique: bundle.option.technique,
+          instanceIds: hosts.map((host) => host.id),
+          gpusPerInstance: gpus,
+          gpuIndices: Array.from({ length: gpus }, (_, k) => lane * gpus + k),
+          start,
+          end,
+          samplesPerSecond: bundle.option.samplesPerSecond / bundle.option.slowdown,
+          throughputSource: bundle.option.source,
+          ...(bundle.option.slowdown > 1
+            ? { expectedOverheadSeconds: bundle.option.runtimeSeconds * (1 - 1 / bundle.option.slowdown) }
+            : {}),
+        });
+      }
+      for (const host of hosts) host.lastJobEnd = end;
     }
     for (const instance of all) {
       if (instance.jobs === 0) continue;
@@ -130,6 +162,7 @@ export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan
         start: slotStartSeconds(grid, instance.firstJobSlot ?? 0) - problem.bootSeconds,
         end: instance.lastJobEnd,
         hourlyPriceUsd: pool.priceUsdPerHour,
+        budgetHourlyPriceUsd: pool.budgetPriceUsdPerHour,
       });
     }
   }
@@ -164,6 +197,7 @@ export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan
     totals: {
       expectedCostUsd: recomputeCostUsd(instances),
       makespanSeconds: assignments.reduce((latest, assignment) => Math.max(latest, assignment.end), 0),
+      budgetCostUsd: recomputeBudgetCostUsd(instances),
     },
     lowerBound: context.lowerBound,
     gap: context.gap,

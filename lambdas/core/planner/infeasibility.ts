@@ -6,6 +6,7 @@ import { InfeasibleWorkloadError } from "../errors.ts";
 import type { Job } from "../spec/workload.ts";
 import type { DropReason, PlanningProblem } from "./planning-problem.ts";
 import type { SlottedOption } from "./prune-options.ts";
+import { spotDeadlineMarginSeconds } from "./spot-overhead.ts";
 import type { TimeGrid } from "./time-grid.ts";
 
 /** Jobs that no allowed, priced, quota-admitted configuration can run at all. */
@@ -70,7 +71,10 @@ export function deadlineError(
     `job \`${job.id}\` needs at least ${needs.toFixed(1)} h (${slotted.toFixed(1)} h on the planner's ` +
       `${grid.slotSeconds / 60}-minute slots) on the fastest allowed configuration (${pool?.type.name ?? "?"} ` +
       `${pool?.market ?? ""}, ${fastestOption.technique}, ${fastestOption.nodes} node${fastestOption.nodes === 1 ? "" : "s"} x ` +
-      `${fastestOption.gpusPerNode} GPUs, boot included); the deadline is ${round(deadline)} h. ` +
+      `${fastestOption.gpusPerNode} GPUs, boot included); the deadline is ${round(deadline)} h` +
+      (pool?.market === "spot"
+        ? `, and a spot run must end ${round(spotDeadlineMarginSeconds(problem.bootSeconds, problem.workload.spot) / 3600)} h before it to absorb one more interruption. `
+        : ". ") +
       "Allow p5 instances, more nodes, a later deadline, or smaller planner.slotMinutes.",
   );
 }
@@ -97,7 +101,8 @@ export function capacityError(problem: PlanningProblem, grid: TimeGrid): Infeasi
 export function budgetError(cheapestUsd: number, budgetUsd: number, proven: boolean): InfeasibleWorkloadError {
   return new InfeasibleWorkloadError(
     "budget",
-    `the cheapest plan ${proven ? "costs" : "found costs"} $${cheapestUsd.toFixed(2)}, above the $${budgetUsd} budget. ` +
+    `the cheapest plan ${proven ? "costs" : "found costs"} $${cheapestUsd.toFixed(2)}, above the $${budgetUsd} budget ` +
+      "(a budget is checked with spot at its highest zone price). " +
       `Raise the budget to at least $${Math.ceil(cheapestUsd)}, allow spot or cheaper instance types, or drop jobs.`,
   );
 }

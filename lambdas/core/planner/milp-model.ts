@@ -5,7 +5,8 @@
  *        up to r_o jobs of class k(o) on N_o instances of pool p(o) for d_o slots; its start
  *        lies in 0..L_o), T = {0..S-1} slots of length D, B = ceil(boot / D) boot slots,
  *        G quota cells (quota group x market) with limit Q_g and pools P_g.
- * Data:  price c_p (USD/h), vCPUs v_p, boot b (s), M_p = floor(Q_g / v_p).
+ * Data:  expected price c_p and budget (worst-case) price c'_p (USD/h; equal on demand),
+ *        vCPUs v_p, boot b (s), M_p = floor(Q_g / v_p).
  * Variables:
  *   x[o,t] in Z+   bundles of option o starting in slot t            (t <= L_o)
  *   z[p,t] in Z+   instances of pool p alive in slot t               (z <= M_p)
@@ -20,8 +21,9 @@
  *   (3) launch    z[p,t] - z[p,t-1] <= u[p,t]           (z[p,-1] = 0)               for all p, t
  *   (4) quota     sum_{p in P_g} v_p (z[p,s] + sum_{j=1..B} u[p,s+j]) <= Q_g        for all g, s = -B..S-1
  *   (5) deadline  by construction: x[o,t] exists only for t + d_o <= the class's deadline slot
+ *                 (spot: the deadline less the slack for one more interruption, prune-options.ts)
  *   (6) min-time  z[p,t] <= M_p a[t];  a[t] >= a[t+1]
- *   (7) budget    (min-time) cost <= budget
+ *   (7) budget    (min-time) cost at budget prices c'_p <= budget
  *
  * (2) counts instances, not GPUs: a bundle occupies whole instances, so any schedule that
  * satisfies (2)-(4) decodes to concrete instances without moving a running job (see
@@ -84,14 +86,17 @@ export function buildPlanModel(
   const bounds: string[] = [];
   const rows: string[] = [];
 
-  // Cost terms, shared by the min-cost objective and the budget row (7).
+  // Cost terms at expected prices (objectives) and at budget prices (the budget row (7)).
   const costTerms: [number, string][] = [];
+  const budgetTerms: [number, string][] = [];
   for (const p of usedPools) {
     const pool = problem.pools[p];
     if (pool === undefined) continue;
     for (let t = 0; t < S; t++) {
       costTerms.push([(pool.priceUsdPerHour * D) / 3600, z(p, t)]);
       costTerms.push([(pool.priceUsdPerHour * problem.bootSeconds) / 3600, u(p, t)]);
+      budgetTerms.push([(pool.budgetPriceUsdPerHour * D) / 3600, z(p, t)]);
+      budgetTerms.push([(pool.budgetPriceUsdPerHour * problem.bootSeconds) / 3600, u(p, t)]);
       columns.push(z(p, t), u(p, t));
       integers.push(z(p, t));
       bounds.push(` 0 <= ${z(p, t)} <= ${pool.maxInstances}`, ` ${u(p, t)} >= 0`);
@@ -214,7 +219,7 @@ export function buildPlanModel(
           ),
         );
     }
-    rows.push(row("c7_budget", costTerms, "<=", objective.budgetUsd));
+    rows.push(row("c7_budget", budgetTerms, "<=", objective.budgetUsd));
   }
 
   const head = [

@@ -83,27 +83,38 @@ export async function planFromCandidates(
   const considered = consideredCandidates(problem);
   const timeLimit = workload.planner.timeLimitSeconds;
   const maxOptions = tuning.maxOptionsPerClass ?? DEFAULT_MAX_OPTIONS_PER_CLASS;
+  // Min-time and pareto look for fast plans: P3 keeps the fastest option of every pool too.
+  const fastPools = workload.objective.kind !== "min-cost";
+  const prune = (grid: TimeGrid): SlottedOption[] => pruneOptions(problem, grid, maxOptions, fastPools);
   let solverSeconds = 0;
   /** Pruning note of the last grid modelled (one line, not one per solve). */
   let prunedNote: string | undefined;
 
-  const gridFor = (horizonSeconds: number): TimeGrid =>
-    tuning.grid?.(problem, horizonSeconds) ??
+  const gridWith = (horizonSeconds: number, optionCount: number): TimeGrid =>
     chooseGrid({
       horizonSeconds,
       bootSeconds: problem.bootSeconds,
-      optionCount: Math.min(problem.options.length, problem.classes.length * maxOptions),
+      optionCount,
       slotMinutes: workload.planner.slotMinutes,
       timeLimitSeconds: timeLimit,
     });
+  const gridFor = (horizonSeconds: number): TimeGrid => {
+    const fixed = tuning.grid?.(problem, horizonSeconds);
+    if (fixed !== undefined) return fixed;
+    const estimate = gridWith(horizonSeconds, Math.min(problem.options.length, problem.classes.length * maxOptions));
+    if (!fastPools) return estimate;
+    // The fastest option per pool makes the option count depend on the grid (P1 drops pools
+    // too slow for the horizon): size the grid by the count its first guess keeps.
+    return gridWith(horizonSeconds, Math.max(1, prune(estimate).length));
+  };
 
   /** Prunes on `grid`; throws the deadline error when a class has no option left. */
   const optionsOn = (grid: TimeGrid): SlottedOption[] => {
-    const options = pruneOptions(problem, grid, maxOptions);
+    const options = prune(grid);
     const pruned = problem.options.length - options.length;
     prunedNote =
       pruned > 0
-        ? `${pruned} of ${problem.options.length} options were pruned before modelling (dominated, too slow for the deadline, or beyond the ${maxOptions} best per job class)`
+        ? `${pruned} of ${problem.options.length} options were pruned before modelling (dominated, too slow for the deadline, or beyond the ${maxOptions} best per job class${fastPools ? " and the fastest per pool" : ""})`
         : undefined;
     for (const jobClass of problem.classes) {
       if (!options.some((option) => option.classIndex === jobClass.index)) {
@@ -236,7 +247,7 @@ export async function planFromCandidates(
     } else {
       const budget = objective.budgetUsd;
       greedy = [greedySchedule(problem, grid, options, "time"), greedySchedule(problem, grid, options, "cost")].find(
-        (schedule) => schedule !== undefined && slottedCostUsd(problem, grid, schedule.alive) <= budget,
+        (schedule) => schedule !== undefined && slottedCostUsd(problem, grid, schedule.alive, "budget") <= budget,
       );
     }
     if (greedy !== undefined && lpBound !== undefined) {
@@ -295,8 +306,7 @@ export async function planFromCandidates(
       const needed = grid.originSeconds + 2 * slottedMakespanSlots(probe.alive) * grid.slotSeconds;
       if (needed < 0.75 * deadlineSeconds) {
         const finer = gridFor(Math.max(needed, grid.originSeconds + grid.slotSeconds));
-        if (greedySchedule(problem, finer, pruneOptions(problem, finer, maxOptions), "cost") !== undefined)
-          grid = finer;
+        if (greedySchedule(problem, finer, prune(finer), "cost") !== undefined) grid = finer;
       }
     }
     const { attempt, solution } = await planOn(grid, { kind: "min-cost" }, limitSeconds);
@@ -327,14 +337,14 @@ export async function planFromCandidates(
     let horizon: number | undefined;
     for (; horizon === undefined && guess < 2 * serial; guess *= 2) {
       const grid = gridFor(Math.min(guess, serial));
-      const options = pruneOptions(problem, grid, maxOptions);
+      const options = prune(grid);
       if (problem.classes.some((jobClass) => !options.some((option) => option.classIndex === jobClass.index))) continue;
       const affordable = [
         greedySchedule(problem, grid, options, "time"),
         greedySchedule(problem, grid, options, "cost"),
       ]
         .filter((schedule): schedule is SlotSchedule => schedule !== undefined)
-        .filter((schedule) => slottedCostUsd(problem, grid, schedule.alive) <= budgetUsd);
+        .filter((schedule) => slottedCostUsd(problem, grid, schedule.alive, "budget") <= budgetUsd);
       if (affordable.length > 0) {
         const slots = Math.min(...affordable.map((schedule) => slottedMakespanSlots(schedule.alive)));
         horizon = grid.originSeconds + (slots + 1) * grid.slotSeconds;
@@ -344,22 +354,20 @@ export async function planFromCandidates(
     let cheapest: Plan | undefined;
     if (horizon === undefined) {
       cheapest = await minCost(serial, limitSeconds / 2);
-      if (cheapest.totals.expectedCostUsd > budgetUsd) {
+      const worstCase = budgetCostOf(cheapest);
+      if (worstCase > budgetUsd) {
+        // Optimal in expected cost is a proof about the budget only when no spot price can vary.
         throw budgetError(
-          cheapest.totals.expectedCostUsd,
+          worstCase,
           budgetUsd,
-          cheapest.discretisation?.solverStatus === "optimal",
+          cheapest.discretisation?.solverStatus === "optimal" && worstCase <= cheapest.totals.expectedCostUsd + 1e-9,
         );
       }
       horizon = cheapest.totals.makespanSeconds + (cheapest.discretisation?.slotSeconds ?? 0);
     }
     let grid = gridFor(horizon);
     // Rounding on the finer grid can lengthen runs; widen until the greedy plan fits again.
-    for (
-      let widen = 1;
-      widen <= 4 && greedySchedule(problem, grid, pruneOptions(problem, grid, maxOptions), "cost") === undefined;
-      widen++
-    ) {
+    for (let widen = 1; widen <= 4 && greedySchedule(problem, grid, prune(grid), "cost") === undefined; widen++) {
       grid = gridFor(horizon * (1 + 0.25 * widen));
     }
     const { attempt, solution } = await planOn(grid, { kind: "min-time", budgetUsd }, limitSeconds);
@@ -434,7 +442,7 @@ export async function planFromCandidates(
       else exhausted.add(key(slower));
     }
     const frontierPlans = nonDominated(plans).filter(
-      (plan) => budgetUsd === undefined || plan.totals.expectedCostUsd <= budgetUsd * (1 + 1e-9),
+      (plan) => budgetUsd === undefined || budgetCostOf(plan) <= budgetUsd * (1 + 1e-9),
     );
     if (frontierPlans.length < points) {
       pushOnce(
@@ -473,6 +481,11 @@ function boundOf(
   // min-time: objective = D * slots + eps * cost with eps * cost <= 0.01 D; slots are whole.
   const slots = Math.max(0, Math.ceil((bound - 0.01 * grid.slotSeconds) / grid.slotSeconds - 1e-6));
   return Math.min(grid.originSeconds + slots * grid.slotSeconds, modelObjective);
+}
+
+/** The plan's worst-case cost (budget prices); plans from other sources may not carry it. */
+function budgetCostOf(plan: Plan): number {
+  return plan.totals.budgetCostUsd ?? plan.totals.expectedCostUsd;
 }
 
 function score(plan: Plan, objective: ModelObjective): number {

@@ -13,7 +13,14 @@ export interface PlannedInstance {
   readonly availabilityZone: string | undefined;
   readonly start: number;
   readonly end: number;
+  /** Expected USD per hour (spot: the mean over the region's AZs, else the midpoint of their range). */
   readonly hourlyPriceUsd: number;
+  /**
+   * Worst-case USD per hour (spot: the highest AZ price; on demand: the same as
+   * `hourlyPriceUsd`), what budgets are checked with. Absent in plans written before it
+   * existed and in baseline plans: read `hourlyPriceUsd` then.
+   */
+  readonly budgetHourlyPriceUsd?: number;
 }
 
 export interface Assignment {
@@ -50,7 +57,16 @@ export interface Plan {
   readonly objective: "min-cost" | "min-time" | "pareto";
   readonly instances: readonly PlannedInstance[];
   readonly assignments: readonly Assignment[];
-  readonly totals: { readonly expectedCostUsd: number; readonly makespanSeconds: number };
+  readonly totals: {
+    /** Sum over instances of hourlyPriceUsd x billed seconds: what the plan is expected to cost. */
+    readonly expectedCostUsd: number;
+    readonly makespanSeconds: number;
+    /**
+     * The same lifetimes at `budgetHourlyPriceUsd`: the most the plan can cost at the
+     * catalog's prices; what a budget is checked against. Absent where the instances lack it.
+     */
+    readonly budgetCostUsd?: number;
+  };
   /** Proven bound on the objective (USD for min-cost, seconds for min-time). */
   readonly lowerBound: number;
   /** Relative gap between the plan's objective and the lower bound. */

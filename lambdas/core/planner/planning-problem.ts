@@ -14,7 +14,7 @@
  * job (no spot without checkpoints), and the quota admits at least one instance. Why a
  * job has no option at all is kept for the infeasibility message.
  */
-import { hourlyPrice } from "../catalog/select.ts";
+import { budgetHourlyPrice, expectedHourlyPrice } from "../catalog/select.ts";
 import type { InstanceType } from "../catalog/types.ts";
 import type { Candidate, ThroughputSource } from "../estimator/types.ts";
 import type { Job, Workload } from "../spec/workload.ts";
@@ -27,7 +27,10 @@ export interface Pool {
   readonly key: string;
   readonly type: InstanceType;
   readonly market: Market;
+  /** Expected USD per hour (`expectedHourlyPrice`): the min-cost objective and expected costs. */
   readonly priceUsdPerHour: number;
+  /** Worst-case USD per hour (`budgetHourlyPrice`): the budget row and every hard limit. */
+  readonly budgetPriceUsdPerHour: number;
   readonly quotaGroup: QuotaGroup;
   /** floor(quota / vCPUs): the most instances of this pool alone that the quota admits at once. */
   readonly maxInstances: number;
@@ -103,7 +106,8 @@ export function buildPlanningProblem(input: ProblemInput): PlanningProblem {
       poolIndex.set(key, reason);
       return reason;
     }
-    const price = hourlyPrice(type, workload.region, market) as number;
+    const price = expectedHourlyPrice(type, workload.region, market) as number;
+    const budgetPrice = budgetHourlyPrice(type, workload.region, market) as number;
     const quotaGroup = type.quotaGroups[market];
     const pool: Pool = {
       index: pools.length,
@@ -111,6 +115,7 @@ export function buildPlanningProblem(input: ProblemInput): PlanningProblem {
       type,
       market,
       priceUsdPerHour: price,
+      budgetPriceUsdPerHour: budgetPrice,
       quotaGroup,
       maxInstances: Math.floor(quotas[quotaGroup][market] / type.vcpus),
     };
@@ -226,7 +231,7 @@ function poolProblem(
   if (excluded.has(`${type.name}|${market}`)) {
     return { kind: "excluded", text: `${type.name} ${market}: excluded after a failed launch` };
   }
-  if (hourlyPrice(type, workload.region, market) === undefined) {
+  if (expectedHourlyPrice(type, workload.region, market) === undefined) {
     return { kind: "price", text: `${type.name} has no ${market} price in ${workload.region}` };
   }
   const group = type.quotaGroups[market];

@@ -4,6 +4,7 @@
  * solution and the exhaustive search in the tests all produce one; `decodePlan` turns it
  * into concrete instances.
  */
+import type { PriceBasis } from "../catalog/select.ts";
 import type { PlanningProblem } from "./planning-problem.ts";
 import type { SlottedOption } from "./prune-options.ts";
 import type { TimeGrid } from "./time-grid.ts";
@@ -26,8 +27,16 @@ export function launches(alive: readonly number[], slot: number): number {
   return Math.max(0, (alive[slot] ?? 0) - (slot > 0 ? (alive[slot - 1] ?? 0) : 0));
 }
 
-/** The slotted model's cost: every alive instance-slot plus the boot time of every launch. */
-export function slottedCostUsd(problem: PlanningProblem, grid: TimeGrid, alive: SlotSchedule["alive"]): number {
+/**
+ * The slotted model's cost: every alive instance-slot plus the boot time of every launch,
+ * at expected prices (the objective) or budget prices (the budget row).
+ */
+export function slottedCostUsd(
+  problem: PlanningProblem,
+  grid: TimeGrid,
+  alive: SlotSchedule["alive"],
+  basis: PriceBasis = "expected",
+): number {
   let cost = 0;
   for (const pool of problem.pools) {
     const counts = alive[pool.index] ?? [];
@@ -35,7 +44,7 @@ export function slottedCostUsd(problem: PlanningProblem, grid: TimeGrid, alive: 
     for (let slot = 0; slot < counts.length; slot++) {
       seconds += (counts[slot] ?? 0) * grid.slotSeconds + launches(counts, slot) * problem.bootSeconds;
     }
-    cost += (seconds * pool.priceUsdPerHour) / 3600;
+    cost += (seconds * (basis === "expected" ? pool.priceUsdPerHour : pool.budgetPriceUsdPerHour)) / 3600;
   }
   return cost;
 }

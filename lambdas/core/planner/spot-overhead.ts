@@ -55,3 +55,21 @@ export function spotSlowdown(type: InstanceType, settings: SpotSettings): number
   const lostHoursPerInterruption = (settings.checkpointIntervalMinutes / 2 + settings.restartMinutes) / 60;
   return 1 + interruptionRatePerHour(type, settings) * lostHoursPerInterruption;
 }
+
+/**
+ * Reaction time the reconciler needs after an interruption: one tick of lost work (it
+ * checkpoints on the two-minute notice) plus one tick to react, at its default 60-second
+ * tick (`DEFAULT_RECONCILER_RULES`, lambdas/core/reconciler/reconciler-rules.ts).
+ */
+export const SPOT_REACTION_SECONDS = 120;
+
+/**
+ * How long before its deadline a spot run must end: the slack that absorbs one more
+ * interruption (boot a replacement, restart from the checkpoint, react). The reconciler
+ * moves a running spot job to on-demand once its slack falls below this ("Can't Be Late"
+ * rule, lambdas/core/reconciler/spot-fallback.ts), so a plan whose spot run ended closer
+ * to the deadline would be re-planned, at on-demand prices, as soon as the job started.
+ */
+export function spotDeadlineMarginSeconds(bootSeconds: number, settings: SpotSettings): number {
+  return bootSeconds + settings.restartMinutes * 60 + SPOT_REACTION_SECONDS;
+}

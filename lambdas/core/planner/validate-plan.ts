@@ -10,12 +10,15 @@
  *  V3 no GPU is used twice at once (GPU counts and, where given, GPU indices);
  *  V4 vCPU quotas per quota group and market hold at every moment;
  *  V5 instance types are allowed, offered in the region and market, priced as the catalog
- *     says; jobs that cannot checkpoint are never on spot;
- *  V6 the deadline (plan-wide and per job) or the budget holds;
- *  V7 the reported cost equals the cost recomputed from instance lifetimes (per-second
- *     billing, 60 s minimum per launch) and the makespan equals the last job's end.
+ *     says (expected price, and budget price where given); jobs that cannot checkpoint are
+ *     never on spot;
+ *  V6 the deadline (plan-wide and per job) or the budget holds; the budget is checked at
+ *     the catalog's budget (worst-case) prices, whatever the plan reports;
+ *  V7 the reported costs (expected, and budget where given) equal the costs recomputed from
+ *     instance lifetimes (per-second billing, 60 s minimum per launch) and the makespan
+ *     equals the last job's end.
  */
-import { hourlyPrice, offeredInstanceTypes } from "../catalog/select.ts";
+import { budgetHourlyPrice, expectedHourlyPrice, offeredInstanceTypes } from "../catalog/select.ts";
 import type { Catalog, InstanceType } from "../catalog/types.ts";
 import type { Workload } from "../spec/workload.ts";
 import type { QuotaTable } from "./api.ts";
@@ -42,9 +45,18 @@ export function instanceCostUsd(instance: Pick<PlannedInstance, "start" | "end" 
   return (instance.hourlyPriceUsd * Math.max(MINIMUM_BILLED_SECONDS, instance.end - instance.start)) / 3600;
 }
 
-/** Total cost of a plan's instances. */
+/** Total expected cost of a plan's instances. */
 export function recomputeCostUsd(instances: readonly PlannedInstance[]): number {
   return instances.reduce((sum, instance) => sum + instanceCostUsd(instance), 0);
+}
+
+/** Total worst-case cost of a plan's instances: at `budgetHourlyPriceUsd`, else `hourlyPriceUsd`. */
+export function recomputeBudgetCostUsd(instances: readonly PlannedInstance[]): number {
+  return instances.reduce(
+    (sum, instance) =>
+      sum + instanceCostUsd({ ...instance, hourlyPriceUsd: instance.budgetHourlyPriceUsd ?? instance.hourlyPriceUsd }),
+    0,
+  );
 }
 
 /** Lists every violation; an empty list means the plan is valid. */
@@ -71,12 +83,22 @@ export function validatePlan(plan: Plan, context: PlanValidationContext): string
     if (!workload.markets.includes(instance.market)) {
       violations.push(`V5 instance ${instance.id}: market ${instance.market} is not allowed by the spec`);
     }
-    const price = hourlyPrice(type, workload.region, instance.market);
+    const price = expectedHourlyPrice(type, workload.region, instance.market);
+    const budgetPrice = budgetHourlyPrice(type, workload.region, instance.market);
     if (price === undefined) {
       violations.push(`V5 instance ${instance.id}: ${type.name} has no ${instance.market} price in ${workload.region}`);
     } else if (!close(price, instance.hourlyPriceUsd)) {
       violations.push(
-        `V5 instance ${instance.id}: hourly price ${instance.hourlyPriceUsd} differs from the catalog's ${price}`,
+        `V5 instance ${instance.id}: hourly price ${instance.hourlyPriceUsd} differs from the catalog's expected ${price}`,
+      );
+    }
+    if (
+      instance.budgetHourlyPriceUsd !== undefined &&
+      budgetPrice !== undefined &&
+      !close(budgetPrice, instance.budgetHourlyPriceUsd)
+    ) {
+      violations.push(
+        `V5 instance ${instance.id}: budget hourly price ${instance.budgetHourlyPriceUsd} differs from the catalog's ${budgetPrice}`,
       );
     }
     if (!(instance.end > instance.start) || instance.start < -SECONDS_TOLERANCE) {
@@ -188,14 +210,30 @@ export function validatePlan(plan: Plan, context: PlanValidationContext): string
       violations.push(`V6 job '${assignment.jobId}' ends at ${hours(assignment.end)} h, after its ${limit} h deadline`);
     }
   }
-  if (budgetUsd !== undefined && cost > budgetUsd * (1 + RELATIVE_TOLERANCE)) {
-    violations.push(`V6 the plan costs $${cost.toFixed(2)}, above the $${budgetUsd} budget`);
+  if (budgetUsd !== undefined) {
+    // The catalog's worst-case prices, not the plan's own figures: a plan cannot talk its way under.
+    const worstCase = plan.instances.reduce((sum, instance) => {
+      const type = typesByName.get(instance.instanceType);
+      const budgetPrice = type === undefined ? undefined : budgetHourlyPrice(type, workload.region, instance.market);
+      return sum + instanceCostUsd({ ...instance, hourlyPriceUsd: budgetPrice ?? instance.hourlyPriceUsd });
+    }, 0);
+    if (worstCase > budgetUsd * (1 + RELATIVE_TOLERANCE)) {
+      violations.push(
+        `V6 the plan costs $${worstCase.toFixed(2)} at the highest spot prices, above the $${budgetUsd} budget`,
+      );
+    }
   }
 
   // V7: reported totals equal the recomputed ones.
   if (!close(cost, plan.totals.expectedCostUsd)) {
     violations.push(
       `V7 reported cost $${plan.totals.expectedCostUsd} differs from $${cost} recomputed from instance lifetimes`,
+    );
+  }
+  const budgetCost = plan.totals.budgetCostUsd;
+  if (budgetCost !== undefined && !close(recomputeBudgetCostUsd(plan.instances), budgetCost)) {
+    violations.push(
+      `V7 reported budget cost $${budgetCost} differs from $${recomputeBudgetCostUsd(plan.instances)} recomputed from instance lifetimes`,
     );
   }
   if (Math.abs(makespan - plan.totals.makespanSeconds) > SECONDS_TOLERANCE * Math.max(1, makespan)) {

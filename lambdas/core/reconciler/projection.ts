@@ -3,6 +3,7 @@
  * workload will have cost when everything planned has run. Measured throughput replaces
  * the planned figure as soon as an attempt reports one.
  */
+import type { PriceBasis } from "../catalog/select.ts";
 import { billedCostUsd } from "../cloud/billing.ts";
 import type { CloudInstance } from "../cloud/cloud-port.ts";
 import type { JobReport } from "../cloud/worker-port.ts";
@@ -59,8 +60,18 @@ export function projectedSlotRelease(input: ProjectionInput): Map<string, number
  * Spend so far plus what every live instance costs until its projected release, plus every
  * slot not yet launched for its projected lifetime. Instances with no future work count
  * until their termination completes.
+ *
+ * Live instances cost what the cloud bills them. A slot not yet launched costs its plan's
+ * price on `basis`: "expected" (the plan's `hourlyPriceUsd`, to compare plans) or "budget"
+ * (`budgetHourlyPriceUsd`: spot at the highest zone price, which the launch may meet), which
+ * the budget check must use so that the budget stays a hard limit.
  */
-export function projectedSpendUsd(input: ProjectionInput, spendUsd: number, terminationSeconds: number): number {
+export function projectedSpendUsd(
+  input: ProjectionInput,
+  spendUsd: number,
+  terminationSeconds: number,
+  basis: PriceBasis = "expected",
+): number {
   const { record, now } = input;
   const release = projectedSlotRelease(input);
   let total = spendUsd;
@@ -79,7 +90,9 @@ export function projectedSpendUsd(input: ProjectionInput, spendUsd: number, term
     const until = release.get(planned.id);
     if (until === undefined) continue;
     const start = Math.max(now, record.planOrigin + planned.start);
-    total += billedCostUsd(start, Math.max(until, record.planOrigin + planned.end), planned.hourlyPriceUsd);
+    const price =
+      basis === "budget" ? (planned.budgetHourlyPriceUsd ?? planned.hourlyPriceUsd) : planned.hourlyPriceUsd;
+    total += billedCostUsd(start, Math.max(until, record.planOrigin + planned.end), price);
   }
   return total;
 }

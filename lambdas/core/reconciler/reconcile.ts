@@ -138,7 +138,7 @@ export function reconcile(
   const budget = objectiveBudgetUsd(next.objective);
   if (
     budget !== undefined &&
-    projectedSpendUsd(projection, observed.spendUsd, context.rules.terminationSeconds) > budget
+    projectedSpendUsd(projection, observed.spendUsd, context.rules.terminationSeconds, "budget") > budget
   ) {
     // A plan adopted to get under the budget that still projects above it: re-planning again
     // would only churn; stop cleanly instead.

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { loadCatalog } from "../../../lambdas/adapters/catalog-file.ts";
 import {
+  budgetHourlyPrice,
+  expectedHourlyPrice,
   gpuHourPrice,
   hourlyPrice,
   offeredInstanceTypes,
@@ -146,6 +148,49 @@ describe("hourlyPrice", () => {
       for (const zonePrice of Object.values(spot.byAz)) {
         expect(hourlyPrice(catalogType, "us-east-1", "spot")).toBeGreaterThanOrEqual(zonePrice);
       }
+    }
+  });
+});
+
+describe("expectedHourlyPrice", () => {
+  it("returns the on-demand price, the same as the budget price", () => {
+    const type = instanceType("p4d.24xlarge", { prices: { "us-east-1": price({ onDemandUsdPerHour: 21.96 }) } });
+    expect(expectedHourlyPrice(type, "us-east-1", "on-demand")).toBe(21.96);
+    expect(budgetHourlyPrice(type, "us-east-1", "on-demand")).toBe(21.96);
+  });
+
+  it("expects spot at the midpoint of the zones' range when no zone price is known", () => {
+    const type = instanceType("p4d.24xlarge", {
+      prices: { "us-east-1": price({ spot: { minUsdPerHour: 5.1, maxUsdPerHour: 9.6, byAz: {} } }) },
+    });
+    expect(expectedHourlyPrice(type, "us-east-1", "spot")).toBeCloseTo(7.35, 12);
+    expect(budgetHourlyPrice(type, "us-east-1", "spot")).toBe(9.6);
+  });
+
+  it("expects spot at the mean of the zone prices when the catalog has them", () => {
+    const type = instanceType("p4d.24xlarge", {
+      prices: {
+        "us-east-1": price({
+          spot: { minUsdPerHour: 5, maxUsdPerHour: 9, byAz: { "us-east-1a": 5, "us-east-1b": 6, "us-east-1c": 9 } },
+        }),
+      },
+    });
+    expect(expectedHourlyPrice(type, "us-east-1", "spot")).toBeCloseTo(20 / 3, 12);
+  });
+
+  it("returns undefined where the type has no price in the market or region", () => {
+    const onDemandOnly = instanceType("g5.xlarge", { prices: { "us-east-1": price({ spot: null }) } });
+    expect(expectedHourlyPrice(onDemandOnly, "us-east-1", "spot")).toBeUndefined();
+    expect(expectedHourlyPrice(onDemandOnly, "eu-west-1", "on-demand")).toBeUndefined();
+  });
+
+  it("lies between the lowest and the highest zone price for every type of the bundled catalog", () => {
+    for (const catalogType of loadCatalog().instanceTypes) {
+      const spot = catalogType.prices["us-east-1"]?.spot;
+      if (spot === null || spot === undefined) continue;
+      const expected = expectedHourlyPrice(catalogType, "us-east-1", "spot") ?? Number.NaN;
+      expect(expected).toBeGreaterThanOrEqual(spot.minUsdPerHour);
+      expect(expected).toBeLessThanOrEqual(hourlyPrice(catalogType, "us-east-1", "spot") ?? Number.NaN);
     }
   });
 });

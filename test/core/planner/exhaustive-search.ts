@@ -17,6 +17,7 @@
  * costs at least a relaunch and holds the same quota), which the random cases ensure.
  */
 import type { PlanningProblem } from "../../../lambdas/core/planner/planning-problem.ts";
+import { optionDeadlineSeconds } from "../../../lambdas/core/planner/prune-options.ts";
 import { durationSlots, lastEndSlot, type TimeGrid } from "../../../lambdas/core/planner/time-grid.ts";
 
 interface Bundle {
@@ -44,7 +45,8 @@ export function exhaustiveOptimum(problem: PlanningProblem, grid: TimeGrid): Exh
       .map((option) => ({
         option,
         slots: durationSlots(grid, option.runtimeSeconds),
-        lastEnd: lastEndSlot(grid, jobClass.deadlineSeconds),
+        // On spot the run must leave the slack for one more interruption (the reconciler's rule).
+        lastEnd: lastEndSlot(grid, optionDeadlineSeconds(problem, option)),
       }))
       .filter((entry) => entry.slots <= entry.lastEnd),
   );

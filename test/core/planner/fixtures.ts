@@ -15,7 +15,10 @@ export interface TypeSpec {
   readonly gpus: number;
   readonly vcpus: number;
   readonly onDemand: number | null;
+  /** Lowest spot price over the zones (null: no spot market). */
   readonly spot: number | null;
+  /** Highest spot price over the zones; default: `spot` (one price everywhere). */
+  readonly spotMax?: number;
   readonly group?: QuotaGroup;
 }
 
@@ -38,7 +41,8 @@ export function instanceType(spec: TypeSpec): InstanceType {
     prices: {
       [REGION]: {
         onDemandUsdPerHour: spec.onDemand,
-        spot: spec.spot === null ? null : { minUsdPerHour: spec.spot, maxUsdPerHour: spec.spot, byAz: {} },
+        spot:
+          spec.spot === null ? null : { minUsdPerHour: spec.spot, maxUsdPerHour: spec.spotMax ?? spec.spot, byAz: {} },
         asOf: "2026-11-27",
         source: "test fixture",
         stale: false,

@@ -182,6 +182,36 @@ describe("planFromCandidates", () => {
     expect(result.totals.makespanSeconds).toBeLessThan(3 * 3600);
   });
 
+  it("prices spot at its expected price and keeps a budget at the highest spot price", async () => {
+    // Spot-only fast type (1-3 $/h over the zones, expected 2 $/h, 0.5 h) against an
+    // on-demand slow one (1 $/h, 1 h). The fast plan's expected cost fits a $1.50 budget,
+    // its worst case does not; a $2.00 budget admits it.
+    const catalog = catalogOf([
+      { name: "g1.fast", gpus: 1, vcpus: 8, onDemand: null, spot: 1, spotMax: 3, group: "G" },
+      { name: "g1.slow", gpus: 1, vcpus: 8, onDemand: 1, spot: null, group: "G" },
+    ]);
+    const candidates = (id: string) => [
+      candidate(id, { instanceType: "g1.fast" }, 0.5),
+      candidate(id, { instanceType: "g1.slow" }, 1),
+    ];
+    const typeOf = (p: PlanningOutcome["plan"]) => p.instances.map((instance) => instance.instanceType);
+    const tight = workloadOf({ jobs: ids(1), objective: { kind: "min-time", budgetUsd: 1.5 } });
+    const loose = workloadOf({ jobs: ids(1), objective: { kind: "min-time", budgetUsd: 2 } });
+    const { plan: slow } = await plan(tight, catalog, candidates);
+    const { plan: fast } = await plan(loose, catalog, candidates);
+    expect(typeOf(slow)).toEqual(["g1.slow"]);
+    expect(typeOf(fast)).toEqual(["g1.fast"]);
+    const spot = fast.instances[0];
+    expect(spot?.hourlyPriceUsd).toBe(2);
+    expect(spot?.budgetHourlyPriceUsd).toBe(3);
+    const lifetime = (spot?.end ?? 0) - (spot?.start ?? 0);
+    expect(fast.totals.expectedCostUsd).toBeCloseTo((2 * lifetime) / 3600, 9);
+    expect(fast.totals.budgetCostUsd).toBeCloseTo((3 * lifetime) / 3600, 9);
+    expect(fast.totals.expectedCostUsd).toBeLessThan(1.5);
+    expect(fast.totals.budgetCostUsd).toBeGreaterThan(1.5);
+    expect(fast.totals.budgetCostUsd).toBeLessThanOrEqual(2);
+  });
+
   it("rejects a budget below the cheapest plan, naming that plan's cost", async () => {
     const catalog = catalogOf([oneGpu]);
     const workload = workloadOf({ jobs: ids(2), objective: { kind: "min-time", budgetUsd: 5 } });

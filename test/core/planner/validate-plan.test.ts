@@ -179,7 +179,7 @@ describe("validatePlan", () => {
     );
     const violations = validatePlan(plan, { workload, catalog, quotas });
     expect(violations).toContain("V5 job 'c' cannot checkpoint but runs on spot instance i1");
-    expect(violations).toContain("V5 instance i1: hourly price 2.5 differs from the catalog's 3");
+    expect(violations).toContain("V5 instance i1: hourly price 2.5 differs from the catalog's expected 3");
   });
 
   it("reports a job that ends after the deadline (V6)", () => {
@@ -197,6 +197,54 @@ describe("validatePlan", () => {
     expect(
       validatePlan(valid, { workload: budgeted, catalog, quotas }).some((v) => v.startsWith("V6 the plan costs $")),
     ).toBe(true);
+  });
+
+  it("checks the budget at the catalog's highest spot price, not at the plan's expected price (V6)", () => {
+    // Spot between 3 and 5 $/h: expected 4 $/h. The spot instance lives 3900 s.
+    const ranged = catalogOf([
+      { name: "g8.big", gpus: 8, vcpus: 32, onDemand: 8, spot: 3, spotMax: 5 },
+      { name: "g1.small", gpus: 1, vcpus: 4, onDemand: 1, spot: null },
+    ]);
+    const plan = planOf(
+      [{ ...big, hourlyPriceUsd: 4, budgetHourlyPriceUsd: 5 }, small],
+      valid.assignments as Assignment[],
+    );
+    const expected = (4 * 3900) / 3600 + (1 * 2100) / 3600;
+    const worstCase = (5 * 3900) / 3600 + (1 * 2100) / 3600;
+    expect(plan.totals.expectedCostUsd).toBeCloseTo(expected, 9);
+    const within = { ...workload, objective: { kind: "min-time" as const, budgetUsd: worstCase + 0.01 } };
+    const between = { ...workload, objective: { kind: "min-time" as const, budgetUsd: (expected + worstCase) / 2 } };
+    expect(validatePlan(plan, { workload: within, catalog: ranged, quotas })).toEqual([]);
+    expect(validatePlan(plan, { workload: between, catalog: ranged, quotas })).toEqual([
+      `V6 the plan costs $${worstCase.toFixed(2)} at the highest spot prices, above the $${(expected + worstCase) / 2} budget`,
+    ]);
+    // A plan that understates its budget price is still judged at the catalog's.
+    const understated = planOf(
+      [{ ...big, hourlyPriceUsd: 4, budgetHourlyPriceUsd: 4 }, small],
+      valid.assignments as Assignment[],
+    );
+    expect(validatePlan(understated, { workload: between, catalog: ranged, quotas })).toEqual([
+      "V5 instance i1: budget hourly price 4 differs from the catalog's 5",
+      `V6 the plan costs $${worstCase.toFixed(2)} at the highest spot prices, above the $${(expected + worstCase) / 2} budget`,
+    ]);
+  });
+
+  it("reports a reported budget cost that is not the one recomputed at the budget prices (V7)", () => {
+    const ranged = catalogOf([
+      { name: "g8.big", gpus: 8, vcpus: 32, onDemand: 8, spot: 3, spotMax: 5 },
+      { name: "g1.small", gpus: 1, vcpus: 4, onDemand: 1, spot: null },
+    ]);
+    const plan = planOf(
+      [{ ...big, hourlyPriceUsd: 4, budgetHourlyPriceUsd: 5 }, small],
+      valid.assignments as Assignment[],
+    );
+    const worstCase = (5 * 3900) / 3600 + (1 * 2100) / 3600;
+    const honest = { ...plan, totals: { ...plan.totals, budgetCostUsd: worstCase } };
+    const understated = { ...plan, totals: { ...plan.totals, budgetCostUsd: plan.totals.expectedCostUsd } };
+    expect(validatePlan(honest, { workload, catalog: ranged, quotas })).toEqual([]);
+    expect(validatePlan(understated, { workload, catalog: ranged, quotas })).toEqual([
+      `V7 reported budget cost $${plan.totals.expectedCostUsd} differs from $${worstCase} recomputed from instance lifetimes`,
+    ]);
   });
 
   it("reports a reported cost that is not the recomputed one, with a 60 s minimum per launch (V7)", () => {

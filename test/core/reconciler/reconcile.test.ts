@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { Action } from "../../../lambdas/core/reconciler/execution-record.ts";
 import { reconcile } from "../../../lambdas/core/reconciler/reconcile.ts";
-import { context, freshRecord, idleReport, instance, observed, runningReport, twoJobWorkload } from "./fixtures.ts";
+import {
+  context,
+  freshRecord,
+  idleReport,
+  instance,
+  observed,
+  runningReport,
+  twoJobPlan,
+  twoJobWorkload,
+} from "./fixtures.ts";
 
 function kinds(actions: readonly Action[]): string[] {
   return actions.map((action) => action.kind);
@@ -168,6 +177,28 @@ describe("reconcile", () => {
     );
     expect(next.status).toBe("stopped-for-budget");
     expect(kinds(actions)).toEqual(["stop-for-budget", "checkpoint-and-requeue", "terminate"]);
+  });
+
+  it("projects slots not yet launched at their worst-case price against the budget", () => {
+    const workload = twoJobWorkload({ kind: "min-time", budgetUsd: 50 });
+    const withSpotBudget = (budgetHourlyPriceUsd: number) => {
+      const plan = twoJobPlan();
+      return {
+        ...plan,
+        instances: plan.instances.map((planned) =>
+          planned.market === "spot" ? { ...planned, budgetHourlyPriceUsd } : planned,
+        ),
+      };
+    };
+    // Expected 0.42 $/h for the spot slot: far below the budget. Worst case 100 $/h: above it.
+    const calm = reconcile(freshRecord(workload, withSpotBudget(0.42)), observed(0), context(workload));
+    const worst = reconcile(freshRecord(workload, withSpotBudget(100)), observed(0), context(workload));
+    expect(calm.record.replanRequest).toBeUndefined();
+    expect(worst.record.replanRequest).toEqual({
+      reason: "projected spend exceeds the $50.00 budget",
+      broken: true,
+      at: 0,
+    });
   });
 
   it("moves a spot job to on-demand when its slack can no longer absorb an interruption", () => {

@@ -3,7 +3,7 @@
  * and prices (per-second billing, 60 s minimum), an honest lower bound over the candidates
  * the baseline considered, and the considered list with the choice marked.
  */
-import { hourlyPrice } from "../../catalog/select.ts";
+import { budgetHourlyPrice, expectedHourlyPrice } from "../../catalog/select.ts";
 import { billedCostUsd } from "../../cloud/billing.ts";
 import type { Candidate, Configuration } from "../../estimator/types.ts";
 import type { Market } from "../../spec/workload-schema.ts";
@@ -29,8 +29,21 @@ export function baselinePlan(
   schedule: BaselineSchedule,
   startedAt: number | undefined,
 ): Plan {
-  const expectedCostUsd = schedule.instances.reduce(
+  // Baselines price at the expected price, as the planner does; the worst-case price is
+  // added from the catalog so that budgets read the same figure for every plan.
+  const types = new Map(context.catalog.instanceTypes.map((type) => [type.name, type]));
+  const instances = schedule.instances.map((instance): PlannedInstance => {
+    const type = types.get(instance.instanceType);
+    const budget = type === undefined ? undefined : budgetHourlyPrice(type, context.workload.region, instance.market);
+    return { ...instance, budgetHourlyPriceUsd: budget ?? instance.hourlyPriceUsd };
+  });
+  const expectedCostUsd = instances.reduce(
     (sum, instance) => sum + billedCostUsd(instance.start, instance.end, instance.hourlyPriceUsd),
+    0,
+  );
+  const budgetCostUsd = instances.reduce(
+    (sum, instance) =>
+      sum + billedCostUsd(instance.start, instance.end, instance.budgetHourlyPriceUsd ?? instance.hourlyPriceUsd),
     0,
   );
   // The makespan is the last job's end, as the validator reads it (instances end no later).
@@ -45,9 +58,9 @@ export function baselinePlan(
     schemaVersion: 1,
     workload: context.workload.name,
     objective,
-    instances: schedule.instances,
+    instances,
     assignments: schedule.assignments,
-    totals: { expectedCostUsd, makespanSeconds },
+    totals: { expectedCostUsd, makespanSeconds, budgetCostUsd },
     lowerBound,
     gap: achieved > 0 ? Math.max(0, (achieved - lowerBound) / achieved) : 0,
     solveSeconds: startedAt !== undefined && finishedAt !== undefined ? Math.max(0, finishedAt - startedAt) : 0,
@@ -97,7 +110,7 @@ export function candidatePricing(context: BaselineContext): CandidatePricing {
     const job = jobs.get(candidate.jobId);
     for (const market of context.workload.markets) {
       if (market === "spot" && job !== undefined && !job.checkpointable) continue;
-      const price = hourlyPrice(type, context.workload.region, market);
+      const price = expectedHourlyPrice(type, context.workload.region, market);
       if (price === undefined) continue;
       const gpus = candidate.config.nodes * candidate.config.gpusPerNode;
       costs[market] = ((price * gpus) / type.gpus) * (context.expectedRuntimeSeconds(candidate, market) / 3600);

@@ -13,7 +13,7 @@
  *   3. gets its own instances, launched as soon as the vCPU quota of its group and market
  *      admits them (jobs in spec order), released when it ends. No instance is shared.
  */
-import { hourlyPrice, offeredInstanceTypes } from "../../catalog/select.ts";
+import { expectedHourlyPrice, offeredInstanceTypes } from "../../catalog/select.ts";
 import type { InstanceType } from "../../catalog/types.ts";
 import { InfeasibleWorkloadError } from "../../errors.ts";
 import type { Job } from "../../spec/workload.ts";
@@ -105,7 +105,7 @@ function cheapestOffer(
     const type = typesByName.get(candidate.config.instanceType);
     if (type === undefined) continue;
     for (const market of allowedMarkets(job, context.workload.markets)) {
-      const price = hourlyPrice(type, context.workload.region, market);
+      const price = expectedHourlyPrice(type, context.workload.region, market);
       const group = type.quotaGroups[market];
       if (price === undefined || candidate.config.nodes * type.vcpus > context.quotas[group][market]) continue;
       const seconds = context.expectedRuntimeSeconds(candidate, market);

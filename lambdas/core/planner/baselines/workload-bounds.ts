@@ -9,7 +9,7 @@
  *  - makespan: the boot time plus the longest of the jobs' shortest expected runtimes, over
  *    candidates whose instances the quota can hold at all.
  */
-import { hourlyPrice, offeredInstanceTypes } from "../../catalog/select.ts";
+import { expectedHourlyPrice, offeredInstanceTypes } from "../../catalog/select.ts";
 import { type BaselineContext, bootSeconds } from "./baseline-context.ts";
 import { allowedMarkets, fittingCandidates } from "./job-options.ts";
 
@@ -31,7 +31,7 @@ export function workloadBounds(context: BaselineContext): WorkloadBounds {
       const type = typesByName.get(candidate.config.instanceType);
       if (type === undefined) continue;
       for (const market of allowedMarkets(job, workload.markets)) {
-        const price = hourlyPrice(type, workload.region, market);
+        const price = expectedHourlyPrice(type, workload.region, market);
         if (price === undefined) continue;
         const seconds = context.expectedRuntimeSeconds(candidate, market);
         const gpus = candidate.config.nodes * candidate.config.gpusPerNode;
