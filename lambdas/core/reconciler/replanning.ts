@@ -36,15 +36,32 @@ export function remainingWorkload(
   const elapsedHours = (now - record.startedAt) / 3600;
   const shift = (hours: number | undefined) =>
     hours === undefined ? undefined : Math.max(MIN_REMAINING_HOURS, hours - elapsedHours);
+  const workloadDeadline = objectiveDeadlineHours(record.objective);
+  const restartHours = workload.spot.restartMinutes / 60;
   const jobs = workload.jobs
     .filter((job) => record.jobs[job.id]?.status === "pending")
-    .map((job) => ({
-      ...job,
-      totalSamples: Math.max(1, Math.ceil(job.totalSamples - keptSamples(reports.get(job.id)))),
-      checkpointable: job.checkpointable && !(record.jobs[job.id]?.onDemandOnly ?? false),
-      deadlineHours: shift(job.deadlineHours),
-    }));
+    .map((job) => {
+      const report = reports.get(job.id);
+      // A job that has started pays a restart (reload the checkpoint, warm up) wherever the
+      // new plan puts it; the planner does not know that, so its deadline comes forward by
+      // the restart time. Without this a re-plan can adopt a schedule that is late by
+      // exactly the restarts it moves jobs through.
+      const resumes = report?.attempt !== undefined || keptSamples(report) > 0;
+      const deadline = resumes ? earliest(job.deadlineHours, workloadDeadline) : job.deadlineHours;
+      return {
+        ...job,
+        totalSamples: Math.max(1, Math.ceil(job.totalSamples - keptSamples(report))),
+        checkpointable: job.checkpointable && !(record.jobs[job.id]?.onDemandOnly ?? false),
+        deadlineHours: shift(deadline === undefined ? undefined : deadline - (resumes ? restartHours : 0)),
+      };
+    });
   return { ...workload, objective: remainingObjective(record, elapsedHours, spendUsd), jobs };
+}
+
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
 }
 
 function remainingObjective(record: ExecutionRecord, elapsedHours: number, spendUsd: number): Objective {

@@ -89,6 +89,15 @@ describe("remainingWorkload", () => {
     ]);
   });
 
+  it("brings a started job's deadline forward by the restart it pays, and leaves unstarted jobs alone", () => {
+    const workload = twoJobWorkload({ kind: "min-cost", deadlineHours: 12 });
+    const reports = new Map([["job-1", runningReport("job-1", ["i-s1"], { samplesDone: 2000 })]]);
+    const remaining = remainingWorkload(workload, freshRecord(workload), reports, 3 * 3600, 1.5);
+    const restartHours = workload.spot.restartMinutes / 60;
+    expect(remaining.jobs.find((job) => job.id === "job-1")?.deadlineHours).toBeCloseTo(9 - restartHours, 9);
+    expect(remaining.jobs.find((job) => job.id === "job-2")?.deadlineHours).toBeUndefined();
+  });
+
   it("gives min-time the budget left after what was spent", () => {
     const workload = twoJobWorkload({ kind: "min-time", budgetUsd: 20 });
     const remaining = remainingWorkload(workload, freshRecord(workload), new Map(), 600, 7.5);
