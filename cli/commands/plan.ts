@@ -253,6 +253,11 @@ function totalsLines(plan: Plan): string[] {
   const unit = plan.objective === "min-time" ? hours : usd;
   const lines = [
     `Expected cost:   ${usd(plan.totals.expectedCostUsd)} (per-second billing of every instance lifetime, spot interruptions priced in)`,
+    ...(plan.totals.budgetCostUsd === undefined || plan.totals.budgetCostUsd === plan.totals.expectedCostUsd
+      ? []
+      : [
+          `Worst case:      ${usd(plan.totals.budgetCostUsd)} (spot at the highest zone price; what budgets are checked against)`,
+        ]),
     `Makespan:        ${hours(plan.totals.makespanSeconds)}`,
   ];
   if (model !== undefined) {
