@@ -11,6 +11,7 @@
 import type { Catalog } from "../../lambdas/core/catalog/types.ts";
 import { enumerateCandidates } from "../../lambdas/core/estimator/candidates.ts";
 import { InMemoryProfileStore } from "../../lambdas/core/estimator/profiles.ts";
+import { mulberry32 } from "../../lambdas/core/random/seeded-random.ts";
 import { parseWorkload, type Workload } from "../../lambdas/core/spec/workload.ts";
 
 interface BaseJob {
@@ -37,20 +38,8 @@ const SCALES = {
 
 export type SyntheticSize = keyof typeof SCALES;
 
-/** mulberry32: a small, well-mixed 32-bit PRNG; the same seed gives the same workload. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 export function syntheticWorkload(size: SyntheticSize, seed: number, catalog: Catalog): Workload {
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const scale = SCALES[size];
   const reference = catalog.instanceTypes.find((type) => type.name === "p4d.24xlarge");
   if (reference === undefined) throw new Error("expected p4d.24xlarge in the catalog to size synthetic jobs");

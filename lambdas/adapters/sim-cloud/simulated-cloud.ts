@@ -27,7 +27,7 @@ import type {
 } from "../../core/cloud/cloud-port.ts";
 import { CapacityError, QuotaError } from "../../core/cloud/launch-errors.ts";
 import type { JobReport, LostAttempt, StartJobRequest, WorkerPort } from "../../core/cloud/worker-port.ts";
-import { exponential, type RandomStream, seededStream, standardNormal } from "./seeded-random.ts";
+import { exponential, type RandomStream, seededStream, standardNormal } from "../../core/random/seeded-random.ts";
 import type { SimCloudOptions } from "./sim-options.ts";
 
 interface SimInstance {

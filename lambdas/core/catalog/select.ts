@@ -9,6 +9,7 @@
 import { type InputIssue, InvalidWorkloadError } from "../errors.ts";
 import type { Workload } from "../spec/workload.ts";
 import type { Market } from "../spec/workload-schema.ts";
+import { editDistance } from "../text/edit-distance.ts";
 import type { Catalog, InstanceType } from "./types.ts";
 
 export type InstanceTypeFilter = Pick<Workload, "region" | "instanceTypes">;
@@ -163,17 +164,4 @@ function closestNames(name: string, known: readonly string[]): string[] {
     )
     .slice(0, 3)
     .map(({ candidate }) => candidate);
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }

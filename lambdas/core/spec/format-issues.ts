@@ -4,6 +4,7 @@
  */
 import type { z } from "zod";
 import type { InputIssue } from "../errors.ts";
+import { editDistance } from "../text/edit-distance.ts";
 
 type PathKey = PropertyKey;
 
@@ -185,19 +186,6 @@ function nearestKnownKey(key: string): string | undefined {
     }
   }
   return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }
 
 function isDiscriminatorIssue(issue: z.core.$ZodIssue): boolean {

@@ -5,6 +5,7 @@
 import type { Catalog, InstanceType } from "../../../lambdas/core/catalog/types.ts";
 import type { Candidate, Configuration } from "../../../lambdas/core/estimator/types.ts";
 import type { QuotaTable } from "../../../lambdas/core/planner/api.ts";
+import { mulberry32 } from "../../../lambdas/core/random/seeded-random.ts";
 import { parseWorkload, type Workload } from "../../../lambdas/core/spec/workload.ts";
 import type { QuotaGroup, Technique } from "../../../lambdas/core/spec/workload-schema.ts";
 
@@ -156,14 +157,5 @@ export function candidate(
   };
 }
 
-/** Deterministic PRNG (mulberry32) so that every random case is reproducible from its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so that every random case is reproducible from its seed. */
+export const seededRandom = mulberry32;

@@ -1,9 +1,22 @@
 /**
- * Seeded pseudo-random numbers (mulberry32 seeded through a string hash). Every draw of the
- * simulated cloud comes from a stream keyed by (seed, purpose, subject), so one instance's
- * interruption never shifts another's: runs are reproducible under any action order.
+ * Seeded pseudo-random numbers: the core never calls Math.random, so every random choice
+ * (simulated faults, generated workloads, property-test cases) is reproducible from a seed.
+ * Every draw of the simulated cloud comes from a stream keyed by (seed, purpose, subject),
+ * so one instance's interruption never shifts another's under any action order.
  */
 export type RandomStream = () => number;
+
+/** mulberry32: a small, well-mixed 32-bit PRNG; uniform in [0, 1). */
+export function mulberry32(seed: number): RandomStream {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 function hashString(text: string): number {
   let h = 2166136261;
@@ -15,14 +28,7 @@ function hashString(text: string): number {
 }
 
 export function seededStream(seed: number, ...key: readonly (string | number)[]): RandomStream {
-  let state = hashString(`${seed}|${key.join("|")}`) || 0x9e3779b9;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(hashString(`${seed}|${key.join("|")}`) || 0x9e3779b9);
 }
 
 /** Exponential draw with the given rate per unit (Infinity when the rate is 0). */
