@@ -1,8 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { EC2Client } from "@aws-sdk/client-ec2";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { refreshCatalogFile, renderCatalogTable } from "../../cli/commands/catalog.ts";
 import { main } from "../../cli/main.ts";
 import { AwsAccessDeniedError } from "../../lambdas/adapters/aws-catalog-source.ts";
@@ -11,35 +10,15 @@ import { REFRESH_PRICE_SOURCE } from "../../lambdas/core/catalog/apply-refresh.t
 import { catalogRows } from "../../lambdas/core/catalog/catalog-table.ts";
 import { failingClient, fakePricing, productDocument } from "../adapters/pricing-fake.ts";
 import { awsEndpoint, emulatorClientConfig, resetEmulator, TEST_REGION } from "../support/aws.ts";
+import { useCliSession } from "../support/cli-session.ts";
 
-let directory: string;
-let stdout: string[];
-let stderr: string[];
-
-beforeEach(() => {
-  directory = mkdtempSync(join(tmpdir(), "saturn-catalog-"));
-  stdout = [];
-  stderr = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    stdout.push(String(chunk));
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    stderr.push(String(chunk));
-    return true;
-  });
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-  rmSync(directory, { recursive: true, force: true });
-});
+const cli = useCliSession("saturn-catalog-");
 
 describe("saturn catalog", () => {
   it("prints the rows of the chosen families as JSON", async () => {
     const code = await main(["catalog", "--family", "p5,g6e", "--json"]);
     expect(code).toBe(0);
-    const rows = JSON.parse(stdout.join("")) as { instanceType: string; family: string }[];
+    const rows = JSON.parse(cli.stdout.join("")) as { instanceType: string; family: string }[];
     expect(new Set(rows.map((row) => row.family))).toEqual(new Set(["g6e", "p5"]));
     expect(rows).toEqual(catalogRows(loadCatalog(), { region: "us-east-1", families: ["p5", "g6e"] }));
   });
@@ -47,7 +26,7 @@ describe("saturn catalog", () => {
   it("prints a table with per-GPU-hour prices and a note on stale prices", async () => {
     const code = await main(["catalog", "--family", "p4d"]);
     expect(code).toBe(0);
-    const text = stdout.join("");
+    const text = cli.stdout.join("");
     expect(text).toMatch(
       /p4d\.24xlarge │ 8 x A100-40GB │ +40 GiB │ +96 │ 1152 GiB │ nvswitch +│ +400 Gbps EFA │ +32\.773\* │/,
     );
@@ -59,12 +38,12 @@ describe("saturn catalog", () => {
 
   it("rejects an unknown family with exit code 2 and the families it knows", async () => {
     expect(await main(["catalog", "--family", "p9"])).toBe(2);
-    expect(stderr.join("")).toContain("--family: expected one of the catalog's families (g4dn, g5,");
+    expect(cli.stderr.join("")).toContain("--family: expected one of the catalog's families (g4dn, g5,");
   });
 
   it("rejects a malformed region with exit code 2", async () => {
     expect(await main(["catalog", "--region", "virginia"])).toBe(2);
-    expect(stderr.join("")).toContain("--region: expected an AWS region such as 'us-east-1', got 'virginia'");
+    expect(cli.stderr.join("")).toContain("--region: expected an AWS region such as 'us-east-1', got 'virginia'");
   });
 });
 
@@ -86,7 +65,7 @@ describe("saturn catalog refresh", () => {
   });
 
   it("rewrites prices from AWS, dated today and fresh, and keeps types AWS did not return", async () => {
-    const out = join(directory, "catalog.json");
+    const out = join(cli.directory, "catalog.json");
     const lines: string[] = [];
     const pricing = fakePricing({ "p5.48xlarge": [[productDocument("p5.48xlarge", TEST_REGION, ["55.0400000000"])]] });
     const outcome = await refreshCatalogFile({
@@ -122,7 +101,7 @@ describe("saturn catalog refresh", () => {
   });
 
   it("keeps the old price of a type for which neither price call returned anything", async () => {
-    const out = join(directory, "catalog.json");
+    const out = join(cli.directory, "catalog.json");
     const empty = {
       async send() {
         return { SpotPriceHistory: [], InstanceTypes: [], $metadata: {} };
@@ -141,7 +120,7 @@ describe("saturn catalog refresh", () => {
   });
 
   it("writes nothing when AWS refuses", async () => {
-    const out = join(directory, "catalog.json");
+    const out = join(cli.directory, "catalog.json");
     const refresh = refreshCatalogFile({
       region: TEST_REGION,
       catalogPath: BUNDLED_CATALOG_PATH,
@@ -174,8 +153,8 @@ describe("saturn catalog refresh", () => {
     beforeEach(() => {
       saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
       for (const name of names) delete process.env[name];
-      process.env.AWS_SHARED_CREDENTIALS_FILE = join(directory, "no-credentials");
-      process.env.AWS_CONFIG_FILE = join(directory, "no-config");
+      process.env.AWS_SHARED_CREDENTIALS_FILE = join(cli.directory, "no-credentials");
+      process.env.AWS_CONFIG_FILE = join(cli.directory, "no-config");
       process.env.AWS_EC2_METADATA_DISABLED = "true";
       // Should anything still find credentials, the calls go to the emulator, never to AWS.
       process.env.AWS_ENDPOINT_URL = awsEndpoint();
@@ -190,10 +169,10 @@ describe("saturn catalog refresh", () => {
     });
 
     it("exits with code 4, says how to fix it, and writes nothing", async () => {
-      const out = join(directory, "catalog.json");
+      const out = join(cli.directory, "catalog.json");
       const code = await main(["catalog", "refresh", "--region", "eu-west-1", "--out", out]);
       expect(code).toBe(4);
-      const errors = stderr.join("");
+      const errors = cli.stderr.join("");
       expect(errors).toContain("reading 40 instance types for eu-west-1 from AWS");
       expect(errors).toContain("expected valid AWS credentials, got CredentialsProviderError");
       expect(errors).toContain("AWS_PROFILE");

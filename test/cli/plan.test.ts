@@ -1,37 +1,16 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { hasAwsCredentials } from "../../cli/commands/plan.ts";
 import { main } from "../../cli/main.ts";
 import type { Plan } from "../../lambdas/core/planner/plan.ts";
+import { useCliSession } from "../support/cli-session.ts";
 
-let directory: string;
-let stdout: string[];
-let stderr: string[];
-
-beforeEach(() => {
-  directory = mkdtempSync(join(tmpdir(), "saturn-plan-"));
-  stdout = [];
-  stderr = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    stdout.push(String(chunk));
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    stderr.push(String(chunk));
-    return true;
-  });
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-  rmSync(directory, { recursive: true, force: true });
-});
+const cli = useCliSession("saturn-plan-");
 
 /** Two small GPT-2 XL jobs on G instances; every quota is in the spec, so no AWS call is made. */
 function spec(deadlineHours: number, quotas = { g: 192, p: 0 }): string {
-  const path = join(directory, "spec.yaml");
+  const path = join(cli.directory, "spec.yaml");
   writeFileSync(
     path,
     [
@@ -62,14 +41,14 @@ describe("saturn plan", () => {
     const code = await main(["plan", spec(24), "--json", "--offline"]);
     // stdout is one JSON document; warnings (if any) go to stderr, each on its own line.
     expect(
-      stderr
+      cli.stderr
         .join("")
         .split("\n")
         .filter(Boolean)
         .every((line) => line.startsWith("warning: ")),
     ).toBe(true);
     expect(code).toBe(0);
-    const plan = JSON.parse(stdout.join("")) as Plan;
+    const plan = JSON.parse(cli.stdout.join("")) as Plan;
     expect(plan.schemaVersion).toBe(1);
     expect(plan.assignments.map((assignment) => assignment.jobId).sort()).toEqual(["gpt2-lr0.0001", "gpt2-lr0.001"]);
     expect(plan.instances.length).toBeGreaterThan(0);
@@ -86,7 +65,7 @@ describe("saturn plan", () => {
 
   it("prints the considered resources with the choice marked, the totals and a Gantt chart", async () => {
     const code = await main(["plan", spec(24), "--offline"]);
-    const text = stdout.join("");
+    const text = cli.stdout.join("");
     expect(code).toBe(0);
     expect(text).toContain("Plan for 'cli-test' (min-cost, deadline 24 h): 2 jobs on");
     expect(text).toMatch(/│ ✔ (spot|on-demand) +│ (g5|g6e)\./);
@@ -95,7 +74,7 @@ describe("saturn plan", () => {
   });
 
   it("writes a self-contained HTML report with --html", async () => {
-    const html = join(directory, "plan.html");
+    const html = join(cli.directory, "plan.html");
     const code = await main(["plan", spec(24), "--offline", "--html", html]);
     expect(code).toBe(0);
     const page = readFileSync(html, "utf8");
@@ -106,7 +85,7 @@ describe("saturn plan", () => {
   it("exits with code 3 and names the job and the deadline when the deadline is too short", async () => {
     const code = await main(["plan", spec(0.1), "--offline"]);
     expect(code).toBe(3);
-    expect(stderr.join("")).toMatch(
+    expect(cli.stderr.join("")).toMatch(
       /^Infeasible: job `gpt2-lr0\.0001` needs at least [\d.]+ h .*the deadline is 0\.1 h/,
     );
   });
@@ -114,19 +93,19 @@ describe("saturn plan", () => {
   it("exits with code 3 and names the quota when the quotas admit no allowed instance", async () => {
     const code = await main(["plan", spec(24, { g: 0, p: 0 }), "--offline"]);
     expect(code).toBe(3);
-    expect(stderr.join("")).toContain("quota of 0 vCPUs admits no");
+    expect(cli.stderr.join("")).toContain("quota of 0 vCPUs admits no");
   });
 
   it("exits with code 2 on a time limit that is not a number", async () => {
     const code = await main(["plan", spec(24), "--offline", "--time-limit", "soon"]);
     expect(code).toBe(2);
-    expect(stderr.join("")).toContain("--time-limit: expected a number of seconds > 0, got 'soon'");
+    expect(cli.stderr.join("")).toContain("--time-limit: expected a number of seconds > 0, got 'soon'");
   });
 
   it("rejects an --alternatives that is not a whole number with exit code 2", async () => {
     const code = await main(["plan", spec(24), "--offline", "--alternatives", "three"]);
     expect(code).toBe(2);
-    expect(stderr.join("")).toContain("--alternatives: expected a whole number >= 0, got 'three'");
+    expect(cli.stderr.join("")).toContain("--alternatives: expected a whole number >= 0, got 'three'");
   });
 });
 
@@ -136,7 +115,7 @@ describe("hasAwsCredentials", () => {
   });
 
   it("sees no credentials when neither variables nor files exist", () => {
-    const none = join(directory, "none");
+    const none = join(cli.directory, "none");
     expect(hasAwsCredentials({ AWS_SHARED_CREDENTIALS_FILE: none, AWS_CONFIG_FILE: none })).toBe(false);
   });
 });
