@@ -25,8 +25,8 @@ export interface LaunchFailureDetails {
   readonly availabilityZone: string | undefined;
 }
 
-export class CapacityError extends Error {
-  override readonly name = "CapacityError";
+/** A launch the cloud refused, with what was asked for; the subclasses say why. */
+export abstract class LaunchError extends Error {
   readonly details: LaunchFailureDetails;
   constructor(details: LaunchFailureDetails, message: string, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
@@ -34,13 +34,14 @@ export class CapacityError extends Error {
   }
 }
 
-export class QuotaError extends Error {
+/** No capacity for this type, zone or market right now: try another (via a re-plan). */
+export class CapacityError extends LaunchError {
+  override readonly name = "CapacityError";
+}
+
+/** The account's vCPU quota refused it: lower the quota the planner sees. */
+export class QuotaError extends LaunchError {
   override readonly name = "QuotaError";
-  readonly details: LaunchFailureDetails;
-  constructor(details: LaunchFailureDetails, message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.details = details;
-  }
 }
 
 export type LaunchErrorKind = "capacity" | "quota" | "other";
