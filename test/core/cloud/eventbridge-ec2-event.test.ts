@@ -3,7 +3,7 @@ import {
   cloudEventFromEventBridge,
   eventInstanceId,
   InvalidCloudEventError,
-} from "../../lambdas/core/cloud/eventbridge-ec2-event.ts";
+} from "../../../lambdas/core/cloud/eventbridge-ec2-event.ts";
 
 const at = Date.parse("2026-12-01T12:00:00Z") / 1000;
 
