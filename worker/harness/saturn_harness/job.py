@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import causal_lm_loader
+from .data import causal_lm_loader, read_jsonl_texts
 from .errors import BadInputError
 from .models import build_causal_lm, resolve_model_config
 from .task import TrainingTask
@@ -47,6 +47,12 @@ def causal_lm_job(task: TrainingTask, seed: int) -> Job:
     config = resolve_model_config(task.model)
     vocab_size = int(config.get("vocab_size", 50257 if config["type"] == "gpt2" else 32000))
     entrypoint = task.entrypoint
+    if entrypoint.get("dataset") is not None:
+        # Read and check the data set now, before any rank joins the process group, so a
+        # file that does not parse fails in seconds with the line that is wrong.
+        read_jsonl_texts(Path(entrypoint["dataset"]), str(task.hyperparameter("textField", "text")))
+    if task.sequence_length < 2:
+        raise BadInputError("task.sequenceLength", f"expected at least 2 tokens per sample for a causal LM, got {task.sequence_length}")
 
     def get_dataloader(batch_size: int):
         return causal_lm_loader(
