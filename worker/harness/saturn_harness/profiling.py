@@ -2,13 +2,15 @@
 samples/s and peak memory per GPU, written as a ProfileRecord
 (lambdas/core/estimator/profile-record-schema.ts).
 
-"Does not fit" is decided collectively. A rank that runs out of memory records it in the
-rendezvous store (out of band) and then joins the agreement collective with its flag set.
-When every rank reaches that collective (the usual case: ranks of DDP/FSDP run the same
-shapes and fail at the same point), the MAX of the flags decides. When the others are
-stuck in a collective of the step the failed rank never joined, they fail with the
-process-group timeout and find the failed rank's note in the store. Either way every rank
-ends "does not fit" and exits 0, and the record is written once."""
+"Does not fit" is decided collectively, through the rendezvous store rather than a
+collective: a rank that runs out of memory may have left the others inside a collective of
+the step, and a collective it then started would meet theirs out of step (gloo aborts the
+process on the size mismatch). At each step boundary a rank that ran out of memory writes
+a note to the store, then every rank counts itself in. When all have arrived, each sees
+the same notes (written before arriving) and decides alike. A rank left waiting in a
+collective the failed rank never joined fails with the process-group timeout, and finds
+the note. Either way every rank ends "does not fit" and exits 0, and the record is
+written once, by local rank 0."""
 
 from __future__ import annotations
 
@@ -79,6 +81,24 @@ def _remote_oom_reason(world_size: int, wait_seconds: float) -> str | None:
         time.sleep(0.05)
 
 
+def _agree(store, step: int, world_size: int, local_oom: str | None, wait_limit: float) -> str | None:
+    """The reason some rank ran out of memory, or None; the same answer on every rank that
+    arrives. Raises when the others neither arrive nor report within `wait_limit`."""
+    key = f"saturn/profile/arrived/{step}"
+    store.add(key, 1)
+    deadline = time.monotonic() + wait_limit
+    while True:
+        arrived = int(store.add(key, 0))
+        reason = _remote_oom_reason(world_size, 0.0)
+        if reason is not None:
+            return local_oom or reason
+        if arrived >= world_size:
+            return None
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {arrived} of {world_size} ranks reached profile step {step} within {wait_limit:.0f} s")
+        time.sleep(0.005)
+
+
 def profile(make_session: Callable[[], TrainingSession], htask: HarnessTask, context: RunContext, progress: ProgressLog) -> ProfileOutcome:
     request = htask.profile
     assert request is not None
@@ -87,7 +107,6 @@ def profile(make_session: Callable[[], TrainingSession], htask: HarnessTask, con
     store = dist.distributed_c10d._get_default_store()
     local_oom: str | None = None
     reason: str | None = None
-    clean = True
     measured_started = 0.0
     step_counter = [0]
     session: TrainingSession | None = None
@@ -107,19 +126,12 @@ def profile(make_session: Callable[[], TrainingSession], htask: HarnessTask, con
         install_injected_oom(session, rank.rank, step_counter)
     batches = global_batches(lambda: context.job.get_dataloader(task.batch_size), 0)
     total = request.warmup_steps + request.measured_steps
+    wait_limit = htask.options.process_group_timeout_seconds + 10.0
     while True:
         # Agreement point: before each step (so the measured phase starts together) and
         # after the last one.
-        try:
-            agreed = all_reduce_max([1.0 if local_oom else 0.0], rank.device)[0] > 0
-        except Exception as error:  # noqa: BLE001
-            clean = False
-            reason = local_oom or _remote_oom_reason(rank.world_size, 2.0)
-            if reason is None:
-                raise RuntimeError("the profile's agreement collective failed without an out-of-memory on any rank") from error
-            break
-        if agreed:
-            reason = local_oom or _remote_oom_reason(rank.world_size, 5.0) or "out of memory on another rank"
+        reason = _agree(store, step_counter[0], rank.world_size, local_oom, wait_limit)
+        if reason is not None:
             break
         if step_counter[0] == total:
             break
@@ -137,7 +149,6 @@ def profile(make_session: Callable[[], TrainingSession], htask: HarnessTask, con
                 local_oom = note_oom(error, f"at profile step {step_counter[0]}")
                 continue
             # A collective of the step failed: did another rank run out of memory?
-            clean = False
             reason = _remote_oom_reason(rank.world_size, 2.0)
             if reason is None:
                 raise
@@ -152,7 +163,8 @@ def profile(make_session: Callable[[], TrainingSession], htask: HarnessTask, con
     }
     if reason is not None:
         progress.write({"event": "profile", "record": None, "configuration": configuration, "fits": False, "reason": reason})
-        return ProfileOutcome(0, clean)
+        # Another rank may still sit in a collective: no teardown (it could block on it).
+        return ProfileOutcome(0, clean=False)
     if rank.device.type == "cuda":
         torch.cuda.synchronize(rank.device)
     elapsed = time.monotonic() - measured_started
