@@ -32,13 +32,20 @@ function pipIndexes() {
   if (process.env.PIP_INDEX_URL) return {};
   let listing = "";
   try {
-    listing = execFileSync("python3", ["-m", "pip", "config", "list"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    listing = execFileSync("python3", ["-m", "pip", "config", "list"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    });
   } catch {
     return {};
   }
   const line = listing.split("\n").find((entry) => /^(global|user|site)\.extra-index-url=/.test(entry));
   if (line === undefined) return {};
-  const urls = line.replace(/^[^=]+=/, "").replace(/^'|'$/g, "").split(/\s+/).filter(Boolean);
+  const urls = line
+    .replace(/^[^=]+=/, "")
+    .replace(/^'|'$/g, "")
+    .split(/\s+/)
+    .filter(Boolean);
   if (urls.length === 0) return {};
   return { PIP_INDEX_URL: urls[0], PIP_EXTRA_INDEX_URL: urls.slice(1).join(" ") };
 }
