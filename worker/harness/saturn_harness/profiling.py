@@ -99,6 +99,19 @@ def _agree(store, step: int, world_size: int, local_oom: str | None, wait_limit:
         time.sleep(0.005)
 
 
+def _leave_store_together(store, rank: int, world_size: int, wait_limit: float) -> None:
+    """The store may live in rank 0's process (without torchrun's agent store): rank 0
+    waits, bounded, until every rank is done with it before its process ends."""
+    key = "saturn/profile/done"
+    try:
+        store.add(key, 1)
+        deadline = time.monotonic() + wait_limit
+        while rank == 0 and int(store.add(key, 0)) < world_size and time.monotonic() < deadline:
+            time.sleep(0.01)
+    except (RuntimeError, dist.DistError):
+        pass  # the store is gone: nobody is left to wait for
+
+
 def profile(make_session: Callable[[], TrainingSession], htask: HarnessTask, context: RunContext, progress: ProgressLog) -> ProfileOutcome:
     request = htask.profile
     assert request is not None
@@ -163,6 +176,7 @@ def profile(make_session: Callable[[], TrainingSession], htask: HarnessTask, con
     }
     if reason is not None:
         progress.write({"event": "profile", "record": None, "configuration": configuration, "fits": False, "reason": reason})
+        _leave_store_together(store, rank.rank, rank.world_size, wait_limit)
         # Another rank may still sit in a collective: no teardown (it could block on it).
         return ProfileOutcome(0, clean=False)
     if rank.device.type == "cuda":
