@@ -195,6 +195,23 @@ def losses(work_dir: Path) -> list[float]:
     return [e["loss"] for e in events(work_dir, "step")]
 
 
+_REFERENCES: dict[str, Any] = {}
+
+
+def reference_for(harness_task: dict) -> list[float]:
+    """The single-process reference losses of a task, computed once per distinct job."""
+    from reference import reference_losses
+
+    key = json.dumps(
+        {"task": harness_task["task"], "seed": harness_task["options"]["seed"],
+         "precision": harness_task["options"]["mixedPrecision"]},
+        sort_keys=True,
+    )
+    if key not in _REFERENCES:
+        _REFERENCES[key] = in_child(lambda: reference_losses(harness_task))
+    return _REFERENCES[key]
+
+
 def in_child(function: Callable[[], Any], timeout: float = RANK_TIMEOUT_SECONDS) -> Any:
     """Run `function` in a forked child and return its JSON-serialisable result (keeps the
     parent's torch free of thread pools that forked ranks would inherit)."""

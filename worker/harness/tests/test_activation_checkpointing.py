@@ -7,8 +7,7 @@ import json
 
 import pytest
 
-from ranks import in_child, losses, make_task, run_ranks
-from reference import reference_losses
+from ranks import losses, make_task, reference_for, run_ranks
 
 
 def _count_layer_forwards(rank, work_dir):
@@ -33,5 +32,5 @@ def test_fsdp_layers_run_forward_twice_per_step_only_with_checkpointing(checkpoi
     assert run_ranks(task, tmp_path, setup=_count_layer_forwards) == [0, 0]
     for rank in (0, 1):
         assert json.loads((tmp_path / f"calls-{rank}.json").read_text()) == 4 * per_step
-    expected = in_child(lambda: reference_losses(make_task("fsdp", steps=4)))
+    expected = reference_for(make_task("fsdp", steps=4))
     assert max(abs(a - b) for a, b in zip(losses(tmp_path), expected)) <= 2e-5

@@ -3,10 +3,11 @@ from a gathered full state dict, and the saved adapters reload into a fresh base
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from ranks import events, in_child, losses, make_task, run_ranks
-from reference import reference_losses
+from ranks import events, in_child, losses, make_task, reference_for, run_ranks
 
 
 def _check_saved_adapters(work_dir: str, task: dict) -> dict:
@@ -16,9 +17,8 @@ def _check_saved_adapters(work_dir: str, task: dict) -> dict:
 
     from saturn_harness.models import build_causal_lm
 
-    completed = [e for e in __import__("ranks").events(__import__("pathlib").Path(work_dir), "completed")][0]
-    adapter_dir = completed["path"]
-    checkpoint = [e for e in __import__("ranks").events(__import__("pathlib").Path(work_dir), "checkpoint")][-1]["path"]
+    adapter_dir = events(Path(work_dir), "completed")[0]["path"]
+    checkpoint = events(Path(work_dir), "checkpoint")[-1]["path"]
     dcp_to_torch_save(checkpoint, f"{work_dir}/final.pt")
     saved = torch.load(f"{work_dir}/final.pt", weights_only=False)["app"]["model"]
     trained_lora = {k: v for k, v in saved.items() if "lora_" in k}
@@ -46,7 +46,7 @@ def test_lora_trains_saves_and_reloads(technique, tmp_path):
     got = losses(tmp_path)
     # Only the adapters learn (the random base and LM head stay frozen): a smaller fall.
     assert got[-1] < got[0] - 0.15, got
-    expected = in_child(lambda: reference_losses(task))
+    expected = reference_for(task)
     assert max(abs(a - b) for a, b in zip(got, expected)) <= 2e-5
     assert events(tmp_path, "completed")[0]["path"].endswith("final/adapter")
     report = in_child(lambda: _check_saved_adapters(str(tmp_path), task))

@@ -11,8 +11,7 @@ import json
 
 import pytest
 
-from ranks import events, in_child, losses, make_task, run_ranks
-from reference import reference_losses
+from ranks import events, losses, make_task, reference_for, run_ranks
 
 FP32_TOLERANCE = 2e-5
 
@@ -20,7 +19,7 @@ FP32_TOLERANCE = 2e-5
 def assert_trains_and_matches(task: dict, work_dir, tolerance: float, reference: list[float] | None = None) -> list[float]:
     assert run_ranks(task, work_dir) == [0, 0]
     got = losses(work_dir)
-    expected = reference if reference is not None else in_child(lambda: reference_losses(task))
+    expected = reference if reference is not None else reference_for(task)
     assert len(got) == len(expected) == task["task"]["totalSamples"] // task["task"]["batchSize"]
     assert got[-1] < got[0] - 0.3, f"loss did not fall: {got}"
     worst = max(abs(a - b) for a, b in zip(got, expected))
@@ -73,7 +72,7 @@ def _record_linear_dtypes(rank, work_dir):
 )
 def test_mixed_precision_really_runs_in_low_precision(technique, precision, tolerance, weight_dtype, tmp_path):
     task = make_task(technique, mixed_precision=precision)
-    fp32_reference = in_child(lambda: reference_losses(make_task(technique)))
+    fp32_reference = reference_for(make_task(technique))
     assert run_ranks(task, tmp_path, setup=_record_linear_dtypes) == [0, 0]
     low = "torch.bfloat16" if precision == "bf16" else "torch.float16"
     for rank in (0, 1):

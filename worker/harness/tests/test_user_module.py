@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ranks import FIXTURES, in_child, losses, make_task, run_ranks
-from reference import reference_losses
+from ranks import FIXTURES, losses, make_task, reference_for, run_ranks
 
 
 @pytest.mark.parametrize("technique", ["ddp", "fsdp"])
@@ -16,7 +15,7 @@ def test_user_module_trains_and_matches_the_reference(technique, tmp_path):
     task["task"]["hyperparameters"] = {}
     assert run_ranks(task, tmp_path) == [0, 0]
     got = losses(tmp_path)
-    expected = in_child(lambda: reference_losses(task))
+    expected = reference_for(task)
     # Two batches per epoch: steps 0 and 8 see the same batch.
     assert got[8] < 0.7 * got[0], got
     assert max(abs(a - b) for a, b in zip(got, expected)) <= 1e-5
