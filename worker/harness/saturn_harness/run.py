@@ -71,8 +71,6 @@ def _run(args: argparse.Namespace, work_dir: Path, progress) -> int:
     progress.interval_seconds = htask.options.progress_interval_seconds
     load_plugins(htask.options.plugins)
 
-    import torch
-
     from .distributed import init_distributed, shutdown
     from .job import build_job
     from .profiling import profile
@@ -84,8 +82,6 @@ def _run(args: argparse.Namespace, work_dir: Path, progress) -> int:
     # process group exists, so bad input fails in seconds on every rank alike.
     job = build_job(htask.task, htask.options.seed)
     technique = get_technique(htask.technique)
-    if "TORCHELASTIC_RUN_ID" not in os.environ and os.environ.get("OMP_NUM_THREADS") is None:
-        torch.set_num_threads(max(1, (os.cpu_count() or 1)))
     rank = init_distributed(htask.options.process_group_timeout_seconds)
     context = RunContext(rank=rank, job=job, options=htask.options, work_dir=work_dir)
     plan = technique.search(htask.task, rank.world_size)

@@ -5,7 +5,6 @@ checkpoint (and adapters) on completion."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .data import global_batches
