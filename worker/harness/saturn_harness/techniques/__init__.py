@@ -1,0 +1,2 @@
+"""Parallelism techniques: the built-ins (ddp, fsdp, fsdp-offload, pipeline) and any a user
+registers with `register_technique`."""
