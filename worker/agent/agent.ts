@@ -115,9 +115,10 @@ export async function runAgent(deps: AgentDependencies): Promise<AgentOutcome> {
   };
   const drain = async () => {
     await Promise.all([...runs.values()].map((run) => run.start()));
-    for (let attempt = 0; attempt < 5 && outbox.pendingCount > 0; attempt += 1) {
+    // The last events (stopped, completed) matter most: a few more tries before the instance ends.
+    for (let attempt = 0; attempt < 3 && outbox.pendingCount > 0; attempt += 1) {
       await outbox.flush();
-      if (outbox.pendingCount > 0) await clock.sleep(1000);
+      if (outbox.pendingCount > 0) await clock.sleep(Math.min(2000, config.heartbeatSeconds * 1000));
     }
   };
 

@@ -79,6 +79,8 @@ export class AttemptRun {
   constructor(options: AttemptRunOptions) {
     this.#o = options;
     this.#progress = new ProgressLog(join(options.workDir, "progress.jsonl"));
+    // Samples count the job's progress, not this attempt's: a resumed attempt starts where its checkpoint ends.
+    this.#samples = options.assignment.checkpoint.resumeFrom?.samples ?? 0;
   }
 
   get attemptId(): string {

@@ -82,7 +82,8 @@ export class ControlPlaneClient implements ControlPlanePort {
     } catch (error) {
       const status = httpStatus(error);
       if (status === 304) return { status: "not-modified" };
-      if (status === 404) return { status: "missing" };
+      // No document yet is an answer; a missing bucket is a broken control plane.
+      if (status === 404 && (error as { name?: string }).name !== "NoSuchBucket") return { status: "missing" };
       throw error;
     }
   }
