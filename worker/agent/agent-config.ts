@@ -13,10 +13,14 @@ const seconds = z.number({ error: "expected a number of seconds > 0" }).positive
 
 export const agentConfigSchema = z.strictObject({
   /** The stack's bucket: orders, checkpoints, logs, data sets. */
-  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "expected an S3 bucket name" }),
+  bucket: z
+    .string({ error: "expected an S3 bucket name" })
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "expected an S3 bucket name" }),
   /** The worker-event queue (`SATURN_WORKER_EVENTS_QUEUE_URL` in the stack contract). */
   queueUrl: z.url({ error: "expected the worker-event queue URL" }),
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: "expected an AWS region such as 'us-east-1'" }),
+  region: z
+    .string({ error: "expected an AWS region such as 'us-east-1'" })
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: "expected an AWS region such as 'us-east-1'" }),
   /** The harness venv's interpreter; it runs `-m torch.distributed.run`. */
   python: z.string().min(1).default("/opt/saturn/venv/bin/python"),
   /** One folder per attempt lives under here; its existence marks the attempt as started. */
@@ -96,7 +100,7 @@ export function parseAgentConfig(fileContent: unknown, env: Readonly<Record<stri
     const problems = parsed.error.issues.map((issue) => {
       const field = issue.path.join(".") || "(root)";
       const got = issue.path.length > 0 ? merged[String(issue.path[0])] : merged;
-      return `${field}: ${issue.message}, got ${JSON.stringify(got)}`;
+      return `${field}: ${issue.message}, got ${got === undefined ? "nothing" : JSON.stringify(got)}`;
     });
     throw new AgentConfigError(`agent config is invalid: ${problems.join("; ")}`);
   }

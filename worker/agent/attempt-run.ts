@@ -371,11 +371,15 @@ export class AttemptRun {
       });
       return;
     }
-    const reason = this.#errorLine
-      ? `bad input${this.#errorLine.field ? ` (${this.#errorLine.field})` : ""}: ${this.#errorLine.message}`
-      : exit.exitCode === 0
-        ? "the harness exited 0 without reporting completion"
-        : `the harness exited with code ${exit.exitCode}${exit.signal ? ` (${exit.signal})` : ""}`;
+    const field = this.#errorLine?.field ? ` (${this.#errorLine.field})` : "";
+    const reason =
+      this.#errorLine && exit.exitCode === 2
+        ? `bad input${field}: ${this.#errorLine.message}`
+        : exit.exitCode === 0
+          ? "the harness exited 0 without reporting completion"
+          : `the harness exited with code ${exit.exitCode}${exit.signal ? ` (${exit.signal})` : ""}${
+              this.#errorLine ? `: ${this.#errorLine.message}` : ""
+            }`;
     await this.#o.outbox.send({
       kind: "failed",
       ...this.#ids(),

@@ -32,6 +32,9 @@ export interface TaskFile {
     readonly activationCheckpointing: boolean;
     readonly seed: number;
     readonly processGroupTimeoutSeconds: number;
+    /** Optional in the contract: passed only when the task's hyper-parameters name them. */
+    readonly pipelineSchedule?: string;
+    readonly microbatches?: number;
   };
 }
 
@@ -69,12 +72,16 @@ function hyperparameter<T>(
 /** The harness options that ride in the task's hyper-parameters (the spec has no other place for them). */
 function harnessOptions(assignment: AssignmentMessage): TaskFile["options"] {
   const precision = hyperparameter(assignment, "mixedPrecision", (v): v is string => typeof v === "string");
+  const schedule = hyperparameter(assignment, "pipelineSchedule", (v): v is string => typeof v === "string");
+  const microbatches = hyperparameter(assignment, "microbatches", (v): v is number => Number.isInteger(v));
   return {
     mixedPrecision: precision === "bf16" || precision === "fp16" ? precision : null,
     activationCheckpointing:
       hyperparameter(assignment, "activationCheckpointing", (v): v is boolean => typeof v === "boolean") ?? false,
     seed: hyperparameter(assignment, "seed", (v): v is number => Number.isInteger(v)) ?? 0,
     processGroupTimeoutSeconds: 600,
+    ...(schedule === undefined ? {} : { pipelineSchedule: schedule }),
+    ...(microbatches === undefined ? {} : { microbatches }),
   };
 }
 

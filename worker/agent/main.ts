@@ -42,7 +42,7 @@ async function selfCheck(python: string): Promise<number> {
     args: ["-c", "import torch, torch.distributed.run, saturn_harness; print('torch', torch.__version__)"],
     env: process.env,
     cwd: "/",
-    logFile: "/dev/stdout",
+    onOutput: (chunk) => process.stderr.write(chunk),
   }).exited;
   if (exitCode !== 0) problems.push(`python: ${python} cannot import torch and saturn_harness (exit ${exitCode})`);
   const ok = problems.length === 0;
@@ -64,8 +64,10 @@ async function readConfigFile(path: string, required: boolean): Promise<unknown>
 export async function main(argv: readonly string[]): Promise<number> {
   const configIndex = argv.indexOf("--config");
   const configPath = configIndex >= 0 ? argv[configIndex + 1] : process.env.SATURN_AGENT_CONFIG;
-  const file = await readConfigFile(configPath ?? DEFAULT_CONFIG_PATH, configPath !== undefined);
-  if (argv.includes("--self-check")) {
+  const checking = argv.includes("--self-check");
+  // The self-check runs on an image with no configuration yet (the AMI's validate phase).
+  const file = await readConfigFile(configPath ?? DEFAULT_CONFIG_PATH, configPath !== undefined && !checking);
+  if (checking) {
     const python =
       process.env.SATURN_AGENT_PYTHON ??
       ((file as { python?: string } | undefined)?.python || "/opt/saturn/venv/bin/python");
@@ -103,10 +105,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error) => {
-    process.stderr.write(`saturn-agent: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(error instanceof AgentConfigError ? 2 : 1);
-  },
-);
+// stdout may be a pipe (journald, tests), where writes are asynchronous: exit once it drained.
+const exitAfterFlush = (code: number) => process.stdout.write("", () => process.exit(code));
+main(process.argv.slice(2)).then(exitAfterFlush, (error) => {
+  process.stderr.write(`saturn-agent: ${error instanceof Error ? error.message : String(error)}\n`);
+  exitAfterFlush(error instanceof AgentConfigError ? 2 : 1);
+});

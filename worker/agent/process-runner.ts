@@ -11,8 +11,8 @@ export interface ProcessSpec {
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
-  /** stdout and stderr, together, are appended to this file. */
-  readonly logFile: string;
+  /** stdout and stderr, together, are appended to this file when given. */
+  readonly logFile?: string;
   readonly onOutput?: (chunk: Buffer) => void;
 }
 
@@ -44,7 +44,7 @@ const SIGNAL_NUMBERS: Readonly<Partial<Record<NodeJS.Signals, number>>> = {
 
 export const nodeProcessRunner: ProcessRunner = {
   start(spec) {
-    const log = createWriteStream(spec.logFile, { flags: "a" });
+    const log = spec.logFile ? createWriteStream(spec.logFile, { flags: "a" }) : undefined;
     const child = spawn(spec.command, [...spec.args], {
       cwd: spec.cwd,
       env: spec.env,
@@ -52,7 +52,7 @@ export const nodeProcessRunner: ProcessRunner = {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const forward = (chunk: Buffer) => {
-      log.write(chunk);
+      log?.write(chunk);
       spec.onOutput?.(chunk);
     };
     child.stdout?.on("data", forward);
@@ -61,11 +61,13 @@ export const nodeProcessRunner: ProcessRunner = {
       child.once("error", (error) => {
         const line = `saturn-agent: could not start ${spec.command}: ${error.message}\n`;
         forward(Buffer.from(line));
-        log.end(() => resolve({ exitCode: 127, signal: null }));
+        if (log) log.end(() => resolve({ exitCode: 127, signal: null }));
+        else resolve({ exitCode: 127, signal: null });
       });
       child.once("close", (code, signal) => {
         const exitCode = code ?? 128 + (signal ? (SIGNAL_NUMBERS[signal] ?? 0) : 0);
-        log.end(() => resolve({ exitCode, signal }));
+        if (log) log.end(() => resolve({ exitCode, signal }));
+        else resolve({ exitCode, signal });
       });
     });
     return {
