@@ -1,6 +1,6 @@
 #!/bin/bash
 # EC2 user data for a Saturn worker. The control plane's stack reads this file and
-# replaces the four __SATURN_*__ placeholders (cdk/worker-user-data.ts). On a baked image
+# fills the four placeholders below (cdk/worker-user-data.ts). On a baked image
 # (ami/) the worker is already installed; on the stock PyTorch DLAMI this fetches the
 # bundle from the stack's bucket and installs it first. Any failure halts the instance:
 # the launch template sets InstanceInitiatedShutdownBehavior=terminate, so a worker that
