@@ -10,7 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import {
   type AssignmentMessage,
   bucketLayout,
@@ -45,7 +45,11 @@ export interface AgentSession {
   readonly events: WorkerEvent[];
   writeOrders(orders: Partial<InstanceOrders> & { sequence: number }): Promise<void>;
   writeRawOrders(body: string): Promise<void>;
-  start(overrides?: Partial<AgentConfig>, controlPlane?: ControlPlanePort): Promise<AgentOutcome>;
+  start(
+    overrides?: Partial<AgentConfig>,
+    controlPlane?: ControlPlanePort,
+    extraEnv?: Readonly<Record<string, string>>,
+  ): Promise<AgentOutcome>;
   /** Polls the queue until `predicate` holds for the events received so far. */
   waitFor(predicate: (events: readonly WorkerEvent[]) => boolean, what: string, timeoutMs?: number): Promise<void>;
   assignment(overrides?: Partial<AssignmentMessage>, task?: Partial<AssignmentMessage["task"]>): AssignmentMessage;
@@ -79,11 +83,19 @@ export async function openAgentSession(): Promise<AgentSession> {
     const answer = await sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
     );
-    for (const message of answer.Messages ?? []) {
+    const messages = answer.Messages ?? [];
+    for (const message of messages) {
       // The strict parse is the assertion that every event the agent sends obeys the protocol.
       events.push(workerEventSchema.parse(JSON.parse(message.Body ?? "")));
     }
-    // Receipts are not deleted: the queue is this test's alone, and visibility hides them.
+    // Deleted once read, so a message is never seen twice after its visibility timeout.
+    if (messages.length > 0)
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+        }),
+      );
   };
 
   const session: AgentSession = {
@@ -113,7 +125,7 @@ export async function openAgentSession(): Promise<AgentSession> {
         new PutObjectCommand({ Bucket: bucket, Key: bucketLayout.orders(WORKLOAD, instanceId), Body: body }),
       );
     },
-    start(overrides = {}, controlPlane) {
+    start(overrides = {}, controlPlane, extraEnv = {}) {
       const config = {
         ...parseAgentConfig(
           {
@@ -151,7 +163,7 @@ export async function openAgentSession(): Promise<AgentSession> {
           terminations.push(reason);
         },
         efaPresent: async () => false,
-        baseEnv: process.env,
+        baseEnv: { ...process.env, ...extraEnv },
         signal: abort.signal,
       });
       return running;
