@@ -42,7 +42,12 @@ describe("the agent bundle (npm run build:agent)", () => {
     });
     expect(result.status).toBe(1);
     const report = JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}");
-    expect(report).toMatchObject({ selfCheck: "failed", protocol: "saturn.worker/v1", python: "python3" });
+    expect(report).toMatchObject({
+      selfCheck: "failed",
+      version: "0.1.0",
+      protocol: "saturn.worker/v1",
+      python: "python3",
+    });
     expect(report.problems[0]).toMatch(/python3 cannot import torch and saturn_harness/);
   });
 });

@@ -23,6 +23,8 @@ import { nodeProcessRunner } from "./process-runner.ts";
 import { firstThatWorks, shutdownAction, terminateInstanceAction } from "./self-termination.ts";
 
 export const DEFAULT_CONFIG_PATH = "/etc/saturn/agent.json";
+/** Replaced by the bundler (scripts/build-agent.mjs) with package.json's version. */
+const AGENT_VERSION = process.env.SATURN_AGENT_VERSION ?? "dev";
 
 async function hasEfaDevice(): Promise<boolean> {
   try {
@@ -47,7 +49,7 @@ async function selfCheck(python: string): Promise<number> {
   if (exitCode !== 0) problems.push(`python: ${python} cannot import torch and saturn_harness (exit ${exitCode})`);
   const ok = problems.length === 0;
   process.stdout.write(
-    `${JSON.stringify({ selfCheck: ok ? "ok" : "failed", protocol: WORKER_PROTOCOL, node: process.versions.node, python, problems })}\n`,
+    `${JSON.stringify({ selfCheck: ok ? "ok" : "failed", version: AGENT_VERSION, protocol: WORKER_PROTOCOL, node: process.versions.node, python, problems })}\n`,
   );
   return ok ? 0 : 1;
 }
@@ -101,7 +103,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       instanceId = identity.instanceId;
     },
   });
-  log.info("agent exiting", { reason: outcome.reason });
+  log.info("agent exiting", { reason: outcome.reason, version: AGENT_VERSION });
   return 0;
 }
 
