@@ -186,6 +186,19 @@ export const workerEventSchema = z.discriminatedUnion(
       reason: z.string().max(500),
     }),
     z.strictObject({ ...attemptBase, kind: z.literal("throughput-measured"), record: profileRecordSchema }),
+    /**
+     * The agent read an orders document (or an assignment in it) that fails these schemas
+     * and ignored it. Attempt-level faults with a readable job and attempt id are reported
+     * as `failed` instead; this names what could not be tied to an attempt.
+     */
+    z.strictObject({
+      ...eventBase,
+      kind: z.literal("orders-rejected"),
+      /** The document's `sequence` when it could be read, else null. */
+      sequence: nonNegativeInt.nullable(),
+      /** Each problem as `path: message`, at most 4 KiB in all. */
+      problems: z.string().max(4096),
+    }),
     /** The instance's own IMDS announced a spot interruption or rebalance recommendation. */
     z.strictObject({
       ...eventBase,
@@ -196,7 +209,7 @@ export const workerEventSchema = z.discriminatedUnion(
   ],
   {
     error:
-      "expected a worker event with kind agent-alive, heartbeat, checkpoint-saved, completed, stopped, failed, throughput-measured or interruption-notice",
+      "expected a worker event with kind agent-alive, heartbeat, checkpoint-saved, completed, stopped, failed, throughput-measured, orders-rejected or interruption-notice",
   },
 );
 export type WorkerEvent = z.infer<typeof workerEventSchema>;
