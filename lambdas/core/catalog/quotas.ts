@@ -11,11 +11,15 @@ import { MARKETS, type Market, QUOTA_GROUPS, type QuotaGroup, type QuotaOverride
 
 /** Service Quotas codes (service code `ec2`), counted in vCPUs. Source: shared/reference/aws-gpu.md. */
 export const QUOTA_CODES: Record<QuotaGroup, Partial<Record<Market, string>>> = {
-  /** "Running On-Demand G and VT instances", "All G and VT Spot Instance Requests". */
+  /** "Running On-Demand G and VT instances", "All G and VT Spot Instance Requests" (g4dn-g6e; G7 and G7e too, per a third-party quota guide). */
   G: { "on-demand": "L-DB2E81BA", spot: "L-3819A6DF" },
-  /** "Running On-Demand P instances" (includes P5), "All P4, P3 and P2 Spot Instance Requests". */
+  /** "Running On-Demand P instances" (includes P5 and P6), "All P4, P3 and P2 Spot Instance Requests". */
   P: { "on-demand": "L-417A185B", spot: "L-7212CCBC" },
-  /** "All P5 Spot Instance Requests" (code UNCONFIRMED in the reference; a refused read falls back to the default). */
+  /**
+   * "All P5 Spot Instance Requests": P5, P5e, P5en. The code appears in a public export of
+   * ListServiceQuotas (default 192); P6 spot is counted here after a third-party guide
+   * (UNCONFIRMED). A refused read falls back to the default.
+   */
   P5: { spot: "L-C4BD4855" },
 };
 

@@ -22,7 +22,7 @@ export interface InstanceTypeSelection {
 
 /**
  * Types offered in the workload's region (a price in at least one market) with allow/deny
- * applied, in catalog order. Throws InvalidWorkloadError when an allow/deny entry names no
+ * applied, in catalog order; types marked `planByDefault: false` only when allow names them. Throws InvalidWorkloadError when an allow/deny entry names no
  * type or family of the catalog.
  */
 export function offeredInstanceTypes(catalog: Catalog, workload: InstanceTypeFilter): InstanceType[] {
@@ -39,11 +39,13 @@ export function selectInstanceTypes(catalog: Catalog, workload: InstanceTypeFilt
   if (issues.length > 0) throw new InvalidWorkloadError(issues);
 
   const inRegion = catalog.instanceTypes.filter((type) => isOfferedIn(type, workload.region));
-  const types = inRegion.filter(
-    (type) =>
-      (allow === undefined || allow.some((entry) => matches(type, entry))) &&
-      !deny.some((entry) => matches(type, entry)),
-  );
+  // A type whose entry rests on UNCONFIRMED figures (planByDefault: false) is planned only
+  // when allow names it or its family: a plan must not count on a guessed GPU peak unasked.
+  const types = inRegion.filter((type) => {
+    const allowed = allow?.some((entry) => matches(type, entry));
+    if (type.planByDefault === false && allowed !== true) return false;
+    return (allow === undefined || allowed === true) && !deny.some((entry) => matches(type, entry));
+  });
 
   const warnings: string[] = [];
   for (const entry of allow ?? []) {
