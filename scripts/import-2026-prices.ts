@@ -24,7 +24,8 @@ import type { Catalog, GpuModel, InstanceType, RegionPrice } from "../lambdas/co
 
 const [csvPath = "../shared/reference/aws-prices-2026.csv", catalogPath = "data/catalog.json"] = process.argv.slice(2);
 const REGIONS = ["us-east-1", "us-east-2", "us-west-2"] as const;
-const VANTAGE = "tsaol/aws-gpu data/all_gpu_instances.js @18aebd1d (mirror of instances.vantage.sh, 'Last updated: 2026-08-26')";
+const VANTAGE =
+  "tsaol/aws-gpu data/all_gpu_instances.js @18aebd1d (mirror of instances.vantage.sh, 'Last updated: 2026-08-26')";
 const SKYPILOT = "skypilot-org/skypilot-catalog catalogs/v7/aws/vms.csv @27f67dd4 (per-AZ spot, ~Apr-May 2025)";
 const CUT =
   "AWS News Blog 2025-06-05, 'Announcing up to 45% price reduction for Amazon EC2 NVIDIA GPU-accelerated instances' (P4d/P4de -33%, P5 -44%, P5en -25%)";
@@ -159,7 +160,11 @@ function g7e(size: string, gpus: number, vcpus: number, ramGiB: number, networkG
     quotaGroups: { "on-demand": "G", spot: "G" },
     source: `${VANTAGE} (vCPU, RAM, network); EFA on 8xl-48xl: dstack PR #3752 (NCCL test)`,
     planByDefault: false,
-    unconfirmed: ["GPU peak TFLOP/s (third-party figure)", "memory bandwidth (Server Edition)", "intra-node interconnect"],
+    unconfirmed: [
+      "GPU peak TFLOP/s (third-party figure)",
+      "memory bandwidth (Server Edition)",
+      "intra-node interconnect",
+    ],
   };
 }
 
@@ -270,8 +275,7 @@ function regionPrice(type: string, family: string, region: string, rows: readonl
       : "spot: no per-AZ price in the 2026 sources (region minima only, which cannot bound the dearest zone); run `saturn catalog refresh`";
   const price: RegionPrice = {
     onDemandUsdPerHour: onDemand,
-    spot:
-      prices.length > 0 ? { minUsdPerHour: Math.min(...prices), maxUsdPerHour: Math.max(...prices), byAz } : null,
+    spot: prices.length > 0 ? { minUsdPerHour: Math.min(...prices), maxUsdPerHour: Math.max(...prices), byAz } : null,
     asOf: `on-demand ${vantage !== undefined ? "2026-08-26" : "-"}; spot ${zones.length > 0 ? "~2025-05" : "-"}`,
     source: `${onDemandNote}; ${spotNote}`,
     stale: false,
@@ -284,7 +288,10 @@ const catalog = JSON.parse(readFileSync(catalogPath, "utf8")) as Catalog & { not
 const known = new Map(catalog.instanceTypes.map((type) => [type.name, type]));
 const types: InstanceType[] = [
   ...catalog.instanceTypes,
-  ...NEW_TYPES.filter((type) => !known.has(type.name)).map((type) => ({ ...type, prices: {} })),
+  ...NEW_TYPES.filter((type) => !known.has(type.name)).map((type) => ({
+    ...type,
+    prices: {} as Readonly<Record<string, RegionPrice>>,
+  })),
 ].map((type) => {
   const prices: Record<string, RegionPrice> = {};
   for (const region of REGIONS) {

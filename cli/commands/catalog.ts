@@ -194,12 +194,9 @@ function usd(value: number | null, mark: string): string {
 
 function checkedRegion(region: string, path = "--region"): string {
   if (!REGION_PATTERN.test(region)) {
-    throw new InvalidWorkloadError(
-      [{ path, message: `expected an AWS region such as 'us-east-1', got '${region}'` }],
-      {
-        subject: "command line",
-      },
-    );
+    throw new InvalidWorkloadError([{ path, message: `expected an AWS region such as 'us-east-1', got '${region}'` }], {
+      subject: "command line",
+    });
   }
   return region;
 }

@@ -67,7 +67,9 @@ export function fakePricing(pages: Readonly<Record<string, readonly (readonly st
       const region = command.input.Filters?.find((filter) => filter.Field === "regionCode")?.Value;
       // Documents of another region than the one asked about are not answered (AWS filters them out).
       const typePages = (pages[type] ?? [[]]).map((page) =>
-        page.filter((document) => region === undefined || JSON.parse(document).product.attributes.regionCode === region),
+        page.filter(
+          (document) => region === undefined || JSON.parse(document).product.attributes.regionCode === region,
+        ),
       );
       const index = command.input.NextToken === undefined ? 0 : Number(command.input.NextToken);
       const next = index + 1 < typePages.length ? String(index + 1) : undefined;

@@ -63,6 +63,18 @@ export const customModelSchema = z.strictObject({
   sequenceLength: z.int().min(0).default(0),
   vocabularySize: z.int().min(0).default(0),
   forwardFlopsPerSample: z.number().min(0).default(0),
+  /** Mixture of experts: parameters one token passes through (compute); `parameters` is every expert (memory). */
+  activeParameters: z.number().int().min(1_000).optional(),
+});
+
+/**
+ * A Hugging Face config.json: a path (read by the CLI, relative to the spec file) or the
+ * parsed object itself (what the API accepts). `lambdas/core/models/hugging-face-config.ts`.
+ */
+export const huggingFaceModelSchema = z.strictObject({
+  huggingFaceConfig: z.union([z.string().min(1), z.record(z.string(), z.unknown())], {
+    error: "expected a path to a config.json or the config object itself",
+  }),
 });
 
 export const workSchema = z
@@ -110,8 +122,10 @@ export const entrypointSchema = z.union(
 export const jobSchema = z
   .strictObject({
     id: identifier,
-    model: z.union([z.enum(MODEL_PRESET_NAMES as [string, ...string[]]), customModelSchema], {
-      error: `expected a preset (${MODEL_PRESET_NAMES.join(", ")}) or {family, parameters, layers, hiddenSize, ...}`,
+    model: z.union([z.enum(MODEL_PRESET_NAMES as [string, ...string[]]), huggingFaceModelSchema, customModelSchema], {
+      error:
+        `expected a preset (${MODEL_PRESET_NAMES.join(", ")}), {huggingFaceConfig: path/to/config.json} ` +
+        "or {family, parameters, layers, hiddenSize, ...}",
     }),
     method: z.enum(["full", "lora"]).default("full"),
     loraRank: z.int().min(1).max(1024).optional(),
