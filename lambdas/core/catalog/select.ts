@@ -12,7 +12,10 @@ import type { Market } from "../spec/workload-schema.ts";
 import { editDistance } from "../text/edit-distance.ts";
 import type { Catalog, InstanceType } from "./types.ts";
 
-export type InstanceTypeFilter = Pick<Workload, "region" | "instanceTypes">;
+export type InstanceTypeFilter = Pick<Workload, "region" | "instanceTypes"> & {
+  /** Regions to plan in; a type offered in any of them is selected. Default: `region`. */
+  readonly regions?: readonly string[];
+};
 
 export interface InstanceTypeSelection {
   readonly types: InstanceType[];
@@ -38,7 +41,9 @@ export function selectInstanceTypes(catalog: Catalog, workload: InstanceTypeFilt
   ];
   if (issues.length > 0) throw new InvalidWorkloadError(issues);
 
-  const inRegion = catalog.instanceTypes.filter((type) => isOfferedIn(type, workload.region));
+  const regions = workload.regions ?? [workload.region];
+  const where = regions.join(", ");
+  const inRegion = catalog.instanceTypes.filter((type) => regions.some((region) => isOfferedIn(type, region)));
   // A type whose entry rests on UNCONFIRMED figures (planByDefault: false) is planned only
   // when allow names it or its family: a plan must not count on a guessed GPU peak unasked.
   const types = inRegion.filter((type) => {
@@ -51,14 +56,14 @@ export function selectInstanceTypes(catalog: Catalog, workload: InstanceTypeFilt
   for (const entry of allow ?? []) {
     if (!inRegion.some((type) => matches(type, entry))) {
       warnings.push(
-        `instanceTypes.allow: '${entry}' has no price in ${workload.region} in the catalog, so it selects nothing there; ` +
-          `run \`saturn catalog refresh --region ${workload.region}\` or pick another region`,
+        `instanceTypes.allow: '${entry}' has no price in ${where} in the catalog, so it selects nothing there; ` +
+          `run \`saturn catalog refresh --regions ${regions.join(",")}\` or pick another region`,
       );
     }
   }
   if (types.length === 0) {
     warnings.push(
-      `no instance type is offered in ${workload.region} after allow/deny (${inRegion.length} offered before); ` +
+      `no instance type is offered in ${where} after allow/deny (${inRegion.length} offered before); ` +
         "widen instanceTypes.allow, shorten instanceTypes.deny, or pick another region",
     );
   }

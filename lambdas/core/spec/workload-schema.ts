@@ -33,6 +33,10 @@ const instanceTypeOrFamily = z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z0-9]+)?$/,
   error: "expected an instance type such as 'p4d.24xlarge' or a family such as 'g6e'",
 });
 
+const awsRegion = z
+  .string({ error: "expected an AWS region such as 'us-east-1'" })
+  .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: "expected an AWS region such as 'us-east-1'" });
+
 export const objectiveSchema = z.discriminatedUnion("kind", [
   z.strictObject({
     kind: z.literal("min-cost"),
@@ -139,6 +143,11 @@ export const jobSchema = z
       .min(1)
       .default([...TECHNIQUES]),
     checkpointable: z.boolean().default(true),
+    /**
+     * Size of the job's training data in GiB, read from the home region. Default: the
+     * samples it trains on once, at 4 bytes per token (decoders) or 110 KiB per image.
+     */
+    datasetGiB: z.number().min(0).finite().optional(),
     deadlineHours: positiveNumber.optional(),
     entrypoint: entrypointSchema.optional(),
     hyperparameters: z.record(z.string(), hyperparameterValue).default({}),
@@ -152,6 +161,8 @@ export const jobSchema = z
   });
 
 export const quotaOverrideSchema = z.strictObject({
+  /** The region the quota holds in (quotas are per region); absent: every region of the workload. */
+  region: awsRegion.optional(),
   group: z.enum(QUOTA_GROUPS),
   market: z.enum(MARKETS),
   vcpus: z.int().min(0),
@@ -174,10 +185,14 @@ export const plannerSettingsSchema = z.strictObject({
 export const workloadSchema = z
   .strictObject({
     name: identifier,
-    region: z
-      .string()
-      .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: "expected an AWS region such as 'us-east-1'" })
-      .default("us-east-1"),
+    /** The home region: data and checkpoints live here. Default: the first of `regions`, else us-east-1. */
+    region: awsRegion.optional(),
+    /** Regions the planner may run jobs in (the home region need not be one). Default: the home region. */
+    regions: z
+      .array(awsRegion)
+      .min(1)
+      .refine((list) => new Set(list).size === list.length, { error: "expected each region once" })
+      .optional(),
     objective: objectiveSchema,
     markets: z
       .array(z.enum(MARKETS))

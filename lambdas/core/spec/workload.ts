@@ -36,6 +36,8 @@ export interface Job {
   readonly totalSamples: number;
   readonly techniques: readonly Technique[];
   readonly checkpointable: boolean;
+  /** GiB of training data the job reads from the home region (docs/workload.md, `datasetGiB`). */
+  readonly datasetGiB: number;
   readonly deadlineHours: number | undefined;
   readonly entrypoint: Entrypoint;
   readonly hyperparameters: Readonly<Record<string, number | string | boolean>>;
@@ -43,7 +45,10 @@ export interface Job {
 
 export interface Workload {
   readonly name: string;
+  /** The home region: data and checkpoints live here; the only region unless `regions` says more. */
   readonly region: string;
+  /** Regions the planner may run instances in, in the spec's order (at least one). */
+  readonly regions: readonly string[];
   readonly objective: Objective;
   readonly markets: readonly Market[];
   readonly instanceTypes: { readonly allow: readonly string[] | undefined; readonly deny: readonly string[] };
@@ -65,6 +70,14 @@ export interface SpecFileReader {
 export interface ParseOptions {
   readonly files?: SpecFileReader;
 }
+
+/** The home region when the spec names none. */
+export const DEFAULT_REGION = "us-east-1";
+
+/** Bytes per token of tokenised text data (uint32 token ids). */
+const DATASET_BYTES_PER_TOKEN = 4;
+/** Bytes per image: ImageNet-1k's training set is ~147 GB for 1.28M JPEGs, ~110 KiB each. */
+const DATASET_BYTES_PER_IMAGE = 110 * 1024;
 
 /** Parses YAML or JSON text (JSON is YAML) into a resolved workload, or throws InvalidWorkloadError. */
 export function parseWorkloadText(text: string, options: ParseOptions = {}): Workload {
@@ -112,9 +125,11 @@ export function resolveWorkload(spec: WorkloadSpec, options: ParseOptions = {}):
     seen.set(job.id, job.sourceId);
   }
   if (clashes.length > 0) throw new InvalidWorkloadError(clashes);
+  const region = spec.region ?? spec.regions?.[0] ?? DEFAULT_REGION;
   return {
     name: spec.name,
-    region: spec.region,
+    region,
+    regions: spec.regions ?? [region],
     objective: spec.objective,
     markets: spec.markets,
     instanceTypes: { allow: spec.instanceTypes.allow, deny: spec.instanceTypes.deny },
@@ -145,6 +160,7 @@ function expandJob(job: JobSpecInput, index: number, options: ParseOptions): Job
     totalSamples,
     techniques: job.techniques,
     checkpointable: job.checkpointable,
+    datasetGiB: job.datasetGiB ?? defaultDatasetGiB(job, model, sequenceLength, totalSamples),
     deadlineHours: job.deadlineHours,
     entrypoint: job.entrypoint ?? { recipe: model.family === "decoder" ? "causal-lm" : "image-classification" },
   };
@@ -159,6 +175,19 @@ function expandJob(job: JobSpecInput, index: number, options: ParseOptions): Job
       .join("-")}`.slice(0, 63),
     hyperparameters: { ...job.hyperparameters, ...combo },
   }));
+}
+
+/** The samples a job trains on once (one epoch of its dataset, else all its samples), as stored data. */
+function defaultDatasetGiB(
+  job: JobSpecInput,
+  model: ModelArchitecture,
+  sequenceLength: number,
+  totalSamples: number,
+): number {
+  const samples = job.work.datasetSamples ?? totalSamples;
+  const bytes =
+    model.family === "decoder" ? samples * sequenceLength * DATASET_BYTES_PER_TOKEN : samples * DATASET_BYTES_PER_IMAGE;
+  return bytes / 2 ** 30;
 }
 
 function resolveModel(

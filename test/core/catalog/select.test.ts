@@ -111,7 +111,7 @@ describe("selectInstanceTypes", () => {
     expect(names(selection.types)).toEqual(["g5.xlarge", "g5.12xlarge"]);
     expect(selection.warnings).toEqual([
       "instanceTypes.allow: 'p5' has no price in us-east-1 in the catalog, so it selects nothing there; " +
-        "run `saturn catalog refresh --region us-east-1` or pick another region",
+        "run `saturn catalog refresh --regions us-east-1` or pick another region",
     ]);
   });
 
