@@ -25,7 +25,8 @@ function plan(overrides: Partial<Plan> = {}): Plan {
         id: "i-2",
         instanceType: "g6e.12xlarge",
         market: "spot",
-        availabilityZone: "us-east-1a",
+        region: "us-east-2",
+        availabilityZone: "us-east-2a",
         start: 600,
         end: 5400,
         hourlyPriceUsd: 6.03,
@@ -89,6 +90,13 @@ describe("renderPlanReport", () => {
     expect(html.match(/class="pareto-point"/g)).toHaveLength(5);
     expect(html.match(/class="pareto-baseline"/g)).toHaveLength(2);
     expect(html.match(/class="pareto-chosen"/g)).toHaveLength(1);
+  });
+
+  it("shows the region of every instance and assignment", () => {
+    const html = renderPlanReport(result);
+
+    expect(html).toContain("<th>region</th>");
+    expect(html.match(/<td>us-east-2<\/td>/g)).toHaveLength(1 + 1);
   });
 
   it("escapes job ids and loads nothing from outside the page", () => {
