@@ -10,7 +10,7 @@ import { dirname } from "node:path";
 import type { Command } from "commander";
 import { BUNDLED_CATALOG_PATH, loadCatalog } from "../../lambdas/adapters/catalog-file.ts";
 import { runOnSimulatedCloud, type SimPace } from "../../lambdas/adapters/sim-cloud/run-on-sim.ts";
-import { resolveQuotas } from "../../lambdas/core/catalog/quotas.ts";
+import { resolveWorkloadQuotas } from "../../lambdas/core/catalog/quotas.ts";
 import { InvalidWorkloadError } from "../../lambdas/core/errors.ts";
 import { InMemoryProfileStore } from "../../lambdas/core/estimator/profiles.ts";
 import { EXIT } from "../exit-codes.ts";
@@ -91,10 +91,11 @@ export async function runCommand(specPath: string, options: RunOptions, io: RunI
   }
   const workload = readWorkloadFile(specPath);
   const catalog = loadCatalog(options.catalog);
-  const { quotas, warnings } = resolveQuotas(workload.quotas, undefined);
+  const { quotas, quotasByRegion, warnings } = resolveWorkloadQuotas(workload, () => undefined);
   const planners = milpPlanners({
     catalog,
     quotas,
+    quotasByRegion,
     profiles: new InMemoryProfileStore([]),
     planSeconds: positiveNumber(options.planSeconds, "--plan-seconds"),
     replanSeconds: positiveNumber(options.replanSeconds, "--replan-seconds"),
@@ -141,6 +142,7 @@ export async function runCommand(specPath: string, options: RunOptions, io: RunI
     plan,
     planner: planners.remaining,
     quotas,
+    quotasByRegion,
     sim: { seed },
     ...(pace === undefined ? {} : { pace }),
     onTick: (tick) => view.onTick(tick),
