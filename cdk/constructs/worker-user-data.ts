@@ -7,6 +7,12 @@
  * Money safety: any failure before the agent is running shuts the instance down, and the
  * launch template turns an OS shutdown into termination, so a broken bundle never leaves
  * a GPU instance idling. The agent's own idle timer is the next line of defence.
+ *
+ * Interim: the worker issue (branch issue-9a) ships the canonical script,
+ * `worker/user-data.sh` with `renderWorkerUserData` in `cdk/worker-user-data.ts` (its bundle
+ * layout: `worker/install-worker.sh`, `/etc/saturn/agent.json`). At merge this function
+ * becomes `UserData.custom(renderWorkerUserData({ bucketName, workerEventsQueueUrl, region,
+ * agentVersion }))`; the launch templates, IAM and tests here do not change.
  */
 import { UserData } from "aws-cdk-lib/aws-ec2";
 import { bucketLayout } from "../../lambdas/core/protocol/worker-protocol.ts";
