@@ -126,9 +126,11 @@ describe("the stack deployed into the emulator", () => {
     // The AMI parameter resolved at deploy time to the image the setup seeded.
     expect(data.ImageId).toMatch(/^ami-/);
     const userData = Buffer.from(data.UserData ?? "", "base64").toString("utf8");
-    const bundleKey = bucketLayout.agentBundle(packageJson.version);
-    expect(userData).toContain(`"s3://${stack.outputs[OUTPUTS.bucketName]}/${bundleKey}"`);
-    expect(userData).toContain(`SATURN_WORKER_EVENTS_QUEUE_URL=${stack.environment[ENV.workerEventsQueueUrl]}`);
+    expect(userData).toContain(`BUCKET="${stack.outputs[OUTPUTS.bucketName]}"`);
+    expect(userData).toContain(`AGENT_VERSION="${packageJson.version}"`);
+    // The bootstrap fetches the bundle from the key the protocol lays out.
+    expect(userData).toContain(`s3://${"${BUCKET}"}/${bucketLayout.agentBundle("${AGENT_VERSION}")}`);
+    expect(userData).toContain(`QUEUE_URL="${stack.environment[ENV.workerEventsQueueUrl]}"`);
   });
 
   it("gives the EFA template one EFA interface that carries the worker security group", async () => {
