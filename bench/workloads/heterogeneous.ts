@@ -91,9 +91,10 @@ const SCALES = {
 export type HeterogeneousSize = keyof typeof SCALES;
 export const HETEROGENEOUS_SIZES = Object.keys(SCALES).map(Number) as HeterogeneousSize[];
 
-export function heterogeneousWorkload(size: HeterogeneousSize, seed: number, catalog: Catalog): Workload {
+/** `size` jobs; sizes other than 300, 1,000 and 5,000 (tests) take the 300-job quotas. */
+export function heterogeneousWorkload(size: number, seed: number, catalog: Catalog): Workload {
   const random = mulberry32(seed);
-  const scale = SCALES[size];
+  const scale = SCALES[size as HeterogeneousSize] ?? SCALES[300];
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
   const rates = new Map<string, number>();
   const jobs: Record<string, unknown>[] = [];
