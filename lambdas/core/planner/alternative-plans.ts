@@ -12,7 +12,7 @@ import type { Workload } from "../spec/workload.ts";
 import type { QuotaTable } from "./api.ts";
 import type { BaselineContext } from "./baselines/baseline-context.ts";
 import { BASELINE_NAMES, type BaselineName, runBaseline } from "./baselines/run-baselines.ts";
-import { listSchedulePlan } from "./list-schedule.ts";
+import { listSchedulePlan, markChosen } from "./list-schedule.ts";
 import type { Plan, PlanSource } from "./plan.ts";
 import type { PlanningProblem } from "./planning-problem.ts";
 import { spotSlowdown } from "./spot-overhead.ts";
@@ -44,7 +44,9 @@ export function alternativePlans(input: AlternativeInput): AlternativePlan[] {
   const context = baselineContext(input);
   for (const name of BASELINE_NAMES) {
     const plan = tryBaseline(name, context);
-    if (plan !== undefined) plans.push({ source: name, plan: { ...plan, objective: input.workload.objective.kind } });
+    if (plan === undefined) continue;
+    const considered = markChosen(input.considered, plan.assignments, plan.instances);
+    plans.push({ source: name, plan: { ...plan, objective: input.workload.objective.kind, considered } });
   }
   return plans;
 }
@@ -63,15 +65,30 @@ function tryBaseline(name: BaselineName, context: BaselineContext): Plan | undef
 function baselineContext(input: AlternativeInput): BaselineContext {
   const typesByName = new Map(input.instanceTypes.map((type) => [type.name, type]));
   const offered = new Set(input.instanceTypes.map((type) => type.name));
+  const filtered = new Map<readonly Candidate[], Map<string, readonly Candidate[]>>();
   return {
     workload: input.workload,
     catalog: input.catalog,
     quotas: input.quotas,
+    // Lean baselines read only configurations, estimates and runtimes: the class's shared
+    // list is filtered once per set of types and never copied per job.
     candidatesFor: (job, types) => {
-      const names = new Set(types.map((type) => type.name));
-      return (input.candidates.get(job.id) ?? [])
-        .filter((candidate) => names.has(candidate.config.instanceType) && offered.has(candidate.config.instanceType))
-        .map((candidate) => (candidate.jobId === job.id ? candidate : { ...candidate, jobId: job.id }));
+      const list = input.candidates.get(job.id) ?? [];
+      const key = types.map((type) => type.name).join(",");
+      let byTypes = filtered.get(list);
+      if (byTypes === undefined) {
+        byTypes = new Map();
+        filtered.set(list, byTypes);
+      }
+      let kept = byTypes.get(key);
+      if (kept === undefined) {
+        const names = new Set(types.map((type) => type.name));
+        kept = list.filter(
+          (candidate) => names.has(candidate.config.instanceType) && offered.has(candidate.config.instanceType),
+        );
+        byTypes.set(key, kept);
+      }
+      return kept;
     },
     expectedRuntimeSeconds: (candidate, market) => {
       const runtime = candidate.runtimeSeconds ?? Number.POSITIVE_INFINITY;

@@ -349,15 +349,18 @@ export async function planFromCandidates(
     for (const entry of entries.slice(1)) {
       const a = value(entry.plan);
       const b = value(best.plan);
-      if (a < b - 1e-9 * Math.max(1, b) || (Math.abs(a - b) <= 1e-9 * Math.max(1, b) && tie(entry.plan) < tie(best.plan) - 1e-9)) {
+      if (
+        a < b - 1e-9 * Math.max(1, b) ||
+        (Math.abs(a - b) <= 1e-9 * Math.max(1, b) && tie(entry.plan) < tie(best.plan) - 1e-9)
+      ) {
         best = entry;
       }
     }
     const show = (plan: Plan) =>
-      kind === "min-cost" ? `$${plan.totals.expectedCostUsd.toFixed(2)}` : `${(plan.totals.makespanSeconds / 3600).toFixed(2)} h`;
-    const runnerUp = entries
-      .filter((entry) => entry !== best)
-      .sort((a, b) => value(a.plan) - value(b.plan))[0];
+      kind === "min-cost"
+        ? `$${plan.totals.expectedCostUsd.toFixed(2)}`
+        : `${(plan.totals.makespanSeconds / 3600).toFixed(2)} h`;
+    const runnerUp = entries.filter((entry) => entry !== best).sort((a, b) => value(a.plan) - value(b.plan))[0];
     let reason: string;
     if (best === slotted) {
       reason = `the ${best.source === "milp" ? "MILP's" : "slotted greedy"} schedule (${show(best.plan)}) is the best of ${entries.length} valid plans compared${runnerUp === undefined ? "" : `; next: ${runnerUp.source} ${show(runnerUp.plan)}`}`;
@@ -497,7 +500,11 @@ export async function planFromCandidates(
         warnings,
         `only the cheapest plan found fits the budget (solver: ${solution.status}); its makespan is not minimised further`,
       );
-      return { source: cheapest.chosenFrom?.source ?? "milp", plan: cheapest, slottedBound: cheapest.discretisation?.lowerBound ?? 0 };
+      return {
+        source: cheapest.chosenFrom?.source ?? "milp",
+        plan: cheapest,
+        slottedBound: cheapest.discretisation?.lowerBound ?? 0,
+      };
     }
     return attempt;
   }
@@ -623,11 +630,13 @@ function workloadOfSolve(
   objective: ModelObjective,
   deadlineSeconds: number | undefined,
 ): PlanningInput["workload"] {
-  if (objective.kind === "min-time") return { ...workload, objective: { kind: "min-time", budgetUsd: objective.budgetUsd } };
+  if (objective.kind === "min-time")
+    return { ...workload, objective: { kind: "min-time", budgetUsd: objective.budgetUsd } };
   const deadlineHours = deadlineSeconds === undefined ? undefined : deadlineSeconds / 3600;
   const own = workload.objective;
   if (own.kind === "pareto") return { ...workload, objective: { ...own, deadlineHours } };
-  if (own.kind === "min-cost" && deadlineHours !== undefined) return { ...workload, objective: { kind: "min-cost", deadlineHours } };
+  if (own.kind === "min-cost" && deadlineHours !== undefined)
+    return { ...workload, objective: { kind: "min-cost", deadlineHours } };
   return { ...workload, objective: { kind: "pareto", points: 5, deadlineHours } };
 }
 

@@ -122,7 +122,9 @@ describe("planFromCandidates against exhaustive search", () => {
         } else {
           expect(["milp", "slotted-greedy"], `seed ${seed}`).not.toContain(planned.plan.chosenFrom?.source);
           expect(validatePlan(planned.plan, { workload, catalog, quotas }), `seed ${seed}`).toEqual([]);
-          expect(planned.plan.lowerBound, `seed ${seed}`).toBeLessThanOrEqual(planned.plan.totals.expectedCostUsd + 1e-9);
+          expect(planned.plan.lowerBound, `seed ${seed}`).toBeLessThanOrEqual(
+            planned.plan.totals.expectedCostUsd + 1e-9,
+          );
           continuousOnly++;
         }
         continue;
