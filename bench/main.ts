@@ -127,10 +127,25 @@ function markdown(report: PlannerBenchmarkReport, header: string): string {
   return [
     header,
     ...report.workloads.map(
-      (workload) => `#### ${workloadHeading(workload)}\n\n${renderMarkdown(workloadTable(workload))}`,
+      (workload) =>
+        `#### ${workloadHeading(workload)}\n\n${renderMarkdown(workloadTable(workload))}\n\n${comparedLines(workload)}`,
     ),
     `#### Targets\n\n${renderMarkdown(targetTable(report))}`,
   ].join("\n\n");
+}
+
+/** Per planner run: the plans it compared (docs/plan.md, "Plans compared") and why it chose one. */
+function comparedLines(workload: PlannerBenchmarkReport["workloads"][number]): string {
+  return workload.runs
+    .flatMap((run) => {
+      const chosen = run.result.ok ? run.result.plan.chosenFrom : undefined;
+      if (chosen === undefined) return [];
+      const list = chosen.compared
+        .map((entry) => `${entry.source} $${entry.costUsd.toFixed(2)} / ${(entry.makespanSeconds / 3600).toFixed(2)} h`)
+        .join(", ");
+      return [`- ${run.label}: compared ${list}. Chosen: ${chosen.reason}.`];
+    })
+    .join("\n");
 }
 
 /** One HTML report per workload whose min-cost plan is valid, with the baselines as points. */

@@ -10,8 +10,10 @@ import type { Catalog, InstanceType } from "../catalog/types.ts";
 import type { Candidate } from "../estimator/types.ts";
 import type { Workload } from "../spec/workload.ts";
 import type { QuotaTable } from "./api.ts";
-import type { BaselineContext } from "./baselines/baseline-context.ts";
-import { BASELINE_NAMES, type BaselineName, runBaseline } from "./baselines/run-baselines.ts";
+import { expectedHourlyPrice } from "../catalog/select.ts";
+import { type BaselineContext, quotaInstanceLimit, REFERENCE_INSTANCE_TYPE } from "./baselines/baseline-context.ts";
+import { perJobCheapestCostUsd } from "./baselines/per-job-cheapest.ts";
+import { type BaselineName, runBaseline } from "./baselines/run-baselines.ts";
 import { listSchedulePlan, markChosen } from "./list-schedule.ts";
 import type { Plan, PlanSource } from "./plan.ts";
 import type { PlanningProblem } from "./planning-problem.ts";
@@ -32,6 +34,10 @@ export interface AlternativeInput {
   readonly candidates: ReadonlyMap<string, readonly Candidate[]>;
   readonly deadlineSeconds: number | undefined;
   readonly considered: Plan["considered"];
+  /** What "better" means in this solve. */
+  readonly compareBy: "cost" | "makespan";
+  /** The validator's verdict for this solve; only valid plans are returned. */
+  readonly isValid: (plan: Plan) => boolean;
 }
 
 export function alternativePlans(input: AlternativeInput): AlternativePlan[] {
@@ -40,15 +46,82 @@ export function alternativePlans(input: AlternativeInput): AlternativePlan[] {
     deadlineSeconds: input.deadlineSeconds,
     considered: input.considered,
   });
-  if (listed !== undefined) plans.push({ source: "list-schedule", plan: listed });
+  if (listed !== undefined && input.isValid(listed)) plans.push({ source: "list-schedule", plan: listed });
   const context = baselineContext(input);
-  for (const name of BASELINE_NAMES) {
+  const value = (plan: Plan) =>
+    input.compareBy === "cost" ? plan.totals.expectedCostUsd : plan.totals.makespanSeconds;
+  // Per-job cheapest first: it is the one most often close, and the p4d baselines are skipped
+  // when their own lower bound cannot beat the best valid plan so far.
+  const order: BaselineName[] = ["per-job-cheapest", "current-practice", "fixed-cluster", "greedy"];
+  const bound = referencePoolBound(input, context);
+  for (const name of order) {
+    const best = Math.min(...plans.map((entry) => value(entry.plan)));
+    if (name !== "per-job-cheapest" && bound !== undefined) {
+      const least = input.compareBy === "cost" ? bound.costUsd : bound.makespanSeconds;
+      if (least >= best) continue;
+    }
+    // Its cost is known before its schedule; no need to schedule a plan that cannot win.
+    if (name === "per-job-cheapest" && input.compareBy === "cost" && Number.isFinite(best)) {
+      const cost = tryCost(context);
+      if (cost !== undefined && cost >= best) continue;
+    }
     const plan = tryBaseline(name, context);
     if (plan === undefined) continue;
     const considered = markChosen(input.considered, plan.assignments, plan.instances);
-    plans.push({ source: name, plan: { ...plan, objective: input.workload.objective.kind, considered } });
+    const full: Plan = { ...plan, objective: input.workload.objective.kind, considered };
+    if (input.isValid(full)) plans.push({ source: name, plan: full });
   }
   return plans;
+}
+
+/**
+ * What any of the three p4d baselines (current practice, fixed cluster, greedy) costs and
+ * takes at the least: each runs every job on GPUs of one on-demand p4d.24xlarge, so it pays
+ * at least each job's cheapest share of one (GPUs / 8 x price x runtime), and on a pool of K
+ * instances (what the quota admits, at most one per job) it needs at least boot plus the
+ * longer of the slowest job's fastest run and the total GPU-seconds spread over all K x 8
+ * GPUs. Undefined when the catalog has no such offer (the baselines do not apply then).
+ */
+function referencePoolBound(
+  input: AlternativeInput,
+  context: BaselineContext,
+): { costUsd: number; makespanSeconds: number } | undefined {
+  const type = input.instanceTypes.find((entry) => entry.name === REFERENCE_INSTANCE_TYPE);
+  const price = type === undefined ? undefined : expectedHourlyPrice(type, input.workload.region, "on-demand");
+  if (type === undefined || price === undefined) return undefined;
+  const count = Math.min(quotaInstanceLimit(context, type, "on-demand"), input.workload.jobs.length);
+  if (count < 1) return undefined;
+  let costUsd = 0;
+  let gpuSeconds = 0;
+  let longest = 0;
+  for (const job of input.workload.jobs) {
+    let cheapest = Number.POSITIVE_INFINITY;
+    let fewest = Number.POSITIVE_INFINITY;
+    let fastest = Number.POSITIVE_INFINITY;
+    for (const candidate of context.candidatesFor(job, [type])) {
+      if (!candidate.estimate.fits || candidate.runtimeSeconds === undefined || candidate.config.nodes !== 1) continue;
+      if (!job.techniques.includes(candidate.config.technique)) continue;
+      const share = candidate.config.gpusPerNode / type.gpus;
+      cheapest = Math.min(cheapest, (share * price * candidate.runtimeSeconds) / 3600);
+      fewest = Math.min(fewest, candidate.config.gpusPerNode * candidate.runtimeSeconds);
+      fastest = Math.min(fastest, candidate.runtimeSeconds);
+    }
+    if (!Number.isFinite(cheapest)) return undefined; // the baselines reject this workload
+    costUsd += cheapest;
+    gpuSeconds += fewest;
+    longest = Math.max(longest, fastest);
+  }
+  const boot = input.problem.bootSeconds;
+  return { costUsd, makespanSeconds: boot + Math.max(longest, gpuSeconds / (count * type.gpus)) };
+}
+
+function tryCost(context: BaselineContext): number | undefined {
+  try {
+    return perJobCheapestCostUsd(context);
+  } catch (error) {
+    if (error instanceof Error && error.name === "InfeasibleWorkloadError") return undefined;
+    throw error;
+  }
 }
 
 function tryBaseline(name: BaselineName, context: BaselineContext): Plan | undefined {

@@ -8,8 +8,8 @@
  *   the fastest), the placement with the lowest cost per job: appended to an instance chain
  *   of the same pool and node count at the moment it frees up (no second boot, no idle
  *   time), or on new instances launched as early as the quota cell admits (paying a boot).
- *   Ties go to the earlier end. A placement must end by the option's deadline (on spot, the
- *   deadline less the slack for one more interruption, as in the MILP) and keep the
+ *   Ties go to the earlier end. A placement must end by the option's deadline (on spot,
+ *   `spotLatestEndSeconds`, as in the MILP) and keep the
  *   quota cell's vCPUs within its limit at every moment.
  *
  * The result is a full plan (instances, assignments), validated by the caller like any
@@ -18,7 +18,7 @@
 import { UsageProfile } from "./baselines/usage-profile.ts";
 import type { Assignment, Plan, PlannedInstance } from "./plan.ts";
 import type { PlanningProblem, PlanOption } from "./planning-problem.ts";
-import { spotDeadlineMarginSeconds } from "./spot-overhead.ts";
+import { spotLatestEndSeconds } from "./spot-overhead.ts";
 import { recomputeBudgetCostUsd, recomputeCostUsd } from "./validate-plan.ts";
 
 export const MAX_OPTIONS_PER_CLASS = 12;
@@ -46,11 +46,12 @@ export interface ListScheduleContext {
 
 export function listSchedulePlan(problem: PlanningProblem, context: ListScheduleContext): Plan | undefined {
   const boot = problem.bootSeconds;
-  const margin = spotDeadlineMarginSeconds(boot, problem.workload.spot);
   const deadlineOf = (option: PlanOption): number => {
     const own = problem.classes[option.classIndex]?.deadlineSeconds ?? Number.POSITIVE_INFINITY;
     const deadline = Math.min(own, context.deadlineSeconds ?? Number.POSITIVE_INFINITY);
-    return problem.pools[option.poolIndex]?.market === "spot" ? deadline - margin : deadline;
+    return problem.pools[option.poolIndex]?.market === "spot"
+      ? spotLatestEndSeconds(deadline, boot, problem.workload.spot)
+      : deadline;
   };
   const optionsByClass = new Map<number, PlanOption[]>();
   for (const jobClass of problem.classes) {
@@ -146,13 +147,18 @@ export function listSchedulePlan(problem: PlanningProblem, context: ListSchedule
         );
         chain = { option: chosen.option, ids, launch: chosen.start - boot, end: chosen.start };
         profile.add(chain.launch, chosen.start, need);
-        const list = chainsByKey.get(chainKey(chosen.option)) ?? [];
-        list.push(chain);
-        chainsByKey.set(chainKey(chosen.option), list);
+        const fresh = chainsByKey.get(chainKey(chosen.option)) ?? [];
+        fresh.push(chain);
+        chainsByKey.set(chainKey(chosen.option), fresh);
       }
       profile.add(chosen.start, chosen.end, need);
+      // Keep each key's chains sorted by end: move this one to its new place.
+      const list = chainsByKey.get(chainKey(chosen.option)) ?? [];
+      list.splice(list.indexOf(chain), 1);
       chain.end = chosen.end;
-      chainsByKey.get(chainKey(chosen.option))?.sort((a, b) => a.end - b.end);
+      let at = list.length;
+      while (at > 0 && (list[at - 1] as Chain).end > chain.end) at--;
+      list.splice(at, 0, chain);
       placed.push({ placement: chosen, chain, jobs });
       remaining -= jobs;
     }

@@ -319,15 +319,15 @@ export async function planFromCandidates(
       candidates: candidateInput.candidates,
       deadlineSeconds,
       considered,
-    }).filter(
-      (alternative) =>
-        validatePlan(alternative.plan, {
+      compareBy: objective.kind === "min-cost" ? "cost" : "makespan",
+      isValid: (plan) =>
+        validatePlan(plan, {
           workload: solveWorkload,
           catalog: input.catalog,
           quotas: input.quotas,
           bootSeconds: problem.bootSeconds,
         }).length === 0,
-    );
+    });
   }
 
   /**
