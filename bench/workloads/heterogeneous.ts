@@ -15,8 +15,9 @@
  * Quotas (SCALES) bind: the P5 spot quota holds few instances, and the P spot quota less
  * than the spot work would like.
  */
-import type { Catalog } from "../../lambdas/core/catalog/types.ts";
+
 import { hourlyPrice, offeredInstanceTypes } from "../../lambdas/core/catalog/select.ts";
+import type { Catalog } from "../../lambdas/core/catalog/types.ts";
 import { enumerateCandidates } from "../../lambdas/core/estimator/candidates.ts";
 import { InMemoryProfileStore } from "../../lambdas/core/estimator/profiles.ts";
 import { mulberry32 } from "../../lambdas/core/random/seeded-random.ts";

@@ -6,11 +6,12 @@
  * A baseline that cannot run on this workload (no p4d in the catalog, a job that fits on no
  * single p4d) is simply absent.
  */
+
+import { expectedHourlyPrice } from "../catalog/select.ts";
 import type { Catalog, InstanceType } from "../catalog/types.ts";
 import type { Candidate } from "../estimator/types.ts";
 import type { Workload } from "../spec/workload.ts";
 import type { QuotaTable } from "./api.ts";
-import { expectedHourlyPrice } from "../catalog/select.ts";
 import { type BaselineContext, quotaInstanceLimit, REFERENCE_INSTANCE_TYPE } from "./baselines/baseline-context.ts";
 import { perJobCheapestCostUsd } from "./baselines/per-job-cheapest.ts";
 import { type BaselineName, runBaseline } from "./baselines/run-baselines.ts";

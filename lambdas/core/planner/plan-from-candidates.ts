@@ -9,18 +9,18 @@
  */
 import type { InstanceType } from "../catalog/types.ts";
 import type { Candidate } from "../estimator/types.ts";
+import { type AlternativePlan, alternativePlans } from "./alternative-plans.ts";
 import type { MilpSolution, PlanningInput, PlanningResult } from "./api.ts";
+import { costLowerBound, makespanLowerBound } from "./bounds.ts";
 import { decodePlan } from "./decode-plan.ts";
 import { greedySchedule } from "./greedy-schedule.ts";
 import { budgetError, capacityError, deadlineError, noPlanFoundError, unplaceableError } from "./infeasibility.ts";
 import { buildPlanModel, type ModelObjective, START_TIE_BREAK_USD } from "./milp-model.ts";
-import { type AlternativePlan, alternativePlans } from "./alternative-plans.ts";
-import { costLowerBound, makespanLowerBound } from "./bounds.ts";
 import type { ConsideredCandidate, Plan, PlanSource } from "./plan.ts";
 import { buildPlanningProblem, type PlanningProblem } from "./planning-problem.ts";
 import { DEFAULT_MAX_OPTIONS_PER_CLASS, pruneOptions, type SlottedOption } from "./prune-options.ts";
 import { type SlotSchedule, slottedCostUsd, slottedMakespanSlots } from "./slot-schedule.ts";
-import { chooseGrid, type TimeGrid } from "./time-grid.ts";
+import { chooseGrid, MAX_COLUMN_BUDGET, MIN_SLOTS, type TimeGrid } from "./time-grid.ts";
 import { validatePlan } from "./validate-plan.ts";
 
 /** Share of a solve's time limit the LP relaxation may take (it guides the greedy incumbent). */
@@ -392,14 +392,29 @@ export async function planFromCandidates(
     };
   }
 
+  /**
+   * Why the slotted model is skipped, if it is: even at the fewest slots (MIN_SLOTS) it would
+   * need more than twice the largest column budget, and a valid compared plan exists. At that
+   * size its slots are hours long and its plans lose to exact runtimes (docs/plan.md, "Where
+   * the cost goes at scale"), while building and solving it takes minutes and gigabytes.
+   */
+  function oversized(alternatives: readonly AlternativePlan[]): string | undefined {
+    if (alternatives.length === 0 || tuning.grid !== undefined) return undefined;
+    const columns = Math.min(problem.options.length, problem.classes.length * maxOptions) * MIN_SLOTS;
+    return columns > 2 * MAX_COLUMN_BUDGET
+      ? `skipped: at least ${columns} columns at ${MIN_SLOTS} slots, above twice the ${MAX_COLUMN_BUDGET}-column budget`
+      : undefined;
+  }
+
   async function minCost(deadlineSeconds: number, limitSeconds: number): Promise<Plan> {
     const boundLimit = Math.max(0.5, Math.min(BOUND_LP_MAX_SECONDS, limitSeconds * BOUND_LP_SHARE));
     const bound = await costLowerBound(problem, input.solver, deadlineSeconds, boundLimit);
     const alternatives = comparedPlans({ kind: "min-cost" }, deadlineSeconds);
     let slotted: Entry | undefined;
-    let failure: string | undefined;
+    let failure = oversized(alternatives);
     try {
-      slotted = await slottedMinCost(deadlineSeconds, Math.max(0.5, limitSeconds - boundLimit));
+      if (failure === undefined)
+        slotted = await slottedMinCost(deadlineSeconds, Math.max(0.5, limitSeconds - boundLimit));
     } catch (error) {
       if (!isInfeasible(error) || alternatives.length === 0) throw error;
       failure = (error as Error).message;
@@ -429,9 +444,9 @@ export async function planFromCandidates(
   async function minTime(budgetUsd: number, limitSeconds: number): Promise<Plan> {
     const alternatives = comparedPlans({ kind: "min-time", budgetUsd }, undefined);
     let slotted: Entry | undefined;
-    let failure: string | undefined;
+    let failure = oversized(alternatives);
     try {
-      slotted = await slottedMinTime(budgetUsd, limitSeconds);
+      if (failure === undefined) slotted = await slottedMinTime(budgetUsd, limitSeconds);
     } catch (error) {
       if (!isInfeasible(error) || alternatives.length === 0) throw error;
       failure = (error as Error).message;

@@ -15,6 +15,7 @@
  */
 import { expectedHourlyPrice, offeredInstanceTypes } from "../../catalog/select.ts";
 import type { InstanceType } from "../../catalog/types.ts";
+import { billedCostUsd } from "../../cloud/billing.ts";
 import { InfeasibleWorkloadError } from "../../errors.ts";
 import type { Job } from "../../spec/workload.ts";
 import type { Market, QuotaGroup } from "../../spec/workload-schema.ts";
@@ -22,7 +23,6 @@ import type { Assignment, Plan, PlannedInstance } from "../plan.ts";
 import { type BaselineContext, bootSeconds, jobDeadlineSeconds } from "./baseline-context.ts";
 import { baselinePlan, type JobChoice } from "./baseline-plan.ts";
 import { allowedMarkets, type FittingCandidate, fittingCandidates } from "./job-options.ts";
-import { billedCostUsd } from "../../cloud/billing.ts";
 import { UsageProfile } from "./usage-profile.ts";
 
 export const PER_JOB_CHEAPEST = "per-job-cheapest";
