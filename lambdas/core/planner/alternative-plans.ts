@@ -43,11 +43,17 @@ export interface AlternativeInput {
 
 export function alternativePlans(input: AlternativeInput): AlternativePlan[] {
   const plans: AlternativePlan[] = [];
-  const listed = listSchedulePlan(input.problem, {
-    deadlineSeconds: input.deadlineSeconds,
-    considered: input.considered,
-  });
-  if (listed !== undefined && input.isValid(listed)) plans.push({ source: "list-schedule", plan: listed });
+  // Min-time also tries the list schedule that prefers the earliest end (within the budget
+  // only if the validator says so).
+  const preferences = input.compareBy === "cost" ? (["cost"] as const) : (["time", "cost"] as const);
+  for (const preference of preferences) {
+    const listed = listSchedulePlan(input.problem, {
+      deadlineSeconds: input.deadlineSeconds,
+      considered: input.considered,
+      preference,
+    });
+    if (listed !== undefined && input.isValid(listed)) plans.push({ source: "list-schedule", plan: listed });
+  }
   const context = baselineContext(input);
   const value = (plan: Plan) =>
     input.compareBy === "cost" ? plan.totals.expectedCostUsd : plan.totals.makespanSeconds;

@@ -36,6 +36,8 @@ export interface CostBound {
   readonly usd: number;
   /** "gpu-share": the sum alone; "quota-lp": with the quota rows (at least as high). */
   readonly method: "gpu-share" | "quota-lp";
+  /** Solver seconds the LP took (0 without it). */
+  readonly seconds: number;
 }
 
 function shareOptions(problem: PlanningProblem, deadlineSeconds: number | undefined): ShareOption[][] {
@@ -98,7 +100,7 @@ export async function costLowerBound(
     Math.min(jobClass.deadlineSeconds ?? Number.POSITIVE_INFINITY, deadlineSeconds ?? Number.POSITIVE_INFINITY),
   );
   if (options.some((list) => list.length === 0) || deadlines.every((d) => !Number.isFinite(d))) {
-    return { usd: simple, method: "gpu-share" };
+    return { usd: simple, method: "gpu-share", seconds: 0 };
   }
   const columns: string[] = [];
   const objective: string[] = [];
@@ -159,10 +161,14 @@ export async function costLowerBound(
   ].join("\n");
   const model: MilpModel = { lp, columns };
   const solution = await solver.solve(model, { timeLimitSeconds, mipGap: 0 });
-  if (solution.status !== "optimal" || solution.objective === undefined) return { usd: simple, method: "gpu-share" };
+  if (solution.status !== "optimal" || solution.objective === undefined) {
+    return { usd: simple, method: "gpu-share", seconds: solution.seconds };
+  }
   // Solver tolerances: a hair below the LP optimum, and never below the plain sum (the LP's rows only add).
   const lpBound = solution.objective * (1 - 1e-7);
-  return lpBound > simple ? { usd: lpBound, method: "quota-lp" } : { usd: simple, method: "gpu-share" };
+  return lpBound > simple
+    ? { usd: lpBound, method: "quota-lp", seconds: solution.seconds }
+    : { usd: simple, method: "gpu-share", seconds: solution.seconds };
 }
 
 /** Boot plus the longest of the classes' fastest usable runtimes (0 when a class has none). */

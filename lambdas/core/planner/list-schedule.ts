@@ -42,10 +42,13 @@ export interface ListScheduleContext {
   /** Deadline of the whole plan in this solve (pareto steps tighten it); undefined: the classes' own. */
   readonly deadlineSeconds?: number | undefined;
   readonly considered: Plan["considered"];
+  /** "cost" (default): the lowest cost per job; "time": the earliest end, ties by cost per job. */
+  readonly preference?: "cost" | "time";
 }
 
 export function listSchedulePlan(problem: PlanningProblem, context: ListScheduleContext): Plan | undefined {
   const boot = problem.bootSeconds;
+  const byTime = context.preference === "time";
   const deadlineOf = (option: PlanOption): number => {
     const own = problem.classes[option.classIndex]?.deadlineSeconds ?? Number.POSITIVE_INFINITY;
     const deadline = Math.min(own, context.deadlineSeconds ?? Number.POSITIVE_INFINITY);
@@ -109,8 +112,12 @@ export function listSchedulePlan(problem: PlanningProblem, context: ListSchedule
         const bootUsd = (option.nodes * pool.priceUsdPerHour * boot) / 3600;
         const { profile, need } = cellOf(option);
         const consider = (placement: Placement) => {
-          const score = placement.costUsd / jobs;
-          if (score < bestScore - 1e-12 || (Math.abs(score - bestScore) <= 1e-12 && placement.end < (best?.end ?? 0))) {
+          const score = byTime ? placement.end : placement.costUsd / jobs;
+          const tie = byTime ? placement.costUsd / jobs : placement.end;
+          const bestTie = byTime
+            ? (best?.costUsd ?? 0) / Math.min(remaining, best?.option.jobsPerBundle ?? 1)
+            : (best?.end ?? 0);
+          if (score < bestScore - 1e-12 || (Math.abs(score - bestScore) <= 1e-12 && tie < bestTie)) {
             best = placement;
             bestScore = score;
           }

@@ -363,7 +363,7 @@ export async function planFromCandidates(
     const runnerUp = entries.filter((entry) => entry !== best).sort((a, b) => value(a.plan) - value(b.plan))[0];
     let reason: string;
     if (best === slotted) {
-      reason = `the ${best.source === "milp" ? "MILP's" : "slotted greedy"} schedule (${show(best.plan)}) is the best of ${entries.length} valid plans compared${runnerUp === undefined ? "" : `; next: ${runnerUp.source} ${show(runnerUp.plan)}`}`;
+      reason = `the ${best.source === "milp" ? "MILP's schedule" : best.source === "slotted-greedy" ? "slotted greedy schedule" : `${best.source} plan`} (${show(best.plan)}) is the best of ${entries.length} valid plans compared${runnerUp === undefined ? "" : `; next: ${runnerUp.source} ${show(runnerUp.plan)}`}`;
     } else if (slotted === undefined) {
       reason = `the slotted model gave no plan (${failure ?? "none found"}); ${best.source} (${show(best.plan)}) is the best of ${entries.length} valid plans compared`;
     } else {
@@ -414,7 +414,7 @@ export async function planFromCandidates(
     let failure = oversized(alternatives);
     try {
       if (failure === undefined)
-        slotted = await slottedMinCost(deadlineSeconds, Math.max(0.5, limitSeconds - boundLimit));
+        slotted = await slottedMinCost(deadlineSeconds, Math.max(0.5, limitSeconds - bound.seconds));
     } catch (error) {
       if (!isInfeasible(error) || alternatives.length === 0) throw error;
       failure = (error as Error).message;
