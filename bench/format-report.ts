@@ -23,7 +23,9 @@ export function workloadTable(report: WorkloadReport): Table {
       "makespan / current",
       "deadline met",
       "valid",
-      "gap",
+      "gap to bound",
+      "solver gap (slotted)",
+      "chosen from",
       "time",
       "peak RSS",
       "last model solved",
@@ -48,6 +50,8 @@ function plannerRow(
       "-",
       `error: ${result.error.slice(0, 160)}`,
       "-",
+      "-",
+      "-",
       seconds(result.wallSeconds),
       mib(result.peakRssMiB),
       "-",
@@ -55,6 +59,11 @@ function plannerRow(
   }
   const totals = result.plan.totals;
   const status = result.plan.discretisation?.solverStatus;
+  const d = result.plan.discretisation;
+  const slotted =
+    d?.lowerBound === undefined || !(d.modelObjective > 0)
+      ? undefined
+      : Math.max(0, (d.modelObjective - d.lowerBound) / d.modelObjective);
   return [
     `saturn (${run.label})`,
     run.objective,
@@ -62,9 +71,11 @@ function plannerRow(
     hours(totals.makespanSeconds),
     ratio(totals.expectedCostUsd, reference?.expectedCostUsd),
     ratio(totals.makespanSeconds, reference?.makespanSeconds),
-    run.label === "min-cost at deadline" ? "yes (validated)" : "n/a (budget kept)",
+    run.label === "min-cost at deadline" || run.label === "pareto" ? "yes (validated)" : "n/a (budget kept)",
     result.violations.length === 0 ? "yes" : `NO: ${result.violations.slice(0, 2).join("; ")}`,
-    `${percent(result.plan.gap, 2)}${status === undefined ? "" : ` (${status})`}`,
+    `${percent(result.plan.gap, 2)} (bound ${result.plan.objective === "min-time" ? hours(result.plan.lowerBound) : usd(result.plan.lowerBound)})`,
+    `${slotted === undefined ? "-" : percent(slotted, 2)}${status === undefined ? "" : ` (${status})`}`,
+    result.plan.chosenFrom?.source ?? "-",
     `${seconds(result.wallSeconds)} (solver ${seconds(result.plan.solveSeconds)})`,
     mib(result.peakRssMiB),
     describeModels(result.models),
@@ -86,6 +97,8 @@ function baselineRow(
       "-",
       `error: ${baseline.error.slice(0, 160)}`,
       "-",
+      "-",
+      "-",
       seconds(baseline.seconds),
       "-",
       "-",
@@ -100,6 +113,8 @@ function baselineRow(
     ratio(totals.makespanSeconds, reference?.makespanSeconds),
     baseline.meetsDeadline === undefined ? "n/a" : baseline.meetsDeadline ? "yes" : "no",
     baseline.violations.length === 0 ? "yes" : `NO: ${baseline.violations.slice(0, 2).join("; ")}`,
+    "-",
+    "-",
     "-",
     seconds(baseline.seconds),
     "(in process)",

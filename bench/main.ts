@@ -3,6 +3,7 @@
  *
  *   npm run bench                        the planner and the execution benchmarks; writes docs/benchmarks.md
  *   npm run bench -- --only planner      the planner benchmark only (and out/bench/*.html)
+ *   npm run bench -- --only planner-5000 the 5,000-job heterogeneous sweep only (not in plain `npm run bench`)
  *   npm run bench -- --only execution --seeds 20   engineer D's execution benchmark only (bench/execution.ts)
  *   npm run bench -- --workloads saturn-text,synthetic-100 --no-doc
  *   npm run bench -- --time-limit 20     overrides every spec's solver time limit (seconds)
@@ -18,13 +19,15 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { renderPlanReport } from "../cli/report/html-report.ts";
 import { BENCH_WORKLOADS } from "./bench-workloads.ts";
-import { writePlannerResults } from "./benchmarks-doc.ts";
+import { LARGE_MARKERS, writePlannerResults } from "./benchmarks-doc.ts";
 import { renderExecutionMarkdown, runExecutionBenchmark, writeExecutionResults } from "./execution.ts";
 import { renderMarkdown, renderText, targetTable, workloadHeading, workloadTable } from "./format-report.ts";
 import { type PlannerBenchmarkReport, runPlannerBenchmark, validPlan } from "./planner-benchmark.ts";
 import { renderRegionMarkdown, runRegionBenchmark, writeRegionResults } from "./regions.ts";
 
-const SECTIONS = ["planner", "execution", "regions"] as const;
+const SECTIONS = ["planner", "execution", "regions", "planner-5000"] as const;
+/** What plain `npm run bench` runs; planner-5000 (the 5,000-job sweep, minutes per run) only when named. */
+const DEFAULT_SECTIONS = ["planner", "execution", "regions"] as const;
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -67,7 +70,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const date = new Date().toISOString();
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   const docPath = join(ROOT, "docs", "benchmarks.md");
-  const sections = values.only === undefined ? SECTIONS : [values.only];
+  const sections: readonly string[] = values.only === undefined ? DEFAULT_SECTIONS : [values.only];
 
   if (sections.includes("planner")) {
     const report = await runPlannerBenchmark({
@@ -86,6 +89,23 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write("[bench] wrote the Planner section of docs/benchmarks.md\n");
     }
     writeHtmlReports(report, values.html);
+  }
+
+  if (sections.includes("planner-5000")) {
+    const report = await runPlannerBenchmark({
+      workloads: workloads ?? ["heterogeneous-5000"],
+      ...(timeLimit === undefined ? {} : { timeLimitSeconds: timeLimit }),
+      onProgress: (line) => process.stderr.write(`[bench] ${line}\n`),
+    });
+    const header = `Command: \`${command}\` · date ${date} · Node ${process.version} · ${cpu} (planner runs pinned to one core)`;
+    for (const workload of report.workloads) {
+      process.stdout.write(`${workloadHeading(workload)}\n${renderText(workloadTable(workload))}\n\n`);
+    }
+    process.stdout.write(`Targets (issue 7)\n${renderText(targetTable(report))}\n`);
+    if (!values["no-doc"]) {
+      writePlannerResults(docPath, markdown(report, header), LARGE_MARKERS);
+      process.stderr.write("[bench] wrote the 5,000-job block of docs/benchmarks.md\n");
+    }
   }
 
   if (sections.includes("execution")) {
@@ -122,10 +142,25 @@ function markdown(report: PlannerBenchmarkReport, header: string): string {
   return [
     header,
     ...report.workloads.map(
-      (workload) => `#### ${workloadHeading(workload)}\n\n${renderMarkdown(workloadTable(workload))}`,
+      (workload) =>
+        `#### ${workloadHeading(workload)}\n\n${renderMarkdown(workloadTable(workload))}\n\n${comparedLines(workload)}`,
     ),
     `#### Targets\n\n${renderMarkdown(targetTable(report))}`,
   ].join("\n\n");
+}
+
+/** Per planner run: the plans it compared (docs/plan.md, "Plans compared") and why it chose one. */
+function comparedLines(workload: PlannerBenchmarkReport["workloads"][number]): string {
+  return workload.runs
+    .flatMap((run) => {
+      const chosen = run.result.ok ? run.result.plan.chosenFrom : undefined;
+      if (chosen === undefined) return [];
+      const list = chosen.compared
+        .map((entry) => `${entry.source} $${entry.costUsd.toFixed(2)} / ${(entry.makespanSeconds / 3600).toFixed(2)} h`)
+        .join(", ");
+      return [`- ${run.label}: compared ${list}. Chosen: ${chosen.reason}.`];
+    })
+    .join("\n");
 }
 
 /** One HTML report per workload whose min-cost plan is valid, with the baselines as points. */

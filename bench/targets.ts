@@ -81,8 +81,27 @@ export function noDearerTarget(
   };
 }
 
+/** Saturn's figure at most `maximum` x the reference (a baseline's cost, a lower bound). */
+export function ratioTarget(
+  workload: string,
+  target: string,
+  maximum: number,
+  saturn?: number,
+  reference?: number,
+): TargetRow {
+  if (saturn === undefined || reference === undefined || !(reference > 0)) return missing(workload, target);
+  const value = saturn / reference;
+  return {
+    workload,
+    target,
+    measured: `${value.toFixed(3)}x ($${saturn.toFixed(2)} vs $${reference.toFixed(2)})`,
+    pass: value <= maximum + 1e-12,
+    shortfall: value <= maximum + 1e-12 ? undefined : `${(value - maximum).toFixed(3)}x over`,
+  };
+}
+
 export function gapTarget(workload: string, label: string, maximum: number, gap?: number): TargetRow {
-  const target = `${label}: within ${percent(maximum)} of the lower bound`;
+  const target = `${label}: solver gap on its slotted model within ${percent(maximum)}`;
   if (gap === undefined) return missing(workload, target);
   return {
     workload,

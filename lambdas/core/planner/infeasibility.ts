@@ -6,7 +6,7 @@ import { InfeasibleWorkloadError } from "../errors.ts";
 import type { Job } from "../spec/workload.ts";
 import type { DropReason, PlanningProblem } from "./planning-problem.ts";
 import type { SlottedOption } from "./prune-options.ts";
-import { spotDeadlineMarginSeconds } from "./spot-overhead.ts";
+import { SPOT_PACE_ALLOWANCE, spotLatestEndSeconds } from "./spot-overhead.ts";
 import type { TimeGrid } from "./time-grid.ts";
 
 /** Jobs that no allowed, priced, quota-admitted configuration can run at all. */
@@ -73,7 +73,7 @@ export function deadlineError(
       `${pool?.market ?? ""}, ${fastestOption.technique}, ${fastestOption.nodes} node${fastestOption.nodes === 1 ? "" : "s"} x ` +
       `${fastestOption.gpusPerNode} GPUs, boot included); the deadline is ${round(deadline)} h` +
       (pool?.market === "spot"
-        ? `, and a spot run must end ${round(spotDeadlineMarginSeconds(problem.bootSeconds, problem.workload.spot) / 3600)} h before it to absorb one more interruption. `
+        ? `, and a spot run must end by ${round(spotLatestEndSeconds(deadline * 3600, problem.bootSeconds, problem.workload.spot) / 3600)} h to absorb one more interruption and a ${Math.round(SPOT_PACE_ALLOWANCE * 100)}% slower pace. `
         : ". ") +
       "Allow p5 instances, more nodes, a later deadline, or smaller planner.slotMinutes.",
   );

@@ -9,16 +9,18 @@
  */
 import type { InstanceType } from "../catalog/types.ts";
 import type { Candidate } from "../estimator/types.ts";
+import { type AlternativePlan, alternativePlans } from "./alternative-plans.ts";
 import type { MilpSolution, PlanningInput, PlanningResult } from "./api.ts";
+import { costLowerBound, makespanLowerBound } from "./bounds.ts";
 import { decodePlan } from "./decode-plan.ts";
 import { greedySchedule } from "./greedy-schedule.ts";
 import { budgetError, capacityError, deadlineError, noPlanFoundError, unplaceableError } from "./infeasibility.ts";
 import { buildPlanModel, type ModelObjective, START_TIE_BREAK_USD } from "./milp-model.ts";
-import type { ConsideredCandidate, Plan } from "./plan.ts";
+import type { ConsideredCandidate, Plan, PlanSource } from "./plan.ts";
 import { buildPlanningProblem, type PlanningProblem } from "./planning-problem.ts";
 import { DEFAULT_MAX_OPTIONS_PER_CLASS, pruneOptions, type SlottedOption } from "./prune-options.ts";
 import { type SlotSchedule, slottedCostUsd, slottedMakespanSlots } from "./slot-schedule.ts";
-import { chooseGrid, type TimeGrid } from "./time-grid.ts";
+import { chooseGrid, MAX_COLUMN_BUDGET, MIN_SLOTS, type TimeGrid } from "./time-grid.ts";
 import { validatePlan } from "./validate-plan.ts";
 
 /** Share of a solve's time limit the LP relaxation may take (it guides the greedy incumbent). */
@@ -27,6 +29,9 @@ const LP_SHARE_OF_LIMIT = 0.2;
 const UNBOUNDED_BUDGET_USD = 1e9;
 /** Pareto: how far below a plan's makespan the next deadline is tried. */
 const PARETO_STEP_SECONDS = 60;
+/** Share of a solve's time limit the model-free bound's LP may take (at most BOUND_LP_MAX_SECONDS). */
+const BOUND_LP_SHARE = 0.1;
+const BOUND_LP_MAX_SECONDS = 10;
 
 export interface PlannerTuning {
   /** P3 in prune-options.ts; Infinity keeps every undominated option (exact). */
@@ -59,6 +64,9 @@ export interface PlanningOutcome extends PlanningResult {
 interface Attempt {
   readonly plan: Plan;
   readonly modelObjective: number;
+  readonly source: PlanSource;
+  /** The solver's bound on the slotted objective. */
+  readonly slottedBound: number;
 }
 
 export async function planFromCandidates(
@@ -172,6 +180,7 @@ export async function planFromCandidates(
     schedule: SlotSchedule,
     solution: MilpSolution | undefined,
     objective: ModelObjective,
+    source: PlanSource,
     status: string = solution?.status ?? "greedy",
   ): Attempt => {
     const modelObjective =
@@ -189,7 +198,7 @@ export async function planFromCandidates(
       solverStatus: status,
       considered,
     });
-    return { plan, modelObjective };
+    return { plan, modelObjective, source, slottedBound: lowerBound };
   };
 
   const isValid = (attempt: Attempt, objective: ModelObjective): boolean => {
@@ -274,14 +283,14 @@ export async function planFromCandidates(
           slotSeconds: grid.slotSeconds,
           status: "greedy-within-gap",
         });
-        const attempt = finish(grid, greedy, proof, objective, "greedy-within-gap");
+        const attempt = finish(grid, greedy, proof, objective, "slotted-greedy", "greedy-within-gap");
         if (isValid(attempt, objective)) return { attempt, solution: proof };
       }
     }
     const { schedule, solution } = await solveOn(grid, options, objective, greedy, left);
     const candidates: Attempt[] = [];
-    if (schedule !== undefined) candidates.push(finish(grid, schedule, solution, objective));
-    if (greedy !== undefined) candidates.push(finish(grid, greedy, solution, objective));
+    if (schedule !== undefined) candidates.push(finish(grid, schedule, solution, objective, "milp"));
+    if (greedy !== undefined) candidates.push(finish(grid, greedy, solution, objective, "slotted-greedy"));
     const valid = candidates.filter((attempt) => isValid(attempt, objective));
     valid.sort((a, b) => a.modelObjective - b.modelObjective || score(a.plan, objective) - score(b.plan, objective));
     return { attempt: valid[0], solution };
@@ -300,7 +309,122 @@ export async function planFromCandidates(
     plan = frontier[0] as Plan;
   }
 
+  /** The plans compared with the slotted one (docs/plan.md, "Plans compared"), valid for this solve only. */
+  function comparedPlans(objective: ModelObjective, deadlineSeconds: number | undefined): AlternativePlan[] {
+    const solveWorkload = workloadOfSolve(workload, objective, deadlineSeconds);
+    return alternativePlans({
+      problem,
+      workload: solveWorkload,
+      catalog: input.catalog,
+      quotas: input.quotas,
+      instanceTypes: candidateInput.instanceTypes,
+      candidates: candidateInput.candidates,
+      deadlineSeconds,
+      considered,
+      compareBy: objective.kind === "min-cost" ? "cost" : "makespan",
+      isValid: (plan) =>
+        validatePlan(plan, {
+          workload: solveWorkload,
+          catalog: input.catalog,
+          quotas: input.quotas,
+          bootSeconds: problem.bootSeconds,
+        }).length === 0,
+    });
+  }
+
+  /**
+   * The best of the slotted plan and the compared ones for the objective (cost, ties by
+   * makespan; or makespan, ties by cost); the slotted plan wins ties. Sets the model-free
+   * bound, the gap against it, and `chosenFrom`.
+   */
+  function choose(
+    kind: ModelObjective["kind"],
+    slotted: Entry | undefined,
+    alternatives: readonly AlternativePlan[],
+    bound: number,
+    failure: string | undefined,
+  ): Plan {
+    const entries: Entry[] = [...(slotted === undefined ? [] : [slotted]), ...alternatives];
+    const value = (plan: Plan) => (kind === "min-cost" ? plan.totals.expectedCostUsd : plan.totals.makespanSeconds);
+    const tie = (plan: Plan) => (kind === "min-cost" ? plan.totals.makespanSeconds : plan.totals.expectedCostUsd);
+    let best = entries[0] as Entry;
+    for (const entry of entries.slice(1)) {
+      const a = value(entry.plan);
+      const b = value(best.plan);
+      if (
+        a < b - 1e-9 * Math.max(1, b) ||
+        (Math.abs(a - b) <= 1e-9 * Math.max(1, b) && tie(entry.plan) < tie(best.plan) - 1e-9)
+      ) {
+        best = entry;
+      }
+    }
+    const show = (plan: Plan) =>
+      kind === "min-cost"
+        ? `$${plan.totals.expectedCostUsd.toFixed(2)}`
+        : `${(plan.totals.makespanSeconds / 3600).toFixed(2)} h`;
+    const runnerUp = entries.filter((entry) => entry !== best).sort((a, b) => value(a.plan) - value(b.plan))[0];
+    let reason: string;
+    if (best === slotted) {
+      reason = `the ${best.source === "milp" ? "MILP's schedule" : best.source === "slotted-greedy" ? "slotted greedy schedule" : `${best.source} plan`} (${show(best.plan)}) is the best of ${entries.length} valid plans compared${runnerUp === undefined ? "" : `; next: ${runnerUp.source} ${show(runnerUp.plan)}`}`;
+    } else if (slotted === undefined) {
+      reason = `the slotted model gave no plan (${failure ?? "none found"}); ${best.source} (${show(best.plan)}) is the best of ${entries.length} valid plans compared`;
+    } else {
+      const status = slotted.plan.discretisation?.solverStatus;
+      reason = `${best.source} (${show(best.plan)}) beats the slotted model's best schedule (${show(slotted.plan)}, solver ${status ?? "n/a"}, ${slotted.plan.discretisation?.slots ?? "?"} slots of ${(slotted.plan.discretisation?.slotSeconds ?? 0) / 60} min): its exact runtimes avoid the slot rounding`;
+    }
+    const achieved = value(best.plan);
+    const discretisation = slotted?.plan.discretisation;
+    return {
+      ...best.plan,
+      objective: workload.objective.kind,
+      lowerBound: bound,
+      gap: achieved > 0 ? Math.max(0, (achieved - bound) / achieved) : 0,
+      ...(discretisation === undefined
+        ? {}
+        : { discretisation: { ...discretisation, lowerBound: slotted?.slottedBound ?? 0 } }),
+      chosenFrom: {
+        source: best.source,
+        reason,
+        compared: entries.map((entry) => ({
+          source: entry.source,
+          costUsd: entry.plan.totals.expectedCostUsd,
+          makespanSeconds: entry.plan.totals.makespanSeconds,
+        })),
+      },
+    };
+  }
+
+  /**
+   * Why the slotted model is skipped, if it is: even at the fewest slots (MIN_SLOTS) it would
+   * need more than twice the largest column budget, and a valid compared plan exists. At that
+   * size its slots are hours long and its plans lose to exact runtimes (docs/plan.md, "Where
+   * the cost goes at scale"), while building and solving it takes minutes and gigabytes.
+   */
+  function oversized(alternatives: readonly AlternativePlan[]): string | undefined {
+    if (alternatives.length === 0 || tuning.grid !== undefined) return undefined;
+    const columns = Math.min(problem.options.length, problem.classes.length * maxOptions) * MIN_SLOTS;
+    return columns > 2 * MAX_COLUMN_BUDGET
+      ? `skipped: at least ${columns} columns at ${MIN_SLOTS} slots, above twice the ${MAX_COLUMN_BUDGET}-column budget`
+      : undefined;
+  }
+
   async function minCost(deadlineSeconds: number, limitSeconds: number): Promise<Plan> {
+    const boundLimit = Math.max(0.5, Math.min(BOUND_LP_MAX_SECONDS, limitSeconds * BOUND_LP_SHARE));
+    const bound = await costLowerBound(problem, input.solver, deadlineSeconds, boundLimit);
+    const alternatives = comparedPlans({ kind: "min-cost" }, deadlineSeconds);
+    let slotted: Entry | undefined;
+    let failure = oversized(alternatives);
+    try {
+      if (failure === undefined)
+        slotted = await slottedMinCost(deadlineSeconds, Math.max(0.5, limitSeconds - bound.seconds));
+    } catch (error) {
+      if (!isInfeasible(error) || alternatives.length === 0) throw error;
+      failure = (error as Error).message;
+    }
+    return choose("min-cost", slotted, alternatives, bound.usd, failure);
+  }
+
+  async function slottedMinCost(deadlineSeconds: number, limitSeconds: number): Promise<Entry> {
     let grid = gridFor(deadlineSeconds);
     // A finer grid when the deadline is far beyond what the work needs (docs/plan.md, "Horizon").
     const probe = greedySchedule(problem, grid, optionsOn(grid), "cost");
@@ -316,10 +440,23 @@ export async function planFromCandidates(
       if (solution.status === "infeasible") throw capacityError(problem, grid);
       throw noPlanFoundError(limitSeconds);
     }
-    return attempt.plan;
+    return attempt;
   }
 
   async function minTime(budgetUsd: number, limitSeconds: number): Promise<Plan> {
+    const alternatives = comparedPlans({ kind: "min-time", budgetUsd }, undefined);
+    let slotted: Entry | undefined;
+    let failure = oversized(alternatives);
+    try {
+      if (failure === undefined) slotted = await slottedMinTime(budgetUsd, limitSeconds);
+    } catch (error) {
+      if (!isInfeasible(error) || alternatives.length === 0) throw error;
+      failure = (error as Error).message;
+    }
+    return choose("min-time", slotted, alternatives, makespanLowerBound(problem), failure);
+  }
+
+  async function slottedMinTime(budgetUsd: number, limitSeconds: number): Promise<Entry> {
     // Horizon: double a first guess (twice the slowest class's fastest run) until a greedy
     // schedule on that grid fits the budget; serial = every job after another on its
     // cheapest option bounds the search. The makespan found bounds the optimal one.
@@ -380,9 +517,13 @@ export async function planFromCandidates(
         warnings,
         `only the cheapest plan found fits the budget (solver: ${solution.status}); its makespan is not minimised further`,
       );
-      return cheapest;
+      return {
+        source: cheapest.chosenFrom?.source ?? "milp",
+        plan: cheapest,
+        slottedBound: cheapest.discretisation?.lowerBound ?? 0,
+      };
     }
-    return attempt.plan;
+    return attempt;
   }
 
   /**
@@ -483,6 +624,37 @@ function boundOf(
   // min-time: objective = D * slots + eps * cost with eps * cost <= 0.01 D; slots are whole.
   const slots = Math.max(0, Math.ceil((bound - 0.01 * grid.slotSeconds) / grid.slotSeconds - 1e-6));
   return Math.min(grid.originSeconds + slots * grid.slotSeconds, modelObjective);
+}
+
+/** A plan with where it came from; slotted ones carry the solver's bound on the slotted objective. */
+interface Entry {
+  readonly source: PlanSource;
+  readonly plan: Plan;
+  readonly slottedBound?: number;
+}
+
+function isInfeasible(error: unknown): boolean {
+  return error instanceof Error && error.name === "InfeasibleWorkloadError";
+}
+
+/**
+ * The workload one solve must satisfy, for the compared plans: a min-cost solve keeps its
+ * own deadline (a pareto step's, or the probe's inside min-time mode, which has no budget
+ * to keep); a min-time solve its budget.
+ */
+function workloadOfSolve(
+  workload: PlanningInput["workload"],
+  objective: ModelObjective,
+  deadlineSeconds: number | undefined,
+): PlanningInput["workload"] {
+  if (objective.kind === "min-time")
+    return { ...workload, objective: { kind: "min-time", budgetUsd: objective.budgetUsd } };
+  const deadlineHours = deadlineSeconds === undefined ? undefined : deadlineSeconds / 3600;
+  const own = workload.objective;
+  if (own.kind === "pareto") return { ...workload, objective: { ...own, deadlineHours } };
+  if (own.kind === "min-cost" && deadlineHours !== undefined)
+    return { ...workload, objective: { kind: "min-cost", deadlineHours } };
+  return { ...workload, objective: { kind: "pareto", points: 5, deadlineHours } };
 }
 
 /** The plan's worst-case cost (budget prices); plans from other sources may not carry it. */

@@ -55,6 +55,20 @@ export interface ConsideredCandidate {
   readonly chosen: boolean;
 }
 
+/**
+ * Where a plan came from: the MILP's schedule, the slotted greedy schedule (its incumbent),
+ * the continuous-time list schedule, or one of the baselines (by their names; "greedy" is
+ * the Optimus*-greedy baseline).
+ */
+export type PlanSource =
+  | "milp"
+  | "slotted-greedy"
+  | "list-schedule"
+  | "current-practice"
+  | "per-job-cheapest"
+  | "fixed-cluster"
+  | "greedy";
+
 export interface Plan {
   readonly schemaVersion: 1;
   readonly workload: string;
@@ -76,7 +90,10 @@ export interface Plan {
      */
     readonly transferCostUsd?: number;
   };
-  /** Proven bound on the objective (USD for min-cost, seconds for min-time). */
+  /**
+   * Lower bound on the objective (USD for min-cost, seconds for min-time) that holds for
+   * every plan on the same candidates, prices, quotas and deadlines, this one included.
+   */
   readonly lowerBound: number;
   /** Relative gap between the plan's objective and the lower bound. */
   readonly gap: number;
@@ -93,6 +110,25 @@ export interface Plan {
     readonly originSeconds: number;
     readonly modelObjective: number;
     readonly solverStatus: string;
+    /**
+     * The solver's proven bound on `modelObjective` (slotted schedules only; the decoded plan
+     * may cost less than it, so it is not `lowerBound`). Absent in plans written before it existed.
+     */
+    readonly lowerBound?: number;
+  };
+  /**
+   * Which of the plans the planner compared was returned, and why (docs/plan.md, "Plans
+   * compared"). Absent in plans from other sources.
+   */
+  readonly chosenFrom?: {
+    readonly source: PlanSource;
+    readonly reason: string;
+    /** Every valid plan compared, with its figures. */
+    readonly compared: readonly {
+      readonly source: PlanSource;
+      readonly costUsd: number;
+      readonly makespanSeconds: number;
+    }[];
   };
   readonly considered: readonly { readonly jobId: string; readonly candidates: readonly ConsideredCandidate[] }[];
 }

@@ -3,7 +3,8 @@
  *
  * Exact rules (never remove an optimal plan of the slotted model):
  *  P1 an option whose run cannot end by its class's deadline slot (on spot: by the
- *     deadline less the margin for one more interruption, `spotDeadlineMarginSeconds`);
+ *     deadline less the margin for one more interruption and the pace allowance,
+ *     `spotLatestEndSeconds`);
  *  P2 an option dominated in its own pool: another option of the same class in the same
  *     pool uses no more nodes, at least as many jobs per bundle and no more slots, so it
  *     can replace it in any schedule at no higher cost.
@@ -15,7 +16,7 @@
  *     instead of only the pools of the cheapest options.
  */
 import type { PlanningProblem, PlanOption } from "./planning-problem.ts";
-import { spotDeadlineMarginSeconds } from "./spot-overhead.ts";
+import { spotLatestEndSeconds } from "./spot-overhead.ts";
 import { durationSlots, lastEndSlot, type TimeGrid } from "./time-grid.ts";
 
 export interface SlottedOption extends PlanOption {
@@ -118,7 +119,7 @@ export function optionDeadlineSeconds(problem: PlanningProblem, option: PlanOpti
   const deadline = problem.classes[option.classIndex]?.deadlineSeconds;
   const pool = problem.pools[option.poolIndex];
   if (deadline === undefined || pool?.market !== "spot") return deadline;
-  return deadline - spotDeadlineMarginSeconds(problem.bootSeconds, problem.workload.spot);
+  return spotLatestEndSeconds(deadline, problem.bootSeconds, problem.workload.spot);
 }
 
 function dominates(a: SlottedOption, b: SlottedOption): boolean {

@@ -73,3 +73,24 @@ export const SPOT_REACTION_SECONDS = 120;
 export function spotDeadlineMarginSeconds(bootSeconds: number, settings: SpotSettings): number {
   return bootSeconds + settings.restartMinutes * 60 + SPOT_REACTION_SECONDS;
 }
+
+/**
+ * Share of a spot run's planned end that the plan keeps free before the deadline, on top of
+ * `spotDeadlineMarginSeconds`, for runs going slower than planned. Jobs run at the measured,
+ * not the estimated, pace, and a late job delays every later job on its instances, so the
+ * drift grows with the planned end. The simulated cloud draws each job's throughput with a
+ * 10% spread around the plan (docs/execution.md); two spreads cover a run that is 20% slow
+ * end to end. Without it, in the tight-deadline execution benchmark the reconciler moved
+ * such runs to on-demand mid-run and executed cost came out 19-23% above plan
+ * (docs/benchmarks.md, Execution). A run that cannot keep this allowance on spot is planned
+ * on on-demand from the start, at a price the plan shows.
+ */
+export const SPOT_PACE_ALLOWANCE = 0.2;
+
+/**
+ * The latest end of a spot run with the deadline `deadlineSeconds` (from the plan's start):
+ * end x (1 + SPOT_PACE_ALLOWANCE) + the interruption margin <= deadline.
+ */
+export function spotLatestEndSeconds(deadlineSeconds: number, bootSeconds: number, settings: SpotSettings): number {
+  return (deadlineSeconds - spotDeadlineMarginSeconds(bootSeconds, settings)) / (1 + SPOT_PACE_ALLOWANCE);
+}

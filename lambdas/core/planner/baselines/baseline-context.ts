@@ -24,6 +24,11 @@ export interface BaselineContext {
   readonly expectedRuntimeSeconds: (candidate: Candidate, market: Market) => number;
   /** Wall-clock seconds, for `solveSeconds`; core stays clock-free. */
   readonly clock?: () => number;
+  /**
+   * Leave out `considered` and the lower bound (the planner compares baseline plans with
+   * its own and fills both in itself; on thousands of jobs they are most of the work).
+   */
+  readonly lean?: boolean;
 }
 
 /** The instance type every fixed-cluster baseline uses: Saturn's evaluation ran on p4d. */

@@ -51,8 +51,12 @@ export function baselinePlan(
   const pricing = candidatePricing(context);
   const objective = context.workload.objective.kind;
   const achieved = objective === "min-time" ? makespanSeconds : expectedCostUsd;
-  const lowerBound =
-    objective === "min-time" ? makespanBound(context, schedule.choices) : costBound(pricing, schedule.choices);
+  const lean = context.lean === true;
+  const lowerBound = lean
+    ? 0
+    : objective === "min-time"
+      ? makespanBound(context, schedule.choices)
+      : costBound(pricing, schedule.choices);
   const finishedAt = context.clock?.();
   return {
     schemaVersion: 1,
@@ -64,10 +68,12 @@ export function baselinePlan(
     lowerBound,
     gap: achieved > 0 ? Math.max(0, (achieved - lowerBound) / achieved) : 0,
     solveSeconds: startedAt !== undefined && finishedAt !== undefined ? Math.max(0, finishedAt - startedAt) : 0,
-    considered: schedule.choices.map((choice) => ({
-      jobId: choice.jobId,
-      candidates: choice.candidates.map((candidate) => considered(pricing, candidate, choice)),
-    })),
+    considered: lean
+      ? []
+      : schedule.choices.map((choice) => ({
+          jobId: choice.jobId,
+          candidates: choice.candidates.map((candidate) => considered(pricing, candidate, choice)),
+        })),
   };
 }
 

@@ -15,6 +15,7 @@
  */
 import { expectedHourlyPrice, offeredInstanceTypes } from "../../catalog/select.ts";
 import type { InstanceType } from "../../catalog/types.ts";
+import { billedCostUsd } from "../../cloud/billing.ts";
 import { InfeasibleWorkloadError } from "../../errors.ts";
 import type { Job } from "../../spec/workload.ts";
 import type { Market, QuotaGroup } from "../../spec/workload-schema.ts";
@@ -87,6 +88,21 @@ export function perJobCheapestPlan(context: BaselineContext): Plan {
     choices.push({ jobId: job.id, candidates, chosen: offer.candidate.config, market: offer.market });
   }
   return baselinePlan(context, { instances, assignments, choices }, startedAt);
+}
+
+/**
+ * What the per-job cheapest plan will cost, without scheduling it: each job's bill is fixed
+ * by its offer (its own instances for boot + runtime); the schedule only decides when.
+ */
+export function perJobCheapestCostUsd(context: BaselineContext): number {
+  const types = offeredInstanceTypes(context.catalog, context.workload);
+  let total = 0;
+  for (const job of context.workload.jobs) {
+    const offer = cheapestOffer(context, job, context.candidatesFor(job, types), types);
+    total +=
+      offer.candidate.config.nodes * billedCostUsd(0, bootSeconds(context) + offer.seconds, offer.hourlyPriceUsd);
+  }
+  return total;
 }
 
 function cheapestOffer(

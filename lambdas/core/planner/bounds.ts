@@ -1,0 +1,219 @@
+/**
+ * Model-free lower bounds (docs/plan.md, "Lower bounds"): they hold for every plan on the
+ * same candidates, prices, quotas and deadlines, whoever builds it (this planner's MILP,
+ * its list schedule, a baseline, a person), in continuous time. The slotted model's own
+ * bound holds only for slotted schedules, and the decoded plan can cost less than it (the
+ * decode trims rounding), so it is reported apart, under `discretisation.lowerBound`.
+ *
+ * Cost: every job pays at least its GPU share (price x GPUs used / GPUs of the type) of
+ * the instances it runs on, for its expected runtime, on the cheapest usable configuration
+ * and market. "Usable": the pool exists (price, quota, not excluded, spot only for jobs
+ * that checkpoint), boot + runtime fits before the job's deadline, and the quota holds its
+ * nodes. Quota-forced markets: attributing to each job the same share of its instances'
+ * vCPUs, a quota cell (group x market) holds at most Q x d vCPU-seconds of the jobs whose
+ * deadline is d or earlier. The bound is the least total cost under those rows, an LP in
+ * jobs per (class, configuration); on each (class, cell) only the lower convex hull of
+ * (vCPU-seconds, cost) can be used, so the other configurations are left out exactly.
+ * Boot, idle GPUs, bundling rules and the 60-second minimum only add to every plan's cost
+ * and are not counted.
+ *
+ * Makespan: boot plus the longest of the classes' fastest usable runtimes.
+ */
+import type { MilpModel, SolverPort } from "./api.ts";
+import type { PlanningProblem } from "./planning-problem.ts";
+import { spotSlowdown } from "./spot-overhead.ts";
+
+/** One usable configuration of a class, priced by GPU share. */
+interface ShareOption {
+  readonly classIndex: number;
+  readonly cell: string;
+  readonly costUsd: number;
+  readonly vcpuSeconds: number;
+  readonly runtimeSeconds: number;
+}
+
+export interface CostBound {
+  readonly usd: number;
+  /** "gpu-share": the sum alone; "quota-lp": with the quota rows (at least as high). */
+  readonly method: "gpu-share" | "quota-lp";
+  /** Solver seconds the LP took (0 without it). */
+  readonly seconds: number;
+}
+
+function shareOptions(problem: PlanningProblem, deadlineSeconds: number | undefined): ShareOption[][] {
+  const { workload, bootSeconds } = problem;
+  const pools = new Map(problem.pools.map((pool) => [`${pool.type.name}|${pool.market}`, pool]));
+  return problem.classes.map((jobClass) => {
+    const job = jobClass.jobs[0];
+    const deadline = Math.min(
+      jobClass.deadlineSeconds ?? Number.POSITIVE_INFINITY,
+      deadlineSeconds ?? Number.POSITIVE_INFINITY,
+    );
+    const list: ShareOption[] = [];
+    for (const candidate of jobClass.candidates) {
+      if (!candidate.estimate.fits || candidate.runtimeSeconds === undefined) continue;
+      if (job !== undefined && !job.techniques.includes(candidate.config.technique)) continue;
+      for (const market of workload.markets) {
+        if (market === "spot" && job?.checkpointable === false) continue;
+        const pool = pools.get(`${candidate.config.instanceType}|${market}`);
+        if (pool === undefined || candidate.config.nodes > pool.maxInstances) continue;
+        const runtime = candidate.runtimeSeconds * (market === "spot" ? spotSlowdown(pool.type, workload.spot) : 1);
+        if (bootSeconds + runtime > deadline + 1e-6) continue;
+        const share = (candidate.config.nodes * candidate.config.gpusPerNode) / pool.type.gpus;
+        list.push({
+          classIndex: jobClass.index,
+          cell: `${pool.quotaGroup}|${pool.market}`,
+          costUsd: (share * pool.priceUsdPerHour * runtime) / 3600,
+          vcpuSeconds: share * pool.type.vcpus * runtime,
+          runtimeSeconds: runtime,
+        });
+      }
+    }
+    return list;
+  });
+}
+
+/** The GPU-share bound alone: no solver needed. Undefined when some class has no usable option. */
+export function gpuShareCostBound(problem: PlanningProblem, deadlineSeconds?: number): number | undefined {
+  let total = 0;
+  for (const [index, list] of shareOptions(problem, deadlineSeconds).entries()) {
+    if (list.length === 0) return undefined;
+    const n = problem.classes[index]?.jobs.length ?? 0;
+    total += n * Math.min(...list.map((option) => option.costUsd));
+  }
+  return total;
+}
+
+/**
+ * The cost bound with the quota rows where every job has a deadline; the GPU-share sum
+ * when the LP cannot be solved (the sum is itself a valid bound, just looser).
+ */
+export async function costLowerBound(
+  problem: PlanningProblem,
+  solver: SolverPort,
+  deadlineSeconds: number | undefined,
+  timeLimitSeconds: number,
+): Promise<CostBound> {
+  const simple = gpuShareCostBound(problem, deadlineSeconds) ?? 0;
+  const options = shareOptions(problem, deadlineSeconds);
+  const deadlines = problem.classes.map((jobClass) =>
+    Math.min(jobClass.deadlineSeconds ?? Number.POSITIVE_INFINITY, deadlineSeconds ?? Number.POSITIVE_INFINITY),
+  );
+  if (options.some((list) => list.length === 0) || deadlines.every((d) => !Number.isFinite(d))) {
+    return { usd: simple, method: "gpu-share", seconds: 0 };
+  }
+  const columns: string[] = [];
+  const objective: string[] = [];
+  const bounds: string[] = [];
+  const demand: string[] = [];
+  /** cell -> deadline -> terms of the classes with that deadline. */
+  const usage = new Map<string, Map<number, string[]>>();
+  for (const [classIndex, list] of options.entries()) {
+    const n = problem.classes[classIndex]?.jobs.length ?? 0;
+    const row: string[] = [];
+    const byCell = new Map<string, ShareOption[]>();
+    for (const option of list) byCell.set(option.cell, [...(byCell.get(option.cell) ?? []), option]);
+    for (const [cell, cellOptions] of byCell) {
+      for (const [k, option] of lowerHull(cellOptions).entries()) {
+        const name = `y_c${classIndex}_${cell.replace(/[^A-Za-z0-9]/g, "_")}_${k}`;
+        columns.push(name);
+        objective.push(`${signed(option.costUsd)} ${name}`);
+        bounds.push(` 0 <= ${name} <= ${n}`);
+        row.push(`+ 1 ${name}`);
+        const deadline = deadlines[classIndex] ?? Number.POSITIVE_INFINITY;
+        if (Number.isFinite(deadline)) {
+          const byDeadline = usage.get(cell) ?? new Map<number, string[]>();
+          byDeadline.set(deadline, [...(byDeadline.get(deadline) ?? []), `${signed(option.vcpuSeconds)} ${name}`]);
+          usage.set(cell, byDeadline);
+        }
+      }
+    }
+    demand.push(` demand_c${classIndex}: ${terms(row)} >= ${n}`);
+  }
+  // Per cell and deadline d_i: w_i = the vCPU-seconds of the classes due at d_i; then
+  // w_1 + ... + w_i <= Q x d_i. Each column appears in one row only.
+  const quotaRows: string[] = [];
+  for (const [cell, byDeadline] of usage) {
+    const [group, market] = cell.split("|") as [keyof PlanningProblem["quotas"], "spot" | "on-demand"];
+    const limit = problem.quotas[group][market];
+    const sorted = [...byDeadline.keys()].sort((a, b) => a - b);
+    const cellName = cell.replace(/[^A-Za-z0-9]/g, "_");
+    const sums: string[] = [];
+    for (const [index, deadline] of sorted.entries()) {
+      const w = `w_${cellName}_${index}`;
+      columns.push(w);
+      bounds.push(` ${w} >= 0`);
+      quotaRows.push(` use_${cellName}_${index}: ${terms([...(byDeadline.get(deadline) ?? []), `- 1 ${w}`])} <= 0`);
+      sums.push(`+ 1 ${w}`);
+      quotaRows.push(` quota_${cellName}_${index}: ${terms(sums)} <= ${limit * deadline}`);
+    }
+  }
+  const lp = [
+    "Minimize",
+    ` obj: ${terms(objective)}`,
+    "Subject To",
+    ...demand,
+    ...quotaRows,
+    "Bounds",
+    ...bounds,
+    "End",
+    "",
+  ].join("\n");
+  const model: MilpModel = { lp, columns };
+  const solution = await solver.solve(model, { timeLimitSeconds, mipGap: 0 });
+  if (solution.status !== "optimal" || solution.objective === undefined) {
+    return { usd: simple, method: "gpu-share", seconds: solution.seconds };
+  }
+  // Solver tolerances: a hair below the LP optimum, and never below the plain sum (the LP's rows only add).
+  const lpBound = solution.objective * (1 - 1e-7);
+  return lpBound > simple
+    ? { usd: lpBound, method: "quota-lp", seconds: solution.seconds }
+    : { usd: simple, method: "gpu-share", seconds: solution.seconds };
+}
+
+/** Boot plus the longest of the classes' fastest usable runtimes (0 when a class has none). */
+export function makespanLowerBound(problem: PlanningProblem, deadlineSeconds?: number): number {
+  let longest = 0;
+  for (const list of shareOptions(problem, deadlineSeconds)) {
+    if (list.length === 0) return 0;
+    longest = Math.max(longest, Math.min(...list.map((option) => option.runtimeSeconds)));
+  }
+  return problem.bootSeconds + longest;
+}
+
+/**
+ * The lower-left convex hull of (vCPU-seconds, cost): every other point is no better than
+ * a mix of two hull points (no more of either), so the LP needs only these.
+ */
+function lowerHull(options: readonly ShareOption[]): ShareOption[] {
+  const sorted = [...options].sort((a, b) => a.vcpuSeconds - b.vcpuSeconds || a.costUsd - b.costUsd);
+  const hull: ShareOption[] = [];
+  for (const point of sorted) {
+    // Keep only points cheaper than every point with fewer vCPU-seconds.
+    if (hull.length > 0 && point.costUsd >= (hull[hull.length - 1] as ShareOption).costUsd) continue;
+    while (hull.length >= 2) {
+      const a = hull[hull.length - 2] as ShareOption;
+      const b = hull[hull.length - 1] as ShareOption;
+      const cross =
+        (b.vcpuSeconds - a.vcpuSeconds) * (point.costUsd - a.costUsd) -
+        (b.costUsd - a.costUsd) * (point.vcpuSeconds - a.vcpuSeconds);
+      if (cross <= 0) hull.pop();
+      else break;
+    }
+    hull.push(point);
+  }
+  return hull;
+}
+
+/** Terms joined into an LP expression: no leading sign, a line break every 16 terms. */
+function terms(list: readonly string[]): string {
+  const text = list.map((term, index) => (index === 0 && term.startsWith("+ ") ? term.slice(2) : term));
+  const lines: string[] = [];
+  for (let i = 0; i < text.length; i += 16) lines.push(text.slice(i, i + 16).join(" "));
+  return lines.join("\n   ");
+}
+
+function signed(value: number): string {
+  const text = Number(value.toPrecision(12)).toString();
+  return value < 0 ? `- ${text.slice(1)}` : `+ ${text}`;
+}
