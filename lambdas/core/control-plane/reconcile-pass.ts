@@ -32,7 +32,6 @@ import {
 } from "../store/workload-store.ts";
 import { updateWorkload } from "./conditional-update.ts";
 import type { ControlQueues } from "./control-queues.ts";
-import { cloudWithNotices } from "./interruption-notices.ts";
 import { type StackLimits, storedWorkload } from "./stored-workload.ts";
 
 export interface WorkersInput {
@@ -120,7 +119,7 @@ async function passUnderLease(deps: ReconcileDeps, input: PassInput): Promise<Pa
     rules: { ...DEFAULT_RECONCILER_RULES, ...deps.rules },
   };
   const ports = {
-    cloud: cloudWithNotices(deps.cloud),
+    cloud: deps.cloud,
     workers: deps.workersFor({ workloadId, workload, record }),
     planner: deps.planner,
   };

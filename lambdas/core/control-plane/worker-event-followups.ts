@@ -3,12 +3,13 @@
  * change what the reconciler would do now (an attempt ended, an instance was told it will
  * be reclaimed) get a pass at once; heartbeats, checkpoints and measurements wait for the
  * schedule (they change projections, not the next action). An agent's own spot notice
- * (from IMDS) is written onto the instance as the same tag the EventBridge warning writes.
+ * (from IMDS) is recorded as the same cloud event the EventBridge warning records, so
+ * whichever arrives first marks the instance.
  */
-import { type CloudPort, SATURN_TAGS } from "../cloud/cloud-port.ts";
+import type { CloudEventSink } from "../cloud/cloud-event-source.ts";
 import type { WorkerEvent, WorkerEventKind } from "../protocol/worker-protocol.ts";
+import { SPOT_WARNING_SECONDS } from "./cloud-event-intake.ts";
 import type { ControlQueues } from "./control-queues.ts";
-import { INTERRUPTION_NOTICE_TAG } from "./interruption-notices.ts";
 
 const PROMPTING: ReadonlySet<WorkerEventKind> = new Set(["completed", "failed", "stopped", "interruption-notice"]);
 
@@ -17,17 +18,19 @@ export function workloadsToReconcile(events: readonly WorkerEvent[]): string[] {
 }
 
 export async function followUpWorkerEvents(
-  deps: { readonly cloud: CloudPort; readonly queues: ControlQueues },
+  deps: { readonly events: CloudEventSink; readonly queues: ControlQueues },
   events: readonly WorkerEvent[],
 ): Promise<readonly string[]> {
   for (const event of events) {
     if (event.kind !== "interruption-notice" || event.notice !== "spot-instance-action") continue;
-    // Only an instance of the event's own workload is tagged: a message cannot mark another's.
-    const instances = await deps.cloud.describe({ [SATURN_TAGS.workload]: event.workloadId });
-    const instance = instances.find((candidate) => candidate.id === event.instanceId);
-    if (instance !== undefined && instance.tags[INTERRUPTION_NOTICE_TAG] === undefined) {
-      await deps.cloud.tag(event.instanceId, { [INTERRUPTION_NOTICE_TAG]: event.sentAt });
-    }
+    const at = Date.parse(event.sentAt) / 1000;
+    const reclaimAt = event.actionAt === null ? at + SPOT_WARNING_SECONDS : Date.parse(event.actionAt) / 1000;
+    await deps.events.putCloudEvent(event.workloadId, {
+      kind: "spot-interruption-warning",
+      instanceId: event.instanceId,
+      at,
+      reclaimAt,
+    });
   }
   const workloads = workloadsToReconcile(events);
   if (workloads.length > 0) await deps.queues.requestReconcile(workloads, "worker events");

@@ -1,0 +1,66 @@
+/**
+ * The EC2-event function (EventBridge rules): spot interruption warnings, rebalance
+ * recommendations and instance state changes. Each one for a Saturn instance is recorded
+ * for its workload and prompts a reconcile pass; anything else is logged and dropped
+ * (an error would only make EventBridge retry an event that can never parse).
+ */
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import middy from "@middy/core";
+import type { EventBridgeEvent } from "aws-lambda";
+import { z } from "zod";
+import { type CloudEventDeps, type Ec2Notice, takeEc2Notice } from "../core/control-plane/cloud-event-intake.ts";
+import { ec2EventsRuntime } from "./composition-root.ts";
+import { type Observability, observability, withWorkloadId } from "./observability.ts";
+
+export const EC2_DETAIL_TYPES = {
+  "EC2 Spot Instance Interruption Warning": "spot-interruption-warning",
+  "EC2 Instance Rebalance Recommendation": "rebalance-recommendation",
+  "EC2 Instance State-change Notification": "state-change",
+} as const satisfies Record<string, Ec2Notice["kind"]>;
+
+const ec2EventSchema = z.object({
+  source: z.literal("aws.ec2"),
+  "detail-type": z.enum(Object.keys(EC2_DETAIL_TYPES) as [keyof typeof EC2_DETAIL_TYPES]),
+  time: z.iso.datetime({ offset: true }),
+  detail: z.object({ "instance-id": z.string().regex(/^i-[0-9a-z]+$/), state: z.string().optional() }),
+});
+
+/** The notice, or why the event is not one. */
+export function parseEc2Event(event: unknown): Ec2Notice | string {
+  const parsed = ec2EventSchema.safeParse(event);
+  if (!parsed.success) return parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+  const { data } = parsed;
+  return {
+    kind: EC2_DETAIL_TYPES[data["detail-type"]],
+    instanceId: data.detail["instance-id"],
+    at: Date.parse(data.time) / 1000,
+    state: data.detail.state,
+  };
+}
+
+export function createEc2EventsHandler(runtime: () => CloudEventDeps, { logger, metrics }: Observability) {
+  const handle = async (event: EventBridgeEvent<string, unknown>): Promise<{ workloadId: string | null }> => {
+    const notice = parseEc2Event(event);
+    if (typeof notice === "string") {
+      logger.warn("not an EC2 event this function handles; dropped", { reason: notice });
+      return { workloadId: null };
+    }
+    const workloadId = await takeEc2Notice(runtime(), notice);
+    if (workloadId === undefined) {
+      logger.info("event for an instance Saturn did not launch; dropped", { instanceId: notice.instanceId });
+      return { workloadId: null };
+    }
+    await withWorkloadId(logger, workloadId, async () => {
+      metrics.addMetric("Ec2Events", MetricUnit.Count, 1);
+      logger.info("EC2 event recorded", { kind: notice.kind, instanceId: notice.instanceId, state: notice.state });
+    });
+    return { workloadId };
+  };
+  return middy(handle)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics));
+}
+
+export const handler = createEc2EventsHandler(ec2EventsRuntime, observability("saturn-ec2-events"));
