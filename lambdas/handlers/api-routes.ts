@@ -8,6 +8,7 @@ import type { Catalog } from "../core/catalog/types.ts";
 import { type Caller, callerOf } from "../core/control-plane/caller.ts";
 import { WorkloadStateError } from "../core/control-plane/control-plane-errors.ts";
 import type { ControlQueues } from "../core/control-plane/control-queues.ts";
+import type { StackLimits } from "../core/control-plane/stored-workload.ts";
 import { MAX_SUBMIT_BODY_BYTES } from "../core/control-plane/submit-request.ts";
 import { submitWorkload } from "../core/control-plane/submit-workload.ts";
 import { approveWorkload, cancelWorkload, readOwnWorkload } from "../core/control-plane/workload-requests.ts";
@@ -20,6 +21,7 @@ export interface ApiRuntime {
   readonly store: WorkloadStore;
   readonly queues: ControlQueues;
   readonly catalog: Catalog;
+  readonly limits: StackLimits;
   /** IAM principal ARNs (users, roles) that see every workload. */
   readonly admins: readonly string[];
   /** Milliseconds since the epoch. */
@@ -174,6 +176,12 @@ export async function routeApiRequest(
       expectEmptyBody(text);
       return jsonResponse(202, summaryOf(await cancelWorkload(deps, id, caller, now)));
     case "catalog":
-      return jsonResponse(200, runtime.catalog);
+      return jsonResponse(200, {
+        ...runtime.catalog,
+        stack: {
+          allowedInstanceTypes: runtime.limits.allowedInstanceTypes ?? null,
+          budgetCapUsd: runtime.limits.budgetCapUsd ?? null,
+        },
+      });
   }
 }

@@ -9,36 +9,10 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { EventBridgeEvent } from "aws-lambda";
-import { z } from "zod";
-import { type CloudEventDeps, type Ec2Notice, takeEc2Notice } from "../core/control-plane/cloud-event-intake.ts";
+import { type CloudEventDeps, takeEc2Notice } from "../core/control-plane/cloud-event-intake.ts";
 import { ec2EventsRuntime } from "./composition-root.ts";
+import { parseEc2Event } from "./ec2-event-schema.ts";
 import { type Observability, observability, withWorkloadId } from "./observability.ts";
-
-export const EC2_DETAIL_TYPES = {
-  "EC2 Spot Instance Interruption Warning": "spot-interruption-warning",
-  "EC2 Instance Rebalance Recommendation": "rebalance-recommendation",
-  "EC2 Instance State-change Notification": "state-change",
-} as const satisfies Record<string, Ec2Notice["kind"]>;
-
-const ec2EventSchema = z.object({
-  source: z.literal("aws.ec2"),
-  "detail-type": z.enum(Object.keys(EC2_DETAIL_TYPES) as [keyof typeof EC2_DETAIL_TYPES]),
-  time: z.iso.datetime({ offset: true }),
-  detail: z.object({ "instance-id": z.string().regex(/^i-[0-9a-z]+$/), state: z.string().optional() }),
-});
-
-/** The notice, or why the event is not one. */
-export function parseEc2Event(event: unknown): Ec2Notice | string {
-  const parsed = ec2EventSchema.safeParse(event);
-  if (!parsed.success) return parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-  const { data } = parsed;
-  return {
-    kind: EC2_DETAIL_TYPES[data["detail-type"]],
-    instanceId: data.detail["instance-id"],
-    at: Date.parse(data.time) / 1000,
-    state: data.detail.state,
-  };
-}
 
 export function createEc2EventsHandler(runtime: () => CloudEventDeps, { logger, metrics }: Observability) {
   const handle = async (event: EventBridgeEvent<string, unknown>): Promise<{ workloadId: string | null }> => {

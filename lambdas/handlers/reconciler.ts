@@ -77,8 +77,10 @@ export function createReconcilerHandler(runtime: () => ReconcilerRuntime, { logg
     return { requested };
   };
 
-  const handle = (event: SQSEvent | ScheduledEvent, context: Context) =>
-    "Records" in event ? passes(event, context) : schedule();
+  const handle = async (
+    event: SQSEvent | ScheduledEvent,
+    context: Context,
+  ): Promise<SQSBatchResponse | ScheduleResult> => ("Records" in event ? passes(event, context) : schedule());
   return middy(handle)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics));

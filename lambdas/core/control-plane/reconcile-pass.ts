@@ -42,7 +42,8 @@ export interface WorkersInput {
 
 export interface ReconcileDeps {
   readonly store: WorkloadStore;
-  readonly cloud: CloudPort;
+  /** The cloud as one workload's passes see it (its cloud events, its spend ledger). */
+  readonly cloudFor: (workloadId: string) => CloudPort;
   /** The worker port of one workload (orders in S3, reports from its stored worker events). */
   readonly workersFor: (input: WorkersInput) => WorkerPort;
   readonly planner: RemainingWorkPlanner;
@@ -119,7 +120,7 @@ async function passUnderLease(deps: ReconcileDeps, input: PassInput): Promise<Pa
     rules: { ...DEFAULT_RECONCILER_RULES, ...deps.rules },
   };
   const ports = {
-    cloud: deps.cloud,
+    cloud: deps.cloudFor(workloadId),
     workers: deps.workersFor({ workloadId, workload, record }),
     planner: deps.planner,
   };
