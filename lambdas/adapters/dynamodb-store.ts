@@ -4,7 +4,7 @@
  * per workload `W#<id>`: `META` (the summary, the condition of every status change),
  * `SPEC`, `PLAN#v<n>`, `EXEC` (documents, chunked when large: dynamodb-documents.ts),
  * `LEASE`, `EV#`/`HB#` (worker events), `AT#` (attempt starts), `CE#` (cloud events),
- * `AUDIT#<at>#<hash>`; outside it: `IDEM#<owner>|<key>`, `PROFILE#<signature>`, `REJECTED`.
+ * `AUDIT#<at>#<hash>`, `COST#<instance>` (settled instance costs); outside it: `IDEM#<owner>|<key>`, `PROFILE#<signature>`, `REJECTED`.
  *
  * Every write that changes state carries a condition: the version it read (summary,
  * execution record), absence (creation, plan versions, event ids), or the lease's holder and
@@ -28,6 +28,7 @@ import {
 import { TABLE } from "../config/stack-contract.ts";
 import type { CloudEventSink, CloudEventSource } from "../core/cloud/cloud-event-source.ts";
 import type { CloudEvent } from "../core/cloud/cloud-port.ts";
+import type { InstanceCostLedger } from "../core/cloud/instance-cost-ledger.ts";
 import type { ProfileRecord } from "../core/estimator/types.ts";
 import type { Plan } from "../core/planner/plan.ts";
 import type { WorkerEvent } from "../core/protocol/worker-protocol.ts";
@@ -97,7 +98,13 @@ export class StoreReadError extends Error {
 type Item = Record<string, unknown>;
 
 export class DynamoDbStore
-  implements WorkloadStore, AttemptStartStore, RejectedMessageReader, CloudEventSource, CloudEventSink
+  implements
+    WorkloadStore,
+    AttemptStartStore,
+    RejectedMessageReader,
+    CloudEventSource,
+    CloudEventSink,
+    InstanceCostLedger
 {
   readonly #table: string;
   readonly #client: DocumentClientPort;
@@ -395,6 +402,20 @@ export class DynamoDbStore
       ConsistentRead: true,
     });
     return items.map((item) => item.event as CloudEvent);
+  }
+
+  // ---- instance costs (InstanceCostLedger) ----
+
+  async settleInstanceCost(workloadId: string, instanceId: string, usd: number): Promise<boolean> {
+    return this.#conditionalPut(
+      { pk: workloadPk(workloadId), sk: `COST#${instanceId}`, instanceId, usd },
+      "attribute_not_exists(pk)",
+    );
+  }
+
+  async settledInstanceCosts(workloadId: string): Promise<ReadonlyMap<string, number>> {
+    const items = await this.#queryPrefix(workloadPk(workloadId), "COST#");
+    return new Map(items.map((item) => [String(item.instanceId), Number(item.usd)]));
   }
 
   // ---- audit, profiles ----

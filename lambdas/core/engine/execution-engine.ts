@@ -6,7 +6,7 @@
  */
 import type { CloudPort } from "../cloud/cloud-port.ts";
 import { SATURN_TAGS } from "../cloud/cloud-port.ts";
-import { CapacityError, QuotaError } from "../cloud/launch-errors.ts";
+import { CapacityError, LaunchError, QuotaError } from "../cloud/launch-errors.ts";
 import type { JobReport, WorkerPort } from "../cloud/worker-port.ts";
 import type { QuotaTable } from "../planner/api.ts";
 import type { Plan } from "../planner/plan.ts";
@@ -172,10 +172,10 @@ export class ExecutionEngine {
         try {
           await cloud.launch(action.request);
         } catch (error) {
-          if (!(error instanceof CapacityError) && !(error instanceof QuotaError)) throw error;
+          if (!(error instanceof LaunchError)) throw error;
           this.#launchFailures.push({
             clientToken: action.request.clientToken,
-            kind: error instanceof CapacityError ? "capacity" : "quota",
+            kind: error instanceof CapacityError ? "capacity" : error instanceof QuotaError ? "quota" : "other",
             code: error.details.code,
             instanceType: action.request.instanceType,
             market: action.request.market,
