@@ -119,9 +119,7 @@ export class AwsWorkers implements WorkerPort {
     const { workloadId, workload, plan, planVersion, bucketName } = this.#options;
     const job = this.#jobs.get(request.jobId);
     if (job === undefined) {
-      throw new AssignmentError(
-        `startJob: expected a job of workload ${workload.name}, got '${request.jobId}'`,
-      );
+      throw new AssignmentError(`startJob: expected a job of workload ${workload.name}, got '${request.jobId}'`);
     }
     const planned = plan.assignments.find((a) => a.jobId === request.jobId);
     const checkpointPrefix = `s3://${bucketName}/${bucketLayout.checkpointPrefix(workloadId, job.id)}`;

@@ -63,7 +63,9 @@ export class S3Orders {
     const key = bucketLayout.orders(workloadId, instanceId);
     let output: GetObjectCommandOutput;
     try {
-      output = (await this.#s3.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }))) as GetObjectCommandOutput;
+      output = (await this.#s3.send(
+        new GetObjectCommand({ Bucket: this.#bucket, Key: key }),
+      )) as GetObjectCommandOutput;
     } catch (error) {
       if (error instanceof Error && (error.name === "NoSuchKey" || error.name === "NotFound")) return undefined;
       throw error;
