@@ -21,7 +21,7 @@ function tagsOf(instance: { Tags?: { Key?: string; Value?: string }[] }): Record
   return Object.fromEntries((instance.Tags ?? []).map((tag) => [tag.Key ?? "", tag.Value ?? ""]));
 }
 
-describe("a workload from submit to teardown", () => {
+describe("a workload from submit to teardown", { timeout: 180_000 }, () => {
   it("plans, waits for approval, launches the planned instances, runs to completion and leaves nothing running", async () => {
     const submitted = await harness.call("POST", "/workloads", { body: submitBody() });
     expect(submitted.status).toBe(201);

@@ -14,9 +14,13 @@ export interface FleetFault {
 }
 
 export class FaultyEc2 implements Ec2ClientPort {
-  readonly real = new EC2Client({ ...emulatorClientConfig(), maxAttempts: 1 });
+  readonly real: EC2Client;
   readonly commands: object[] = [];
   readonly #faults: (FleetFault | undefined)[] = [];
+
+  constructor(region?: string) {
+    this.real = new EC2Client({ ...emulatorClientConfig(region), maxAttempts: 1 });
+  }
 
   /** The next CreateFleet calls answer with these errors (undefined: forward that call). */
   failNextFleets(...faults: (FleetFault | undefined)[]): void {

@@ -11,18 +11,21 @@ import {
   DescribeSubnetsCommand,
   EC2Client,
 } from "@aws-sdk/client-ec2";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import { type BucketLocationConstraint, CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { ENV, type EnvName } from "../../../lambdas/config/stack-contract.ts";
 import { emulatorClientConfig } from "../../support/aws.ts";
 import { createTestTable } from "../../support/dynamodb-table.ts";
 
-export async function createContractResources(admins: readonly string[]): Promise<Record<EnvName, string>> {
+export async function createContractResources(
+  admins: readonly string[],
+  region?: string,
+): Promise<Record<EnvName, string>> {
   const suffix = randomUUID().slice(0, 8);
-  const sqs = new SQSClient(emulatorClientConfig());
-  const ec2 = new EC2Client(emulatorClientConfig());
-  const s3 = new S3Client({ ...emulatorClientConfig(), forcePathStyle: true });
-  const table = await createTestTable("saturn-flow");
+  const sqs = new SQSClient(emulatorClientConfig(region));
+  const ec2 = new EC2Client(emulatorClientConfig(region));
+  const s3 = new S3Client({ ...emulatorClientConfig(region), forcePathStyle: true });
+  const table = await createTestTable("saturn-flow", region);
   const queue = async (name: string, fifo: boolean): Promise<string> => {
     const attributes = fifo ? { FifoQueue: "true" } : {};
     const dlq = await sqs.send(
@@ -48,7 +51,14 @@ export async function createContractResources(admins: readonly string[]): Promis
     queue("saturn-worker-events", false),
   ]);
   const bucket = `saturn-artifacts-${suffix}`;
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(
+    new CreateBucketCommand({
+      Bucket: bucket,
+      ...(region === undefined || region === "us-east-1"
+        ? {}
+        : { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }),
+    }),
+  );
   const image =
     (await ec2.send(new DescribeImagesCommand({ Owners: ["amazon"] }))).Images?.[0]?.ImageId ?? "ami-12c6146b";
   const template = async (name: string) =>

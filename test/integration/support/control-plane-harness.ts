@@ -8,7 +8,12 @@
  */
 import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { S3Client } from "@aws-sdk/client-s3";
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { DynamoDbStore } from "../../../lambdas/adapters/dynamodb-store.ts";
 import type { Ec2ClientPort } from "../../../lambdas/adapters/ec2-fleet.ts";
@@ -38,10 +43,11 @@ export class ControlPlaneHarness {
   /** The suite's clock, seconds since the epoch; starts at the real time so moto's launch times line up. */
   now = Math.floor(Date.now() / 1000);
   readonly env: Record<EnvName, string>;
-  readonly faulty = new FaultyEc2();
-  readonly ec2 = new EC2Client({ ...emulatorClientConfig(), maxAttempts: 1 });
-  readonly s3 = new S3Client({ ...emulatorClientConfig(), forcePathStyle: true });
-  readonly sqs = new SQSClient(emulatorClientConfig());
+  readonly region: string;
+  readonly faulty: FaultyEc2;
+  readonly ec2: EC2Client;
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
   readonly root: ControlPlane;
   readonly store: DynamoDbStore;
   readonly agents: SimulatedAgents;
@@ -57,14 +63,19 @@ export class ControlPlaneHarness {
   readonly ec2Events;
   readonly sweeper;
 
-  constructor(env: Record<EnvName, string>) {
+  constructor(env: Record<EnvName, string>, region = TEST_REGION) {
     this.env = env;
+    this.region = region;
+    this.faulty = new FaultyEc2(region);
+    this.ec2 = new EC2Client({ ...emulatorClientConfig(region), maxAttempts: 1 });
+    this.s3 = new S3Client({ ...emulatorClientConfig(region), forcePathStyle: true });
+    this.sqs = new SQSClient(emulatorClientConfig(region));
     const clock = () => this.now * 1000;
     this.root = controlPlane(
-      { ...env, AWS_REGION: TEST_REGION },
+      { ...env, AWS_REGION: this.region },
       {
         clock,
-        clientConfig: emulatorClientConfig(),
+        clientConfig: emulatorClientConfig(region),
         wrapEc2: () => ({
           send: (command) => (this.wrapEc2 === undefined ? this.faulty : this.wrapEc2(this.faulty)).send(command),
         }),
@@ -124,8 +135,8 @@ export class ControlPlaneHarness {
       messageAttributes: {},
       md5OfBody: message.MD5OfBody ?? "",
       eventSource: "aws:sqs",
-      eventSourceARN: `arn:aws:sqs:${TEST_REGION}:123456789012:queue`,
-      awsRegion: TEST_REGION,
+      eventSourceARN: `arn:aws:sqs:${this.region}:123456789012:queue`,
+      awsRegion: this.region,
     }));
   }
 
@@ -152,7 +163,22 @@ export class ControlPlaneHarness {
           }),
         );
       }
-      // Failed messages stay invisible until their timeout, as on AWS; the suite counts them.
+      // A failed message comes back after its visibility timeout on AWS; in accelerated time
+      // at once (and after the queue's receive limit it moves to the dead-letter queue).
+      if (failed.size > 0) {
+        await this.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: records
+              .filter((record) => failed.has(record.messageId))
+              .map((record, index) => ({
+                Id: String(index),
+                ReceiptHandle: record.receiptHandle,
+                VisibilityTimeout: 0,
+              })),
+          }),
+        );
+      }
       handled += records.length;
     }
     return handled;
