@@ -136,6 +136,3 @@ export function decodeDocument(head: Record<string, unknown>, chunks: readonly U
       );
   }
 }
-
-/** Attribute names a head body may set; a rewrite removes the ones the new body does not use. */
-export const HEAD_BODY_ATTRIBUTES = ["encoding", "doc", "docz", "generation", "chunks", "sha256"] as const;

@@ -53,7 +53,6 @@ import {
   type EncodedDocument,
   encodeDocument,
   fitsOneTransaction,
-  HEAD_BODY_ATTRIBUTES,
   IncompleteDocumentError,
 } from "./dynamodb-documents.ts";
 
@@ -638,7 +637,6 @@ export class DynamoDbStore
     };
     const conflict = (error: unknown) =>
       new VersionConflictError(`${sk} of ${pk.slice(2)}`, expectedVersion ?? 0, { cause: error });
-    for (const name of HEAD_BODY_ATTRIBUTES) if (!(name in head)) delete head[name];
     if (encoded.chunks.length > 0 && fitsOneTransaction(encoded, 0, this.#limits)) {
       try {
         await this.#client.send(
