@@ -18,8 +18,9 @@ export class FaultyEc2 implements Ec2ClientPort {
   readonly commands: object[] = [];
   readonly #faults: (FleetFault | undefined)[] = [];
 
-  constructor(region?: string) {
-    this.real = new EC2Client({ ...emulatorClientConfig(region), maxAttempts: 1 });
+  /** `config`: SDK settings of the emulator to forward to (default: the suite's moto server). */
+  constructor(config: ReturnType<typeof emulatorClientConfig> = emulatorClientConfig()) {
+    this.real = new EC2Client({ ...config, maxAttempts: 1 });
   }
 
   /** The next CreateFleet calls answer with these errors (undefined: forward that call). */

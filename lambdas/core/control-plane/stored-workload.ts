@@ -10,7 +10,11 @@ import type { WorkloadRecord } from "../store/workload-store.ts";
 
 /** What the stack (CDK context) imposes on every workload. */
 export interface StackLimits {
-  /** Instance types or families (`g6e`, `p4d.24xlarge`) the stack may launch; undefined: any in the catalog. */
+  /**
+   * What the stack may launch, as the stack writes it for IAM's `ec2:InstanceType`
+   * condition: families (`g6e`), types (`p4d.24xlarge`) or patterns (`g6e.*`); undefined:
+   * any type in the catalog.
+   */
   readonly allowedInstanceTypes: readonly string[] | undefined;
   /** A plan whose worst-case cost passes this ends `infeasible`; undefined: no cap. */
   readonly budgetCapUsd: number | undefined;
@@ -23,13 +27,23 @@ export function storedWorkload(record: WorkloadRecord, catalog: Catalog, limits:
     allowed === undefined
       ? []
       : catalog.instanceTypes
-          .filter(
-            (type) => !allowed.some((entry) => (entry.includes(".") ? type.name === entry : type.family === entry)),
-          )
+          .filter((type) => !allowed.some((entry) => allows(entry, type.name, type.family)))
           .map((type) => type.name);
   return {
     ...workload,
     name: record.id,
     instanceTypes: { ...workload.instanceTypes, deny: [...new Set([...workload.instanceTypes.deny, ...outside])] },
   };
+}
+
+/** One allow entry against a type: a pattern (`*`, `?`), an exact type (has a dot), or a family. */
+export function allows(entry: string, typeName: string, family: string): boolean {
+  if (/[*?]/.test(entry)) {
+    const pattern = entry
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".");
+    return new RegExp(`^${pattern}$`).test(typeName);
+  }
+  return entry.includes(".") ? typeName === entry : family === entry;
 }

@@ -42,7 +42,7 @@ const AWS_QUOTAS = {
 export class ControlPlaneHarness {
   /** The suite's clock, seconds since the epoch; starts at the real time so moto's launch times line up. */
   now = Math.floor(Date.now() / 1000);
-  readonly env: Record<EnvName, string>;
+  readonly env: Readonly<Record<EnvName, string>>;
   readonly region: string;
   readonly faulty: FaultyEc2;
   readonly ec2: EC2Client;
@@ -63,19 +63,27 @@ export class ControlPlaneHarness {
   readonly ec2Events;
   readonly sweeper;
 
-  constructor(env: Record<EnvName, string>, region = TEST_REGION) {
+  /**
+   * `clientConfig`: where the stack lives (default: the suite's moto server in `region`;
+   * the deployed stack's own server when the suite runs against it).
+   */
+  constructor(
+    env: Readonly<Record<EnvName, string>>,
+    region = TEST_REGION,
+    clientConfig: ReturnType<typeof emulatorClientConfig> = emulatorClientConfig(region),
+  ) {
     this.env = env;
     this.region = region;
-    this.faulty = new FaultyEc2(region);
-    this.ec2 = new EC2Client({ ...emulatorClientConfig(region), maxAttempts: 1 });
-    this.s3 = new S3Client({ ...emulatorClientConfig(region), forcePathStyle: true });
-    this.sqs = new SQSClient(emulatorClientConfig(region));
+    this.faulty = new FaultyEc2(clientConfig);
+    this.ec2 = new EC2Client({ ...clientConfig, maxAttempts: 1 });
+    this.s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
+    this.sqs = new SQSClient(clientConfig);
     const clock = () => this.now * 1000;
     this.root = controlPlane(
       { ...env, AWS_REGION: this.region },
       {
         clock,
-        clientConfig: emulatorClientConfig(region),
+        clientConfig,
         wrapEc2: () => ({
           send: (command) => (this.wrapEc2 === undefined ? this.faulty : this.wrapEc2(this.faulty)).send(command),
         }),

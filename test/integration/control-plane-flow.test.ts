@@ -1,29 +1,85 @@
 /**
- * What goes wrong in a run, against moto: cancel mid-run, a spot interruption, capacity
- * and quota errors (injected at the EC2 client seam: moto never reports them), duplicated,
- * reordered and malformed worker messages, a crash between launch and record, two passes
- * at once. Each test runs its own workload on one shared deployment.
+ * The control plane end to end against the stack the global setup deployed into moto:
+ * the real handlers, built by the real composition root from the deployed functions'
+ * environment, on the deployed table, queues, bucket and launch templates; simulated
+ * agents on the instances moto launches; accelerated time (the suite moves the clock,
+ * nothing sleeps). Then what goes wrong in a run: cancel mid-run, a spot interruption,
+ * capacity and quota errors (injected at the EC2 client seam: moto never reports them),
+ * duplicated, reordered and malformed worker messages, a crash between launch and record,
+ * two passes at once. Every test runs its own workload; they run one after another in this
+ * one file because they pump the deployment's shared queues.
  */
 import { CreateFleetCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import type { SQSEvent } from "aws-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SATURN_TAGS } from "../../lambdas/core/cloud/cloud-port.ts";
+import type { Plan } from "../../lambdas/core/planner/plan.ts";
 import { WORKER_PROTOCOL } from "../../lambdas/core/protocol/worker-protocol.ts";
-import { ADMIN_ROLE, lambdaContext } from "./support/api-events.ts";
-import { createContractResources } from "./support/contract-resources.ts";
+import { deployedClientConfig, deployedEnvironment, deployedStack } from "../support/deployed-stack.ts";
+import { lambdaContext } from "./support/api-events.ts";
 import { ControlPlaneHarness } from "./support/control-plane-harness.ts";
 import { spotOnlySpec, submitBody, tinySpec } from "./support/specs.ts";
 
 let harness: ControlPlaneHarness;
 
-beforeAll(async () => {
-  harness = new ControlPlaneHarness(await createContractResources([ADMIN_ROLE]));
+beforeAll(() => {
+  const stack = deployedStack();
+  harness = new ControlPlaneHarness(deployedEnvironment(), stack.region, deployedClientConfig());
 });
+
+function tagsOf(instance: { Tags?: { Key?: string; Value?: string }[] }): Record<string, string> {
+  return Object.fromEntries((instance.Tags ?? []).map((tag) => [tag.Key ?? "", tag.Value ?? ""]));
+}
 
 const live = (instances: Awaited<ReturnType<ControlPlaneHarness["instances"]>>) =>
   instances.filter((i) => i.State?.Name === "pending" || i.State?.Name === "running");
 const slotOf = (instance: { Tags?: { Key?: string; Value?: string }[] }) =>
   instance.Tags?.find((tag) => tag.Key === SATURN_TAGS.slot)?.Value;
+
+describe("a workload from submit to teardown", { timeout: 240_000 }, () => {
+  it("plans, waits for approval, launches the planned instances, runs to completion and leaves nothing running", async () => {
+    const submitted = await harness.call("POST", "/workloads", { body: submitBody() });
+    expect(submitted.status).toBe(201);
+    const id = String(submitted.body.id);
+    await harness.pumpPlans();
+    expect(await harness.status(id)).toBe("planned");
+    const planned = await harness.call("GET", `/workloads/${id}/plan`);
+    expect(planned.status).toBe(200);
+    const plan = planned.body.plan as Plan;
+    expect(plan.instances.length).toBeGreaterThan(0);
+    // Nothing launches before approval, even when a pass runs.
+    await harness.queues.requestReconcile([id], "premature");
+    await harness.pumpReconciles();
+    expect(await harness.instances(id)).toEqual([]);
+
+    expect((await harness.call("POST", `/workloads/${id}/approve`)).status).toBe(200);
+    await harness.pumpReconciles();
+    const launched = await harness.instances(id);
+    const firstSlots = plan.instances.filter((slot) => slot.start === 0);
+    expect(launched.length).toBe(firstSlots.length);
+    for (const instance of launched) {
+      const tags = tagsOf(instance);
+      const slot = plan.instances.find((p) => p.id === tags[SATURN_TAGS.slot]);
+      expect(slot).toBeDefined();
+      expect(instance.InstanceType).toBe(slot?.instanceType);
+      expect(instance.InstanceLifecycle === "spot" ? "spot" : "on-demand").toBe(slot?.market);
+      expect(tags[SATURN_TAGS.workload]).toBe(id);
+      expect(tags[SATURN_TAGS.plan]).toBe("1");
+      expect(tags[SATURN_TAGS.role]).toBe("worker");
+    }
+
+    const status = await harness.runToEnd(id);
+    expect(status).toBe("completed");
+    const left = (await harness.instances(id)).filter((i) => i.State?.Name !== "terminated");
+    expect(left).toEqual([]);
+    const view = await harness.call("GET", `/workloads/${id}`);
+    expect(view.body.status).toBe("completed");
+    const jobs = view.body.jobs as { status: string; progress: number }[];
+    expect(jobs.every((job) => job.status === "done" && job.progress === 1)).toBe(true);
+    expect((view.body.spend as { spentUsd: number }).spentUsd).toBeGreaterThan(0);
+    expect(harness.failures).toEqual([]);
+  });
+});
 
 describe("failures during a run", { timeout: 240_000 }, () => {
   it("cancels mid-run: stops the attempts, terminates every instance, ends cancelled", async () => {
