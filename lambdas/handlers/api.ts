@@ -16,6 +16,7 @@ import { type Observability, observability } from "./observability.ts";
 
 export function createApiHandler(runtime: () => ApiRuntime, { logger, metrics }: Observability) {
   const handle = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    metrics.addMetric("ApiRequests", MetricUnit.Count, 1);
     try {
       const matched = matchRoute(event);
       if (matched.workloadId !== undefined) logger.appendKeys({ workloadId: matched.workloadId });

@@ -16,6 +16,7 @@ import { type Observability, observability, withWorkloadId } from "./observabili
 
 export function createEc2EventsHandler(runtime: () => CloudEventDeps, { logger, metrics }: Observability) {
   const handle = async (event: EventBridgeEvent<string, unknown>): Promise<{ workloadId: string | null }> => {
+    metrics.addMetric("Ec2EventsReceived", MetricUnit.Count, 1);
     const notice = parseEc2Event(event);
     if (typeof notice === "string") {
       logger.warn("not an EC2 event this function handles; dropped", { reason: notice });

@@ -21,6 +21,7 @@ export interface PlannerRuntime extends PlanDeps {
 export function createPlannerHandler(runtime: () => PlannerRuntime, { logger, metrics }: Observability) {
   const handle = (event: SQSEvent): Promise<SQSBatchResponse> =>
     eachRecord(event, logger, async (record) => {
+      metrics.addMetric("PlanRequests", MetricUnit.Count, 1);
       const message = parseControlMessage(record.body);
       if (typeof message === "string") throw new Error(`malformed plan request: ${message}`);
       await withWorkloadId(logger, message.workloadId, async () => {

@@ -45,6 +45,7 @@ export function createReconcilerHandler(runtime: () => ReconcilerRuntime, { logg
     const deps = runtime();
     const active = (await deps.store.list(undefined)).filter((w) => w.status === "approved" || w.status === "running");
     const requested = active.map((w) => w.id);
+    metrics.addMetric("ScheduledReconcileRequests", MetricUnit.Count, requested.length);
     if (requested.length > 0) await deps.queues.requestReconcile(requested, "schedule");
     logger.info("scheduled reconcile requests", { workloads: requested.length });
     return { requested };
