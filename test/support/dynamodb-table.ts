@@ -11,8 +11,8 @@ export interface TestTable {
   readonly raw: DynamoDBClient;
 }
 
-export async function createTestTable(prefix = "saturn-test"): Promise<TestTable> {
-  const raw = new DynamoDBClient(emulatorClientConfig());
+export async function createTestTable(prefix = "saturn-test", region?: string): Promise<TestTable> {
+  const raw = new DynamoDBClient(emulatorClientConfig(region));
   const tableName = `${prefix}-${randomUUID().slice(0, 8)}`;
   await raw.send(
     new CreateTableCommand({

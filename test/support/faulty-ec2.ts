@@ -14,9 +14,14 @@ export interface FleetFault {
 }
 
 export class FaultyEc2 implements Ec2ClientPort {
-  readonly real = new EC2Client({ ...emulatorClientConfig(), maxAttempts: 1 });
+  readonly real: EC2Client;
   readonly commands: object[] = [];
   readonly #faults: (FleetFault | undefined)[] = [];
+
+  /** `config`: SDK settings of the emulator to forward to (default: the suite's moto server). */
+  constructor(config: ReturnType<typeof emulatorClientConfig> = emulatorClientConfig()) {
+    this.real = new EC2Client({ ...config, maxAttempts: 1 });
+  }
 
   /** The next CreateFleet calls answer with these errors (undefined: forward that call). */
   failNextFleets(...faults: (FleetFault | undefined)[]): void {

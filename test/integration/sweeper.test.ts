@@ -1,0 +1,73 @@
+/**
+ * The sweeper against moto, in a region of its own (it reads every Saturn-tagged instance
+ * of the region, so it must not see the other suites' workloads).
+ */
+import { DescribeImagesCommand, RunInstancesCommand } from "@aws-sdk/client-ec2";
+import { beforeAll, describe, expect, it } from "vitest";
+import { SATURN_TAGS } from "../../lambdas/core/cloud/cloud-port.ts";
+import { ADMIN_ROLE, lambdaContext } from "./support/api-events.ts";
+import { createContractResources } from "./support/contract-resources.ts";
+import { ControlPlaneHarness } from "./support/control-plane-harness.ts";
+import { submitBody, tinySpec } from "./support/specs.ts";
+
+const REGION = "us-west-2";
+let harness: ControlPlaneHarness;
+
+beforeAll(async () => {
+  harness = new ControlPlaneHarness(await createContractResources([ADMIN_ROLE], REGION), REGION);
+});
+
+async function launchTagged(workloadId: string): Promise<string> {
+  const image = (await harness.ec2.send(new DescribeImagesCommand({ Owners: ["amazon"] }))).Images?.[0]?.ImageId;
+  const answer = await harness.ec2.send(
+    new RunInstancesCommand({
+      ImageId: image,
+      InstanceType: "g5.xlarge",
+      MinCount: 1,
+      MaxCount: 1,
+      TagSpecifications: [
+        {
+          ResourceType: "instance",
+          Tags: [
+            { Key: SATURN_TAGS.workload, Value: workloadId },
+            { Key: SATURN_TAGS.role, Value: "worker" },
+            { Key: SATURN_TAGS.plan, Value: "1" },
+            { Key: SATURN_TAGS.slot, Value: "i1" },
+          ],
+        },
+      ],
+    }),
+  );
+  return answer.Instances?.[0]?.InstanceId ?? "";
+}
+
+describe("the sweeper", { timeout: 120_000 }, () => {
+  it("terminates instances of unknown and finished workloads, and of running ones whose heartbeats stopped", async () => {
+    // A crash before the workload was recorded left a tagged instance behind.
+    const ghost = await launchTagged("w-ghost");
+    // A cancelled workload whose instance survived.
+    const cancelled = await harness.call("POST", "/workloads", { body: submitBody(tinySpec("gone")) });
+    const cancelledId = String(cancelled.body.id);
+    await harness.call("POST", `/workloads/${cancelledId}/cancel`);
+    const leftover = await launchTagged(cancelledId);
+    // A running workload with live agents.
+    const running = await harness.submitAndApprove(submitBody(tinySpec("alive")));
+    await harness.pumpReconciles();
+    await harness.tick(running, 60);
+    const runningIds = (await harness.instances(running)).map((i) => i.InstanceId ?? "");
+    expect(runningIds.length).toBeGreaterThan(0);
+
+    const first = await harness.sweeper({}, lambdaContext());
+    expect(first.terminated.map((d) => d.instanceId).sort()).toEqual([ghost, leftover].sort());
+    expect(first.terminated.find((d) => d.instanceId === ghost)?.reason).toContain("unknown");
+    expect(first.terminated.find((d) => d.instanceId === leftover)?.reason).toContain("cancelled");
+
+    // An hour later with no word from the agents: their instances count as lost.
+    harness.now += 3600;
+    const second = await harness.sweeper({}, lambdaContext());
+    expect(second.terminated.map((d) => d.instanceId).sort()).toEqual([...runningIds].sort());
+    expect(second.terminated[0]?.reason).toMatch(/no heartbeat/);
+    const states = (await harness.instances(running)).map((i) => i.State?.Name);
+    expect(states.every((state) => state === "terminated" || state === "shutting-down")).toBe(true);
+  });
+});
