@@ -100,7 +100,7 @@ export class ApiRouter {
       multiValueHeaders[name] = values;
     }
     const query: Record<string, string[]> = {};
-    for (const [key, value] of url.searchParams) (query[key] ??= []).push(value);
+    for (const [key, value] of url.searchParams) query[key] = [...(query[key] ?? []), value];
     const verdict = await verifySignature(
       { method, path: rawPath(request.url ?? "/"), query, headers, body },
       {
