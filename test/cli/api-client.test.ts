@@ -49,7 +49,7 @@ beforeEach(() => {
   seen.length = 0;
 });
 
-function client(credentials = alice): SaturnApiClient {
+function client(credentials: { accessKeyId: string; secretAccessKey: string } = alice): SaturnApiClient {
   return new SaturnApiClient({
     endpoint: { url: new URL(url), region: TEST_REGION, source: "--api" },
     credentials,
