@@ -25,6 +25,12 @@ export const ENV = {
 } as const;
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
+/** Variables a function reads when set and defaults otherwise (the stack need not set them). */
+export const OPTIONAL_ENV = {
+  /** Sweeper: seconds without any worker event (or launch) before an instance counts as lost. Default 1800. */
+  heartbeatTimeoutSeconds: "SATURN_HEARTBEAT_TIMEOUT_SECONDS",
+} as const;
+
 /** Single-table design: `pk`/`sk` strings, one GSI by owner. See docs/control-plane.md. */
 export const TABLE = {
   partitionKey: "pk",

@@ -12,7 +12,7 @@ import type { QuotaTable } from "../../core/planner/api.ts";
 import type { Plan } from "../../core/planner/plan.ts";
 import { createExecutionRecord } from "../../core/reconciler/create-record.ts";
 import type { Action, ExecutionRecord } from "../../core/reconciler/execution-record.ts";
-import type { InstanceShape, ReconcileContext } from "../../core/reconciler/reconcile-context.ts";
+import { instanceShapes, type ReconcileContext } from "../../core/reconciler/reconcile-context.ts";
 import { DEFAULT_RECONCILER_RULES, type ReconcilerRules } from "../../core/reconciler/reconciler-rules.ts";
 import type { Workload } from "../../core/spec/workload.ts";
 import { defaultSimOptions } from "./default-sim-options.ts";
@@ -78,15 +78,6 @@ export interface SimRunResult {
 const MAX_PASSES_PER_INSTANT = 8;
 /** Wall-clock frame of the paced mode, ms. */
 const FRAME_MS = 50;
-
-export function instanceShapes(catalog: Catalog): ReadonlyMap<string, InstanceShape> {
-  return new Map(
-    catalog.instanceTypes.map((type) => [
-      type.name,
-      { gpus: type.gpus, vcpus: type.vcpus, quotaGroups: type.quotaGroups },
-    ]),
-  );
-}
 
 export async function runOnSimulatedCloud(options: SimRunOptions): Promise<SimRunResult> {
   const simOptions = defaultSimOptions(options.workload, options.catalog, options.sim);

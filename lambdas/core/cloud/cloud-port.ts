@@ -28,6 +28,11 @@ export interface LaunchRequest {
    * instance the first one created instead of creating another.
    */
   readonly clientToken: string;
+  /**
+   * True for a node of a multi-node attempt: it must share one availability zone and the
+   * cluster placement group with its peers (and get EFA where the type has it). Absent: false.
+   */
+  readonly cluster?: boolean;
 }
 
 export interface CloudInstance {
@@ -45,6 +50,8 @@ export interface CloudInstance {
   readonly hourlyPriceUsd: number;
   /** When the cloud announced it will reclaim this spot instance (two-minute notice). */
   readonly interruptionNoticeAt: number | undefined;
+  /** The instance's private IPv4 address where the cloud has one (multi-node rendezvous). */
+  readonly privateIpAddress?: string | undefined;
 }
 
 /** Events a cloud pushes (EventBridge on AWS). They only make the reconciler run sooner. */

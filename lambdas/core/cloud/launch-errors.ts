@@ -11,12 +11,19 @@ export const CAPACITY_ERROR_CODES = [
   "InsufficientHostCapacity",
   "InsufficientCapacity",
   "UnfulfillableCapacity",
-  "MaxSpotInstanceCountExceeded",
   "SpotMaxPriceTooLow",
   "Unsupported",
 ] as const;
 
-export const QUOTA_ERROR_CODES = ["VcpuLimitExceeded", "InstanceLimitExceeded"] as const;
+/**
+ * MaxSpotInstanceCountExceeded is an account limit on spot requests, not a lack of capacity
+ * in a zone: trying another zone or type does not help, a lower quota does.
+ */
+export const QUOTA_ERROR_CODES = [
+  "VcpuLimitExceeded",
+  "InstanceLimitExceeded",
+  "MaxSpotInstanceCountExceeded",
+] as const;
 
 export interface LaunchFailureDetails {
   readonly code: string;
@@ -42,6 +49,11 @@ export class CapacityError extends LaunchError {
 /** The account's vCPU quota refused it: lower the quota the planner sees. */
 export class QuotaError extends LaunchError {
   override readonly name = "QuotaError";
+}
+
+/** Any other refusal (bad parameter, unsupported configuration): this offer will not launch as asked. */
+export class LaunchRefusedError extends LaunchError {
+  override readonly name = "LaunchRefusedError";
 }
 
 export type LaunchErrorKind = "capacity" | "quota" | "other";

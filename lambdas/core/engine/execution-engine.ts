@@ -6,7 +6,7 @@
  */
 import type { CloudPort } from "../cloud/cloud-port.ts";
 import { SATURN_TAGS } from "../cloud/cloud-port.ts";
-import { CapacityError, QuotaError } from "../cloud/launch-errors.ts";
+import { CapacityError, LaunchError, QuotaError } from "../cloud/launch-errors.ts";
 import type { JobReport, WorkerPort } from "../cloud/worker-port.ts";
 import type { QuotaTable } from "../planner/api.ts";
 import type { Plan } from "../planner/plan.ts";
@@ -67,6 +67,8 @@ export interface PassResult {
   readonly crashed: boolean;
   /** True when the pass changed something outside the record (the next pass may have more to do). */
   readonly acted: boolean;
+  /** What the pass observed before it decided. */
+  readonly observed: ObservedState;
 }
 
 /** Actions that change only the record (or nothing). */
@@ -88,8 +90,29 @@ export class ExecutionEngine {
     this.#hooks = hooks;
   }
 
+  /**
+   * An engine for one pass of a driver that keeps nothing in memory between passes (a
+   * Lambda): the stored record, and the launch failures the previous pass saw after it
+   * observed (`pendingLaunchFailures`), which this pass ingests.
+   */
+  static resume(
+    ports: EnginePorts,
+    context: ReconcileContext,
+    record: ExecutionRecord,
+    hooks: EngineHooks = {},
+  ): ExecutionEngine {
+    const engine = new ExecutionEngine(ports, context, record, hooks);
+    engine.#launchFailures = [...(record.pendingLaunchFailures ?? [])];
+    return engine;
+  }
+
   get record(): ExecutionRecord {
     return this.#record;
+  }
+
+  /** Launch failures seen by the last pass that no pass has ingested yet. */
+  get pendingLaunchFailures(): readonly LaunchFailure[] {
+    return this.#launchFailures;
   }
 
   /** Cancelling is a record change; the next pass tears everything down and keeps the records. */
@@ -120,7 +143,7 @@ export class ExecutionEngine {
       await this.#act(action, now);
       acted = true;
       if (this.#hooks.crashAfterAction?.(action, this.#pass)) {
-        return { actions: result.actions, finished: false, crashed: true, acted };
+        return { actions: result.actions, finished: false, crashed: true, acted, observed };
       }
     }
     if (result.actions.some((action) => action.kind === "replan")) {
@@ -129,7 +152,7 @@ export class ExecutionEngine {
     }
     this.#hooks.onActions?.(result.actions, next, now);
     if (this.#hooks.crashBeforeSave?.(this.#pass)) {
-      return { actions: result.actions, finished: false, crashed: true, acted };
+      return { actions: result.actions, finished: false, crashed: true, acted, observed };
     }
     // Compare-and-set: the record moves on only from the version this pass read.
     if (next.version !== this.#record.version) {
@@ -139,7 +162,7 @@ export class ExecutionEngine {
     const ingested = new Set(observed.launchFailures.map((failure) => failure.clientToken));
     this.#launchFailures = this.#launchFailures.filter((failure) => !ingested.has(failure.clientToken));
     const finished = result.actions.some((action) => action.kind === "finish");
-    return { actions: result.actions, finished, crashed: false, acted };
+    return { actions: result.actions, finished, crashed: false, acted, observed };
   }
 
   async #act(action: Action, now: number): Promise<void> {
@@ -149,10 +172,10 @@ export class ExecutionEngine {
         try {
           await cloud.launch(action.request);
         } catch (error) {
-          if (!(error instanceof CapacityError) && !(error instanceof QuotaError)) throw error;
+          if (!(error instanceof LaunchError)) throw error;
           this.#launchFailures.push({
             clientToken: action.request.clientToken,
-            kind: error instanceof CapacityError ? "capacity" : "quota",
+            kind: error instanceof CapacityError ? "capacity" : error instanceof QuotaError ? "quota" : "other",
             code: error.details.code,
             instanceType: action.request.instanceType,
             market: action.request.market,

@@ -90,6 +90,43 @@ export interface ExecutionRecord {
   readonly lastReplanAt: number;
   /** Throughput measured per job and configuration (latest per pair). */
   readonly measured: readonly MeasuredThroughput[];
+  /**
+   * Launch failures a pass saw after it observed, for the next pass to ingest. Only a driver
+   * that keeps no memory between passes (the control plane's reconcile Lambda) stores them
+   * here; the in-process engine keeps them in memory.
+   */
+  readonly pendingLaunchFailures?: readonly LaunchFailure[];
+  /** What the last pass observed, summarised for status views (set by the control plane). */
+  readonly observation?: ObservationSnapshot;
+}
+
+/** A pass's observation, small enough to keep with the record and show without calling the cloud. */
+export interface ObservationSnapshot {
+  readonly at: number;
+  readonly spendUsd: number;
+  readonly instances: readonly {
+    readonly id: string;
+    readonly instanceType: string;
+    readonly market: Market;
+    readonly availabilityZone: string;
+    readonly state: CloudInstance["state"];
+    readonly slot: string | undefined;
+    readonly launchedAt: number;
+    readonly interruptionNoticeAt: number | undefined;
+  }[];
+  /** jobId -> progress as the workers reported it. */
+  readonly jobs: Readonly<
+    Record<
+      string,
+      {
+        readonly samplesDone: number;
+        readonly checkpointSamples: number;
+        readonly attemptId: string | undefined;
+        readonly samplesPerSecond: number | undefined;
+        readonly attemptsStarted: number;
+      }
+    >
+  >;
 }
 
 /** A launch that the cloud refused; the driver turns the typed error into this. */

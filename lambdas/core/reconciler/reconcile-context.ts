@@ -1,4 +1,5 @@
 /** Facts the reconciler reads but never changes. */
+import type { Catalog } from "../catalog/types.ts";
 import type { QuotaTable } from "../planner/api.ts";
 import type { Workload } from "../spec/workload.ts";
 import type { Market, QuotaGroup } from "../spec/workload-schema.ts";
@@ -17,4 +18,14 @@ export interface ReconcileContext {
   /** Quotas as the planner saw them before any cut. */
   readonly quotas: QuotaTable;
   readonly rules: ReconcilerRules;
+}
+
+/** The reconciler's view of every catalog type. */
+export function instanceShapes(catalog: Catalog): ReadonlyMap<string, InstanceShape> {
+  return new Map(
+    catalog.instanceTypes.map((type) => [
+      type.name,
+      { gpus: type.gpus, vcpus: type.vcpus, quotaGroups: type.quotaGroups },
+    ]),
+  );
 }

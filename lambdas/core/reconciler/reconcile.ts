@@ -349,6 +349,10 @@ function launchSlots(
     usage.set(k, (usage.get(k) ?? 0) + shape.vcpus);
   }
   const slots = [...record.plan.instances].sort((a, b) => a.start - b.start || a.id.localeCompare(b.id));
+  // Nodes of multi-node attempts share a zone and the cluster placement group.
+  const clustered = new Set(
+    record.plan.assignments.filter((a) => a.instanceIds.length > 1).flatMap((a) => a.instanceIds),
+  );
   for (const planned of slots) {
     if (!needed.has(planned.id) || bySlot.has(planned.id)) continue;
     if (now < record.planOrigin + planned.start) continue;
@@ -372,6 +376,7 @@ function launchSlots(
         availabilityZone: planned.availabilityZone,
         tags: slotTags(record, planned.id),
         clientToken: token,
+        ...(clustered.has(planned.id) ? { cluster: true } : {}),
       },
     });
   }

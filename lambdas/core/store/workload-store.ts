@@ -16,6 +16,7 @@ import type { ProfileRecord } from "../estimator/types.ts";
 import type { Plan } from "../planner/plan.ts";
 import type { WorkerEvent } from "../protocol/worker-protocol.ts";
 import type { ExecutionRecord } from "../reconciler/execution-record.ts";
+import type { AttemptStart } from "../reconciler/worker-events-fold.ts";
 
 export type WorkloadStatus =
   | "planning"
@@ -122,4 +123,28 @@ export interface WorkloadStore {
    */
   acquireLease(id: string, holder: string, nowSeconds: number, ttlSeconds: number): Promise<boolean>;
   releaseLease(id: string, holder: string): Promise<void>;
+}
+
+/**
+ * Attempts the workers adapter started (added with the DynamoDB store; kept out of
+ * `WorkloadStore` so that existing implementations stay valid). With the worker events they
+ * fold into job reports (`core/reconciler/worker-events-fold.ts`).
+ */
+export interface AttemptStartStore {
+  /** Records the start once (by attempt id); false when it was already recorded. */
+  putAttemptStart(start: AttemptStart): Promise<boolean>;
+  attemptStarts(workloadId: string): Promise<readonly AttemptStart[]>;
+}
+
+export interface RejectedMessage {
+  readonly at: string;
+  /** The body as received, cut to 64 KiB (`bodyBytes` says how long it was). */
+  readonly body: string;
+  readonly bodyBytes: number;
+  readonly issues: readonly string[];
+}
+
+export interface RejectedMessageReader {
+  /** The most recent rejected messages, newest first. */
+  rejectedMessages(limit: number): Promise<readonly RejectedMessage[]>;
 }

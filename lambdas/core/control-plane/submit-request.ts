@@ -1,0 +1,67 @@
+/**
+ * The body of `POST /workloads`: `{"spec": <the spec as YAML or JSON text, or as a JSON
+ * object>}` and nothing else. Parsing never stops at the first problem: every problem of
+ * the body and of the spec comes back at once, each naming its field (`spec.jobs[0].batchSize`),
+ * what was expected and what came.
+ */
+import { z } from "zod";
+import { type InputIssue, InvalidWorkloadError } from "../errors.ts";
+import { formatIssues } from "../spec/format-issues.ts";
+import { parseWorkload, parseWorkloadText, type Workload } from "../spec/workload.ts";
+
+/** Largest body accepted, bytes. A 5,000-job spec written out job by job is about 1 MB of JSON. */
+export const MAX_SUBMIT_BODY_BYTES = 2 * 1024 * 1024;
+
+const submitBodySchema = z.strictObject({
+  spec: z.union([z.string().min(1), z.record(z.string(), z.unknown())], {
+    error: "expected the workload spec as YAML or JSON text, or as a JSON object",
+  }),
+});
+
+export interface SubmitRequest {
+  readonly workload: Workload;
+  /** What is stored and re-parsed later: the text as sent, or the object as JSON. */
+  readonly specText: string;
+}
+
+const REQUEST = { subject: "request" } as const;
+
+/** Parses and validates the body text; throws InvalidWorkloadError (HTTP 400) listing every problem. */
+export function parseSubmitRequest(body: string): SubmitRequest {
+  let data: unknown;
+  try {
+    data = JSON.parse(body);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new InvalidWorkloadError(
+      [{ path: "body", message: `expected a JSON document, got malformed JSON: ${reason}` }],
+      {
+        ...REQUEST,
+        cause: error,
+      },
+    );
+  }
+  const parsed = submitBodySchema.safeParse(data);
+  if (!parsed.success) {
+    const issues = formatIssues(parsed.error.issues, data).map((issue) => ({
+      path: issue.path === "(root)" || issue.path === "" ? "body" : `body.${issue.path}`,
+      message: issue.message,
+    }));
+    throw new InvalidWorkloadError(issues, REQUEST);
+  }
+  const spec = parsed.data.spec;
+  try {
+    return typeof spec === "string"
+      ? { workload: parseWorkloadText(spec), specText: spec }
+      : { workload: parseWorkload(spec), specText: JSON.stringify(spec) };
+  } catch (error) {
+    if (!(error instanceof InvalidWorkloadError)) throw error;
+    throw new InvalidWorkloadError(error.issues.map(inSpec), { ...REQUEST, cause: error });
+  }
+}
+
+function inSpec(issue: InputIssue): InputIssue {
+  const path =
+    /^[A-Za-z_]/.test(issue.path) && !issue.path.startsWith("line ") ? `spec.${issue.path}` : `spec ${issue.path}`;
+  return { path, message: issue.message };
+}

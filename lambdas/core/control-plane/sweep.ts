@@ -1,0 +1,92 @@
+/**
+ * The sweeper: the last line of defence against paying for something no plan needs. Tags,
+ * not the database, say what runs, so it reads every instance tagged `saturn:role` and
+ * terminates each live one whose workload
+ *   (1) is unknown (no record, or no `saturn:workload` tag at all),
+ *   (2) is final (completed, failed, cancelled, stopped for budget, infeasible) or was never
+ *       approved (planning, planned): nothing may run for it,
+ *   (3) is approved or running, but the instance showed no sign of life (launch, or any
+ *       worker event from it) for longer than the heartbeat timeout: its agent is gone, and
+ *       the reconciler re-plans around the lost instance on its next pass.
+ */
+import { type CloudInstance, type CloudPort, SATURN_TAGS } from "../cloud/cloud-port.ts";
+import { isLive } from "../reconciler/plan-view.ts";
+import { FINAL_STATUSES, type WorkloadStore, type WorkloadSummary } from "../store/workload-store.ts";
+
+export interface SweepDecision {
+  readonly instanceId: string;
+  readonly workloadId: string | undefined;
+  readonly reason: string;
+}
+
+export interface SweepInput {
+  readonly instances: readonly CloudInstance[];
+  readonly workloads: ReadonlyMap<string, WorkloadSummary>;
+  /** instance id -> latest `sentAt` of any worker event from it, epoch seconds. */
+  readonly lastEventAt: ReadonlyMap<string, number>;
+  readonly now: number;
+  readonly heartbeatTimeoutSeconds: number;
+}
+
+/** Default heartbeat timeout: a boot (about 5 min on the DLAMI) plus several missed heartbeats. */
+export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 30 * 60;
+
+export function sweepDecisions(input: SweepInput): SweepDecision[] {
+  const decisions: SweepDecision[] = [];
+  for (const instance of input.instances) {
+    if (!isLive(instance)) continue;
+    const workloadId = instance.tags[SATURN_TAGS.workload];
+    const workload = workloadId === undefined ? undefined : input.workloads.get(workloadId);
+    const decide = (reason: string) => decisions.push({ instanceId: instance.id, workloadId, reason });
+    if (workload === undefined) {
+      decide(workloadId === undefined ? "no saturn:workload tag" : `workload '${workloadId}' is unknown`);
+    } else if (FINAL_STATUSES.has(workload.status)) {
+      decide(`workload is ${workload.status}`);
+    } else if (workload.status === "planning" || workload.status === "planned") {
+      decide(`workload is ${workload.status}: nothing runs before approval`);
+    } else {
+      const lastSign = Math.max(instance.launchedAt, input.lastEventAt.get(instance.id) ?? Number.NEGATIVE_INFINITY);
+      const silent = input.now - lastSign;
+      if (silent > input.heartbeatTimeoutSeconds) {
+        decide(
+          `no heartbeat for ${Math.round(silent / 60)} min (timeout ${Math.round(input.heartbeatTimeoutSeconds / 60)} min)`,
+        );
+      }
+    }
+  }
+  return decisions;
+}
+
+export interface SweepDeps {
+  readonly store: WorkloadStore;
+  readonly cloud: CloudPort;
+}
+
+/** Reads tags and records, decides, terminates; returns what it terminated and why. */
+export async function runSweep(
+  deps: SweepDeps,
+  options: { readonly now: number; readonly heartbeatTimeoutSeconds: number },
+): Promise<SweepDecision[]> {
+  const instances = await deps.cloud.describe({ [SATURN_TAGS.role]: "worker" });
+  const live = instances.filter(isLive);
+  const ids = [
+    ...new Set(live.map((i) => i.tags[SATURN_TAGS.workload]).filter((id): id is string => id !== undefined)),
+  ];
+  const workloads = new Map<string, WorkloadSummary>();
+  const lastEventAt = new Map<string, number>();
+  for (const id of ids) {
+    const record = await deps.store.get(id);
+    if (record === undefined) continue;
+    workloads.set(id, record);
+    if (record.status !== "approved" && record.status !== "running") continue;
+    for (const event of await deps.store.workerEvents(id)) {
+      const at = Date.parse(event.sentAt) / 1000;
+      if (Number.isFinite(at) && at > (lastEventAt.get(event.instanceId) ?? Number.NEGATIVE_INFINITY)) {
+        lastEventAt.set(event.instanceId, at);
+      }
+    }
+  }
+  const decisions = sweepDecisions({ instances: live, workloads, lastEventAt, ...options });
+  if (decisions.length > 0) await deps.cloud.terminate(decisions.map((decision) => decision.instanceId));
+  return decisions;
+}

@@ -1,0 +1,89 @@
+/**
+ * The reconciler function, two triggers:
+ * - SQS (the FIFO reconcile queue, message group = workload id): one engine pass per
+ *   workload named in the batch (repeats in one batch collapse into one pass);
+ * - the EventBridge schedule (the backstop): one reconcile request per active workload,
+ *   so every pass still goes through the queue and its per-workload ordering.
+ * A pass that finds the lease taken does nothing and succeeds: the running pass, its
+ * follow-up or the next tick covers what the message asked for (the reconciler is
+ * level-triggered).
+ */
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import middy from "@middy/core";
+import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { type ReconcileDeps, runReconcilePass } from "../core/control-plane/reconcile-pass.ts";
+import { reconcilerRuntime } from "./composition-root.ts";
+import { parseControlMessage } from "./control-message.ts";
+import { type Observability, observability, withWorkloadId } from "./observability.ts";
+
+export interface ReconcilerRuntime extends ReconcileDeps {
+  /** Milliseconds since the epoch. */
+  readonly clock: () => number;
+}
+
+export interface ScheduleResult {
+  readonly requested: readonly string[];
+}
+
+const toIso = (seconds: number) => new Date(seconds * 1000).toISOString();
+
+export function createReconcilerHandler(runtime: () => ReconcilerRuntime, { logger, metrics }: Observability) {
+  const passes = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const deps = runtime();
+    const byWorkload = new Map<string, string[]>();
+    const batchItemFailures: { itemIdentifier: string }[] = [];
+    for (const record of event.Records) {
+      const message = parseControlMessage(record.body);
+      if (typeof message === "string") {
+        logger.error("malformed reconcile request; SQS will dead-letter it", { messageId: record.messageId, message });
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+        continue;
+      }
+      byWorkload.set(message.workloadId, [...(byWorkload.get(message.workloadId) ?? []), record.messageId]);
+    }
+    for (const [workloadId, messageIds] of byWorkload) {
+      await withWorkloadId(logger, workloadId, async () => {
+        try {
+          const outcome = await runReconcilePass(deps, {
+            workloadId,
+            now: deps.clock() / 1000,
+            toIso,
+            holder: context.awsRequestId,
+          });
+          metrics.addMetric("ReconcilePasses", MetricUnit.Count, 1);
+          if (outcome.kind === "passed") {
+            const kinds = outcome.actions.map((action) => action.kind);
+            logger.info("reconcile pass", { status: outcome.status, actions: kinds, finished: outcome.finished });
+          } else {
+            logger.info(`reconcile pass ${outcome.kind}`, outcome.kind === "skipped" ? { reason: outcome.reason } : {});
+          }
+        } catch (error) {
+          logger.error("reconcile pass failed; SQS will retry it", error as Error);
+          for (const id of messageIds) batchItemFailures.push({ itemIdentifier: id });
+        }
+      });
+    }
+    return { batchItemFailures };
+  };
+
+  const schedule = async (): Promise<ScheduleResult> => {
+    const deps = runtime();
+    const active = (await deps.store.list(undefined)).filter((w) => w.status === "approved" || w.status === "running");
+    const requested = active.map((w) => w.id);
+    if (requested.length > 0) await deps.queues.requestReconcile(requested, "schedule");
+    logger.info("scheduled reconcile requests", { workloads: requested.length });
+    return { requested };
+  };
+
+  const handle = async (
+    event: SQSEvent | ScheduledEvent,
+    context: Context,
+  ): Promise<SQSBatchResponse | ScheduleResult> => ("Records" in event ? passes(event, context) : schedule());
+  return middy(handle)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics));
+}
+
+export const handler = createReconcilerHandler(reconcilerRuntime, observability("saturn-reconciler"));

@@ -1,0 +1,241 @@
+import { randomUUID } from "node:crypto";
+import { CreateLaunchTemplateCommand, DescribeSubnetsCommand } from "@aws-sdk/client-ec2";
+import { beforeEach, describe, expect, it } from "vitest";
+import { loadCatalog } from "../../lambdas/adapters/catalog-file.ts";
+import { DynamoDbStore } from "../../lambdas/adapters/dynamodb-store.ts";
+import { EC2_TAGS, Ec2FleetCloud, type Ec2FleetCloudOptions } from "../../lambdas/adapters/ec2-fleet.ts";
+import { billedCostUsd } from "../../lambdas/core/cloud/billing.ts";
+import { type LaunchRequest, SATURN_TAGS } from "../../lambdas/core/cloud/cloud-port.ts";
+import { CapacityError, LaunchRefusedError, QuotaError } from "../../lambdas/core/cloud/launch-errors.ts";
+import { createTestTable } from "../support/dynamodb-table.ts";
+import { FaultyEc2 } from "../support/faulty-ec2.ts";
+
+const catalog = loadCatalog();
+
+interface Setup {
+  readonly ec2: FaultyEc2;
+  readonly workload: string;
+  readonly subnets: readonly { id: string; zone: string }[];
+  readonly options: Ec2FleetCloudOptions;
+}
+
+async function setup(): Promise<Setup> {
+  const ec2 = new FaultyEc2();
+  const workload = `w-${randomUUID().slice(0, 8)}`;
+  const found = await ec2.real.send(
+    new DescribeSubnetsCommand({ Filters: [{ Name: "default-for-az", Values: ["true"] }] }),
+  );
+  const subnets = (found.Subnets ?? [])
+    .slice(0, 3)
+    .map((subnet) => ({ id: subnet.SubnetId ?? "", zone: subnet.AvailabilityZone ?? "" }));
+  const template = async (name: string) =>
+    (
+      await ec2.real.send(
+        new CreateLaunchTemplateCommand({
+          LaunchTemplateName: `${name}-${workload}`,
+          LaunchTemplateData: { ImageId: "ami-12c6146b", MetadataOptions: { HttpTokens: "required" } },
+        }),
+      )
+    ).LaunchTemplate?.LaunchTemplateId ?? "";
+  const options: Ec2FleetCloudOptions = {
+    region: "us-east-1",
+    launchTemplateId: await template("saturn-worker"),
+    efaLaunchTemplateId: await template("saturn-worker-efa"),
+    subnetIds: subnets.map((subnet) => subnet.id),
+    placementGroupName: `saturn-cluster-${workload}`,
+    catalog,
+    ec2,
+  };
+  return { ec2, workload, subnets, options };
+}
+
+function request(workload: string, slot: string, overrides: Partial<LaunchRequest> = {}): LaunchRequest {
+  return {
+    instanceType: "g6e.xlarge",
+    market: "spot",
+    availabilityZone: undefined,
+    tags: {
+      [SATURN_TAGS.workload]: workload,
+      [SATURN_TAGS.plan]: "1",
+      [SATURN_TAGS.role]: "worker",
+      [SATURN_TAGS.slot]: slot,
+    },
+    clientToken: `${workload}:0:v1:${slot}`,
+    ...overrides,
+  };
+}
+
+describe("Ec2FleetCloud against the emulator", () => {
+  let s: Setup;
+
+  beforeEach(async () => {
+    s = await setup();
+  });
+
+  it("launches a spot instance with one CreateFleet instant, overrides per subnet and tags everywhere", async () => {
+    const cloud = new Ec2FleetCloud(s.options);
+    const launched = await cloud.launch(request(s.workload, "i0"));
+    const [input] = s.ec2.fleetInputs();
+    expect(input?.Type).toBe("instant");
+    expect(input?.ClientToken).toBe(`${s.workload}:0:v1:i0`);
+    expect(input?.TargetCapacitySpecification).toMatchObject({
+      TotalTargetCapacity: 1,
+      DefaultTargetCapacityType: "spot",
+    });
+    expect(input?.LaunchTemplateConfigs?.[0]?.LaunchTemplateSpecification?.LaunchTemplateId).toBe(
+      s.options.launchTemplateId,
+    );
+    expect(input?.LaunchTemplateConfigs?.[0]?.Overrides?.map((o) => [o.InstanceType, o.SubnetId])).toEqual(
+      s.subnets.map((subnet) => ["g6e.xlarge", subnet.id]),
+    );
+    expect(input?.TagSpecifications?.map((spec) => spec.ResourceType)).toEqual(["instance", "volume", "fleet"]);
+    for (const spec of input?.TagSpecifications ?? []) {
+      expect(spec.Tags).toEqual(
+        expect.arrayContaining([
+          { Key: SATURN_TAGS.workload, Value: s.workload },
+          { Key: SATURN_TAGS.slot, Value: "i0" },
+          { Key: EC2_TAGS.token, Value: `${s.workload}:0:v1:i0` },
+        ]),
+      );
+    }
+    const [seen] = await cloud.describe({ [SATURN_TAGS.workload]: s.workload });
+    expect(seen).toMatchObject({ id: launched.id, market: "spot", instanceType: "g6e.xlarge" });
+    expect(seen?.tags[SATURN_TAGS.plan]).toBe("1");
+    expect(s.subnets.map((subnet) => subnet.zone)).toContain(seen?.availabilityZone);
+    // The zone's spot price at launch is recorded on the instance and read back.
+    expect(Number(seen?.tags[EC2_TAGS.price])).toBe(seen?.hourlyPriceUsd);
+    expect(seen?.hourlyPriceUsd).toBeGreaterThan(0);
+    expect(seen?.privateIpAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+  });
+
+  it("launches on-demand in the requested zone at the catalog's price", async () => {
+    const cloud = new Ec2FleetCloud(s.options);
+    const zone = s.subnets[1]?.zone;
+    const launched = await cloud.launch(request(s.workload, "i1", { market: "on-demand", availabilityZone: zone }));
+    const [input] = s.ec2.fleetInputs();
+    expect(input?.TargetCapacitySpecification).toMatchObject({
+      DefaultTargetCapacityType: "on-demand",
+      OnDemandTargetCapacity: 1,
+    });
+    expect(input?.LaunchTemplateConfigs?.[0]?.Overrides?.map((o) => o.SubnetId)).toEqual([s.subnets[1]?.id]);
+    const [seen] = await cloud.describe({ [SATURN_TAGS.workload]: s.workload });
+    expect(seen).toMatchObject({ id: launched.id, market: "on-demand", availabilityZone: zone, hourlyPriceUsd: 1.861 });
+  });
+
+  it("returns the instance of an earlier launch with the same token and creates nothing", async () => {
+    const cloud = new Ec2FleetCloud(s.options);
+    const first = await cloud.launch(request(s.workload, "i0"));
+    const again = await new Ec2FleetCloud(s.options).launch(request(s.workload, "i0"));
+    expect(again.id).toBe(first.id);
+    expect(s.ec2.fleetInputs()).toHaveLength(1);
+    expect(await cloud.describe({ [SATURN_TAGS.workload]: s.workload })).toHaveLength(1);
+  });
+
+  it.each([
+    ["InsufficientInstanceCapacity", "CapacityError", CapacityError],
+    ["UnfulfillableCapacity", "CapacityError", CapacityError],
+    ["VcpuLimitExceeded", "QuotaError", QuotaError],
+    ["MaxSpotInstanceCountExceeded", "QuotaError", QuotaError],
+    ["InvalidParameterValue", "LaunchRefusedError", LaunchRefusedError],
+  ] as const)(
+    "maps a CreateFleet %s error (injected at the client seam) to %s and launches nothing",
+    async (code, _, type) => {
+      const cloud = new Ec2FleetCloud(s.options);
+      s.ec2.failNextFleets({ codes: [code] });
+      const failure = await cloud.launch(request(s.workload, "i0")).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(type);
+      expect((failure as CapacityError).details).toMatchObject({ code, instanceType: "g6e.xlarge", market: "spot" });
+      expect(await cloud.describe({ [SATURN_TAGS.workload]: s.workload })).toEqual([]);
+    },
+  );
+
+  it("prefers a quota error over capacity errors of other overrides", async () => {
+    const cloud = new Ec2FleetCloud(s.options);
+    s.ec2.failNextFleets({ codes: ["InsufficientInstanceCapacity", "VcpuLimitExceeded"] });
+    const failure = await cloud.launch(request(s.workload, "i0")).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(QuotaError);
+    expect((failure as QuotaError).message).toContain("InsufficientInstanceCapacity");
+  });
+
+  it("launches under the same token after a refused launch (the refusal created nothing)", async () => {
+    const cloud = new Ec2FleetCloud(s.options);
+    s.ec2.failNextFleets({ codes: ["InsufficientInstanceCapacity"] });
+    await expect(cloud.launch(request(s.workload, "i0"))).rejects.toBeInstanceOf(CapacityError);
+    const launched = await cloud.launch(request(s.workload, "i0"));
+    expect(await cloud.describe({ [SATURN_TAGS.workload]: s.workload })).toMatchObject([{ id: launched.id }]);
+  });
+
+  it("puts all nodes of a multi-node launch in one zone and the placement group, with the EFA template on EFA types", async () => {
+    const cloud = new Ec2FleetCloud(s.options);
+    const node0 = await cloud.launch(request(s.workload, "i0", { instanceType: "p4d.24xlarge", cluster: true }));
+    const node1 = await cloud.launch(request(s.workload, "i1", { instanceType: "p4d.24xlarge", cluster: true }));
+    const inputs = s.ec2.fleetInputs();
+    for (const input of inputs) {
+      const config = input.LaunchTemplateConfigs?.[0];
+      expect(config?.LaunchTemplateSpecification?.LaunchTemplateId).toBe(s.options.efaLaunchTemplateId);
+      expect(config?.Overrides).toHaveLength(1);
+      expect(config?.Overrides?.[0]?.Placement?.GroupName).toBe(s.options.placementGroupName);
+    }
+    expect(node1.availabilityZone).toBe(node0.availabilityZone);
+    expect(node0.tags[EC2_TAGS.placementGroup]).toBe(s.options.placementGroupName);
+    // A type without EFA keeps the plain template.
+    await cloud.launch(request(s.workload, "i2", { instanceType: "g6e.xlarge", cluster: true }));
+    expect(s.ec2.fleetInputs()[2]?.LaunchTemplateConfigs?.[0]?.LaunchTemplateSpecification?.LaunchTemplateId).toBe(
+      s.options.launchTemplateId,
+    );
+  });
+
+  it("terminates idempotently, ignoring unknown and already terminated ids", async () => {
+    const cloud = new Ec2FleetCloud(s.options);
+    const a = await cloud.launch(request(s.workload, "i0"));
+    const b = await cloud.launch(request(s.workload, "i1"));
+    await cloud.terminate([a.id, "i-0000000000000dead"]);
+    await cloud.terminate([a.id]);
+    await cloud.terminate([]);
+    const states = new Map((await cloud.describe({ [SATURN_TAGS.workload]: s.workload })).map((i) => [i.id, i.state]));
+    expect(states.get(a.id)).not.toBe("running");
+    expect(states.get(b.id)).toBe("running");
+  });
+
+  it("counts spend from lifetimes and launch prices, and keeps ended instances settled", async () => {
+    const table = await createTestTable();
+    const store = new DynamoDbStore({ tableName: table.tableName, client: table.client });
+    let offset = 3600;
+    const now = () => Date.now() / 1000 + offset;
+    const cloud = new Ec2FleetCloud({ ...s.options, now, ledger: { store, workloadId: s.workload } });
+    const a = await cloud.launch(request(s.workload, "i0", { market: "on-demand" }));
+    await cloud.launch(request(s.workload, "i1", { market: "on-demand", instanceType: "g5.xlarge" }));
+    const tags = { [SATURN_TAGS.workload]: s.workload };
+    const before = await cloud.describe(tags);
+    const spend = await cloud.spendUsd(tags);
+    const hour = before.reduce((sum, i) => sum + billedCostUsd(i.launchedAt, now(), i.hourlyPriceUsd), 0);
+    expect(spend).toBeGreaterThan(0.99 * (1.861 + 1.006));
+    expect(spend).toBeLessThanOrEqual(hour + 1e-9);
+
+    await cloud.terminate([a.id]);
+    const ended = await cloud.spendUsd(tags);
+    offset += 7200;
+    const later = await cloud.spendUsd(tags);
+    // Only the running instance keeps adding: two more hours of g5.xlarge.
+    expect(later - ended).toBeCloseTo(2 * 1.006, 1);
+    expect((await store.settledInstanceCosts(s.workload)).has(a.id)).toBe(true);
+  });
+
+  it("marks interruption warnings from the event source and drains each event once", async () => {
+    const table = await createTestTable();
+    const store = new DynamoDbStore({ tableName: table.tableName, client: table.client });
+    const events = { source: store, workloadId: s.workload, sinceSeconds: 0 };
+    const cloud = new Ec2FleetCloud({ ...s.options, events });
+    const launched = await cloud.launch(request(s.workload, "i0"));
+    await store.putCloudEvent(s.workload, {
+      kind: "spot-interruption-warning",
+      instanceId: launched.id,
+      at: 1_765_000_000,
+      reclaimAt: 1_765_000_120,
+    });
+    const [seen] = await cloud.describe({ [SATURN_TAGS.workload]: s.workload });
+    expect(seen?.interruptionNoticeAt).toBe(1_765_000_000);
+    expect((await cloud.drainEvents()).map((e) => e.kind)).toEqual(["spot-interruption-warning"]);
+    expect(await cloud.drainEvents()).toEqual([]);
+  });
+});
