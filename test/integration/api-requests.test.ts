@@ -5,7 +5,7 @@
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import fc from "fast-check";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { loadCatalog } from "../../lambdas/adapters/catalog-file.ts";
 import { DynamoDbStore } from "../../lambdas/adapters/dynamodb-store.ts";
 import { SqsControlQueues } from "../../lambdas/adapters/sqs-control-queues.ts";
@@ -40,10 +40,6 @@ async function planRequests(): Promise<string[]> {
   );
   return (answer.Messages ?? []).map((m) => (JSON.parse(m.Body ?? "{}") as { workloadId: string }).workloadId);
 }
-
-beforeAll(async () => {
-  resources = await createLocalResources();
-});
 
 beforeEach(async () => {
   // A fresh table and queues per test keep "nothing was written" exact.
@@ -141,7 +137,7 @@ describe("POST /workloads", () => {
     expect(await tableItems()).toBe(0);
   });
 
-  it("answers 400 or 413 to 1,000 generated malformed bodies and writes nothing", async () => {
+  it("answers 400 with reasons to 1,000 generated malformed bodies and writes nothing", async () => {
     const valid = tinySpec();
     const notJson = fc.string({ maxLength: 200 }).filter((text) => {
       try {
