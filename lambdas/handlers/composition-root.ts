@@ -13,15 +13,18 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import catalogDocument from "../../data/catalog.json" with { type: "json" };
+import { AwsWorkers } from "../adapters/aws-workers.ts";
 import { DynamoDbStore } from "../adapters/dynamodb-store.ts";
 import { type Ec2ClientPort, Ec2FleetCloud } from "../adapters/ec2-fleet.ts";
 import { HighsSolver } from "../adapters/highs-solver.ts";
+import { S3Orders } from "../adapters/s3-orders.ts";
 import { readQuotasFromAws } from "../adapters/service-quotas.ts";
 import { SqsControlQueues } from "../adapters/sqs-control-queues.ts";
 import { ENV, type EnvName, OPTIONAL_ENV } from "../config/stack-contract.ts";
 import { parseCatalog } from "../core/catalog/catalog-schema.ts";
 import { type QuotasFromAws, resolveQuotas } from "../core/catalog/quotas.ts";
 import type { Catalog } from "../core/catalog/types.ts";
+import { SATURN_TAGS } from "../core/cloud/cloud-port.ts";
 import type { CloudEventDeps } from "../core/control-plane/cloud-event-intake.ts";
 import type { StackLimits } from "../core/control-plane/stored-workload.ts";
 import { DEFAULT_HEARTBEAT_TIMEOUT_SECONDS } from "../core/control-plane/sweep.ts";
@@ -179,23 +182,48 @@ export function controlPlane(env: Environment, seams: ControlPlaneSeams = {}): C
       plan: (workload: Workload) => planners().initial(workload),
       clock,
     })),
-    reconciler: once(() =>
-      reconcilerRuntime({
-        store,
-        queues,
-        catalog,
-        limits,
+    reconciler: once((): ReconcilerRuntime => {
+      const orders = new S3Orders({ bucketName: required(ENV.bucketName), s3: s3(), now: () => new Date(clock()) });
+      const cloudFor = (workloadId: string) =>
+        new Ec2FleetCloud({
+          ...fleetOptions(),
+          efaLaunchTemplateId: required(ENV.efaLaunchTemplateId),
+          // Events older than a day cannot matter to a pass: warned instances are gone by then.
+          events: { source: store(), workloadId, sinceSeconds: clock() / 1000 - 86_400 },
+          ledger: { store: store(), workloadId },
+        });
+      return {
+        store: store(),
+        cloudFor,
+        workersFor: ({ workloadId, workload, record }) => {
+          const cloud = cloudFor(workloadId);
+          return new AwsWorkers({
+            workloadId,
+            workload,
+            plan: record.plan,
+            planVersion: record.planVersion,
+            bucketName: required(ENV.bucketName),
+            orders,
+            store: store(),
+            instances: () => cloud.describe({ [SATURN_TAGS.workload]: workloadId }),
+            now: () => clock() / 1000,
+          });
+        },
+        planner: (input) => planners().remaining(input),
+        catalog: catalog(),
+        limits: limits(),
         quotasFor,
-        planners,
-        fleetOptions,
-        s3,
-        env,
+        queues: queues(),
+        ...(seams.rules === undefined ? {} : { rules: seams.rules }),
         clock,
-        required,
-        seams,
+      };
+    }),
+    workerEvents: once(
+      (): WorkerEventsRuntime => ({
+        ingest: { store: store(), cloudEvents: store(), now: () => new Date(clock()) },
+        queues: queues(),
       }),
     ),
-    workerEvents: once(() => workerEventsRuntime({ store, queues, clock })),
     ec2Events: once(() => ({ cloud: anyWorkloadCloud(), events: store(), queues: queues() })),
     sweeper: once(() => {
       const raw = env[OPTIONAL_ENV.heartbeatTimeoutSeconds]?.trim();

@@ -1,9 +1,10 @@
 /**
- * The reconciler function, two triggers:
- * - SQS (the FIFO reconcile queue, message group = workload id): one engine pass per
- *   workload named in the batch (repeats in one batch collapse into one pass);
- * - the EventBridge schedule (the backstop): one reconcile request per active workload,
- *   so every pass still goes through the queue and its per-workload ordering.
+ * The reconciler function, fed by the FIFO reconcile queue (message group = workload id):
+ * - a reconcile request `{"workloadId", "reason"}`: one engine pass per workload named in
+ *   the batch (repeats in one batch collapse into one pass);
+ * - the EventBridge schedule's event (the backstop, delivered through the same queue in
+ *   its own message group, or invoked directly): one reconcile request per active
+ *   workload, so every pass still goes through the queue and its per-workload ordering.
  * A pass that finds the lease taken does nothing and succeeds: the running pass, its
  * follow-up or the next tick covers what the message asked for (the reconciler is
  * level-triggered).
@@ -29,12 +30,40 @@ export interface ScheduleResult {
 
 const toIso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
+/** An EventBridge scheduled event, as the schedule rule puts it on the queue. */
+export function isScheduledEvent(body: string): boolean {
+  try {
+    const data = JSON.parse(body) as { source?: unknown; "detail-type"?: unknown };
+    return data.source === "aws.events" && data["detail-type"] === "Scheduled Event";
+  } catch {
+    return false;
+  }
+}
+
 export function createReconcilerHandler(runtime: () => ReconcilerRuntime, { logger, metrics }: Observability) {
+  const schedule = async (): Promise<ScheduleResult> => {
+    const deps = runtime();
+    const active = (await deps.store.list(undefined)).filter((w) => w.status === "approved" || w.status === "running");
+    const requested = active.map((w) => w.id);
+    if (requested.length > 0) await deps.queues.requestReconcile(requested, "schedule");
+    logger.info("scheduled reconcile requests", { workloads: requested.length });
+    return { requested };
+  };
+
   const passes = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const deps = runtime();
     const byWorkload = new Map<string, string[]>();
     const batchItemFailures: { itemIdentifier: string }[] = [];
     for (const record of event.Records) {
+      if (isScheduledEvent(record.body)) {
+        try {
+          await schedule();
+        } catch (error) {
+          logger.error("scheduled fan-out failed; SQS will retry it", error as Error);
+          batchItemFailures.push({ itemIdentifier: record.messageId });
+        }
+        continue;
+      }
       const message = parseControlMessage(record.body);
       if (typeof message === "string") {
         logger.error("malformed reconcile request; SQS will dead-letter it", { messageId: record.messageId, message });
@@ -66,15 +95,6 @@ export function createReconcilerHandler(runtime: () => ReconcilerRuntime, { logg
       });
     }
     return { batchItemFailures };
-  };
-
-  const schedule = async (): Promise<ScheduleResult> => {
-    const deps = runtime();
-    const active = (await deps.store.list(undefined)).filter((w) => w.status === "approved" || w.status === "running");
-    const requested = active.map((w) => w.id);
-    if (requested.length > 0) await deps.queues.requestReconcile(requested, "schedule");
-    logger.info("scheduled reconcile requests", { workloads: requested.length });
-    return { requested };
   };
 
   const handle = async (

@@ -29,6 +29,13 @@ export const WORKER_PROTOCOL = "saturn.worker/v1" as const;
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, {
   error: "expected 1-128 characters of letters, digits, '.', '_', ':' or '-'",
 });
+/**
+ * Attempt ids as the reconciler makes them (`<jobId>#<n>`): the id alphabet plus '#'.
+ * Job ids never contain '#', so the attempt number is the part after the last '#'.
+ */
+const attemptId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:#-]{0,127}$/, {
+  error: "expected 1-128 characters of letters, digits, '.', '_', ':', '#' or '-'",
+});
 const instanceId = z.string().regex(/^i-[0-9a-z]{1,32}$/, { error: "expected an EC2 instance id such as 'i-0abc123'" });
 const s3Uri = z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/\S*)?$/, {
   error: "expected an s3://bucket/key location",
@@ -77,7 +84,7 @@ export const assignmentSchema = z.strictObject({
   workloadId: id,
   jobId: id,
   /** Unique per attempt; the agent never starts the same attempt id twice. */
-  attemptId: id,
+  attemptId,
   planVersion: positiveInt,
   technique: z.enum(TECHNIQUES),
   /** All instances of the attempt, node rank 0 first. */
@@ -89,7 +96,7 @@ export const assignmentSchema = z.strictObject({
    * torchrun `--rdzv-endpoint` for multi-node attempts: node 0's private address and port,
    * filled in by the control plane from DescribeInstances. Null for a single node.
    */
-  rendezvous: z.strictObject({ endpoint: z.string().regex(/^[0-9a-zA-Z.-]+:\d{2,5}$/), id: id }).nullable(),
+  rendezvous: z.strictObject({ endpoint: z.string().regex(/^[0-9a-zA-Z.-]+:\d{2,5}$/), id: attemptId }).nullable(),
   task: trainingTaskSchema,
   /** Where checkpoints go (a prefix) and where to resume from (null: from scratch). */
   checkpoint: z.strictObject({
@@ -111,7 +118,7 @@ export const assignmentSchema = z.strictObject({
 export type AssignmentMessage = z.infer<typeof assignmentSchema>;
 
 export const stopOrderSchema = z.strictObject({
-  attemptId: id,
+  attemptId,
   /** `checkpoint`: save at the next step boundary, then exit; `abandon`: exit now (cancel). */
   mode: z.enum(["checkpoint", "abandon"]),
   reason: z.string().max(500),
@@ -141,13 +148,13 @@ const eventBase = {
   instanceId,
   sentAt: isoTime,
 };
-const attemptBase = { ...eventBase, jobId: id, attemptId: id };
+const attemptBase = { ...eventBase, jobId: id, attemptId };
 
 export const workerEventSchema = z.discriminatedUnion(
   "kind",
   [
     /** The agent is up and polling; sent at boot and every heartbeat interval while idle. */
-    z.strictObject({ ...eventBase, kind: z.literal("agent-alive"), runningAttempts: z.array(id) }),
+    z.strictObject({ ...eventBase, kind: z.literal("agent-alive"), runningAttempts: z.array(attemptId) }),
     z.strictObject({
       ...attemptBase,
       kind: z.literal("heartbeat"),

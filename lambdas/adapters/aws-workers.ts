@@ -1,0 +1,190 @@
+/**
+ * The worker port on AWS: orders go to each instance's orders document in S3 (s3-orders.ts),
+ * reports come from the worker events the ingest stored (sqs-worker-events.ts) and the
+ * attempts this adapter started, folded by `foldWorkerEvents` (core). One instance serves one
+ * workload and one pass: it is built with the plan in force, whose assignments give each
+ * job's technique and GPU indices.
+ *
+ * Idempotent by attempt id: `startJob` adds the assignment to a document only where it is
+ * missing, and records the start once; `checkpointAndStop` adds one stop order per attempt.
+ * Orders are written before the start record, so a crash between them leaves an attempt the
+ * agent runs and reports (never a recorded attempt that no agent was told about).
+ */
+import type { CloudInstance } from "../core/cloud/cloud-port.ts";
+import type { JobReport, StartJobRequest, WorkerPort } from "../core/cloud/worker-port.ts";
+import { MODEL_PRESET_NAMES } from "../core/models/presets.ts";
+import type { Plan } from "../core/planner/plan.ts";
+import {
+  type AssignmentMessage,
+  assignmentSchema,
+  bucketLayout,
+  type WorkerEvent,
+} from "../core/protocol/worker-protocol.ts";
+import { foldWorkerEvents } from "../core/reconciler/worker-events-fold.ts";
+import type { Job, Workload } from "../core/spec/workload.ts";
+import type { AttemptStartStore, WorkloadStore } from "../core/store/workload-store.ts";
+import type { S3Orders } from "./s3-orders.ts";
+
+export interface AwsWorkersOptions {
+  readonly workloadId: string;
+  readonly workload: Workload;
+  /** The plan in force and its version (assignments name technique and GPU indices). */
+  readonly plan: Plan;
+  readonly planVersion: number;
+  readonly bucketName: string;
+  readonly orders: S3Orders;
+  readonly store: Pick<WorkloadStore, "workerEvents"> & AttemptStartStore;
+  /** The workload's instances (any state) and, for rendezvous, their private addresses. */
+  readonly instances: () => Promise<readonly CloudInstance[]>;
+  /** torchrun rendezvous port on node 0 (default 29500, torchrun's own default). */
+  readonly rendezvousPort?: number;
+  /** Seconds since the epoch (default: the system clock). */
+  readonly now?: () => number;
+}
+
+/** A start the adapter cannot turn into a valid assignment (unknown job, no address for node 0). */
+export class AssignmentError extends Error {
+  override readonly name = "AssignmentError";
+}
+
+export class AwsWorkers implements WorkerPort {
+  readonly #options: AwsWorkersOptions;
+  readonly #jobs: ReadonlyMap<string, Job>;
+  readonly #now: () => number;
+
+  constructor(options: AwsWorkersOptions) {
+    this.#options = options;
+    this.#jobs = new Map(options.workload.jobs.map((job) => [job.id, job]));
+    this.#now = options.now ?? (() => Date.now() / 1000);
+  }
+
+  async startJob(request: StartJobRequest): Promise<void> {
+    const { workloadId, orders, store } = this.#options;
+    const assignment = await this.#assignment(request);
+    for (const instanceId of request.instanceIds) {
+      await orders.update(workloadId, instanceId, (current) =>
+        current.assignments.some((a) => a.attemptId === request.attemptId)
+          ? undefined
+          : { ...current, assignments: [...current.assignments, assignment] },
+      );
+    }
+    await store.putAttemptStart({
+      workloadId,
+      jobId: request.jobId,
+      attemptId: request.attemptId,
+      instanceIds: [...request.instanceIds],
+      gpusPerInstance: request.gpusPerInstance,
+      fromSamples: request.fromSamples,
+      startedAt: this.#now(),
+    });
+  }
+
+  async checkpointAndStop(jobId: string, attemptId: string): Promise<void> {
+    const { workloadId, orders, store } = this.#options;
+    const [starts, events] = await Promise.all([store.attemptStarts(workloadId), store.workerEvents(workloadId)]);
+    const instanceIds = new Set(starts.find((s) => s.attemptId === attemptId && s.jobId === jobId)?.instanceIds ?? []);
+    for (const event of events) {
+      if ("attemptId" in event && event.attemptId === attemptId) instanceIds.add(event.instanceId);
+    }
+    for (const instanceId of instanceIds) {
+      await orders.update(workloadId, instanceId, (current) =>
+        current.stops.some((stop) => stop.attemptId === attemptId)
+          ? undefined
+          : {
+              ...current,
+              stops: [...current.stops, { attemptId, mode: "checkpoint", reason: "the reconciler moves the job" }],
+            },
+      );
+    }
+  }
+
+  async reports(jobIds: readonly string[]): Promise<readonly JobReport[]> {
+    const { workloadId, store } = this.#options;
+    const [starts, events, instances] = await Promise.all([
+      store.attemptStarts(workloadId),
+      store.workerEvents(workloadId),
+      this.#options.instances(),
+    ]);
+    const known = new Map(instances.map((instance) => [instance.id, instance]));
+    const ended = new Set<string>();
+    for (const instance of instances) {
+      if (instance.state === "shutting-down" || instance.state === "terminated") ended.add(instance.id);
+    }
+    // An instance an attempt ran on that the cloud no longer lists has ended too.
+    for (const start of starts) for (const id of start.instanceIds) if (!known.has(id)) ended.add(id);
+    return foldWorkerEvents({ jobIds, starts, events, endedInstances: ended });
+  }
+
+  async #assignment(request: StartJobRequest): Promise<AssignmentMessage> {
+    const { workloadId, workload, plan, planVersion, bucketName } = this.#options;
+    const job = this.#jobs.get(request.jobId);
+    if (job === undefined) {
+      throw new AssignmentError(`startJob: expected a job of workload ${workload.name}, got '${request.jobId}'`);
+    }
+    const planned = plan.assignments.find((a) => a.jobId === request.jobId);
+    const checkpointPrefix = `s3://${bucketName}/${bucketLayout.checkpointPrefix(workloadId, job.id)}`;
+    const resumeFrom =
+      request.fromSamples > 0 && job.checkpointable
+        ? {
+            uri: (await this.#checkpointUri(job.id, request.fromSamples)) ?? checkpointPrefix,
+            samples: request.fromSamples,
+          }
+        : null;
+    const message = {
+      workloadId,
+      jobId: job.id,
+      attemptId: request.attemptId,
+      planVersion: Math.max(1, planVersion),
+      technique: planned?.technique ?? job.techniques[0],
+      instanceIds: [...request.instanceIds],
+      gpusPerInstance: request.gpusPerInstance,
+      gpuIndices: planned?.gpuIndices ?? Array.from({ length: request.gpusPerInstance }, (_, index) => index),
+      rendezvous: request.instanceIds.length > 1 ? await this.#rendezvous(request) : null,
+      task: {
+        model: (MODEL_PRESET_NAMES as readonly string[]).includes(job.modelName) ? job.modelName : { ...job.model },
+        method: job.method,
+        ...(job.method === "lora" ? { loraRank: job.loraRank } : {}),
+        batchSize: job.batchSize,
+        sequenceLength: job.sequenceLength,
+        totalSamples: request.totalSamples,
+        entrypoint: job.entrypoint,
+        hyperparameters: { ...job.hyperparameters },
+      },
+      checkpoint: { prefix: checkpointPrefix, intervalSeconds: request.checkpointIntervalSeconds, resumeFrom },
+      checkpointable: request.checkpointable,
+      plannedSamplesPerSecond: request.plannedSamplesPerSecond,
+      profile: null,
+    };
+    const parsed = assignmentSchema.safeParse(message);
+    if (!parsed.success) {
+      throw new AssignmentError(
+        `startJob ${request.attemptId}: the assignment fails the worker protocol: ${parsed.error.issues
+          .map((issue) => `${issue.path.join(".")}: ${issue.message}`)
+          .join("; ")}`,
+      );
+    }
+    return parsed.data;
+  }
+
+  async #rendezvous(request: StartJobRequest): Promise<{ endpoint: string; id: string }> {
+    const nodeZero = request.instanceIds[0] ?? "";
+    const address = (await this.#options.instances()).find((i) => i.id === nodeZero)?.privateIpAddress;
+    if (address === undefined) {
+      throw new AssignmentError(
+        `startJob ${request.attemptId}: expected a private address for node 0 (${nodeZero}) to rendezvous, got none`,
+      );
+    }
+    return { endpoint: `${address}:${this.#options.rendezvousPort ?? 29500}`, id: request.attemptId };
+  }
+
+  /** The checkpoint a resume starts from: the one saved at exactly `samples`, else the largest below it. */
+  async #checkpointUri(jobId: string, samples: number): Promise<string | undefined> {
+    const events = await this.#options.store.workerEvents(this.#options.workloadId);
+    let best: Extract<WorkerEvent, { kind: "checkpoint-saved" }> | undefined;
+    for (const event of events) {
+      if (event.kind !== "checkpoint-saved" || event.jobId !== jobId || event.samples > samples) continue;
+      if (best === undefined || event.samples > best.samples) best = event;
+    }
+    return best?.uri;
+  }
+}
