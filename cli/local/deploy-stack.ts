@@ -6,11 +6,16 @@
  * environment, which is what the in-process handlers are built from.
  */
 import { spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-cloudformation";
 import { DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { LambdaClient, ListFunctionsCommand } from "@aws-sdk/client-lambda";
 import { GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { DEFAULT_STACK_NAME, ENV } from "../../lambdas/config/stack-contract.ts";
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const CDK_CLI = path.join(REPO_ROOT, "node_modules", "aws-cdk", "bin", "cdk");
 
 export interface EmulatorTarget {
   readonly endpoint: string;
@@ -50,8 +55,9 @@ export async function deployStack(
     const vpc = (await ec2.send(new DescribeVpcsCommand({ Filters: [{ Name: "isDefault", Values: ["true"] }] })))
       .Vpcs?.[0]?.VpcId;
     if (vpc === undefined) throw new StackDeployError("the emulator has no default VPC to deploy into");
-    const subnets = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: "vpc-id", Values: [vpc] }] })))
-      .Subnets?.map((subnet) => subnet.SubnetId ?? "")
+    const subnets = (
+      await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: "vpc-id", Values: [vpc] }] }))
+    ).Subnets?.map((subnet) => subnet.SubnetId ?? "")
       .filter((id) => id !== "")
       .slice(0, 2);
     const ami = (await ssm.send(new GetParameterCommand({ Name: AMAZON_LINUX_PARAMETER }))).Parameter?.Value;
@@ -64,12 +70,14 @@ export async function deployStack(
         Overwrite: true,
       }),
     );
-    // The CDK CLI builds the template URL from the endpoint; moto reads the host `127` as
-    // a bucket name unless the endpoint says `localhost` (see the moto-cdk reference).
-    const endpoint = target.endpoint.replace("127.0.0.1", "localhost");
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      AWS_ENDPOINT_URL: endpoint,
+      AWS_ENDPOINT_URL: target.endpoint,
+      // With `--method=direct` the CLI builds the template URL from the endpoint, and moto
+      // reads the host `127` as a bucket name (see the moto-cdk reference).
+      ...(new URL(target.endpoint).hostname === "127.0.0.1"
+        ? { AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION: `https://s3.${target.region}.amazonaws.com` }
+        : {}),
       AWS_ACCESS_KEY_ID: target.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: target.credentials.secretAccessKey,
       AWS_REGION: target.region,
@@ -108,12 +116,14 @@ export async function deployStack(
     const stack = (await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
     const outputs: Record<string, string> = {};
     for (const output of stack?.Outputs ?? []) {
-      if (output.OutputKey !== undefined && output.OutputValue !== undefined) outputs[output.OutputKey] = output.OutputValue;
+      if (output.OutputKey !== undefined && output.OutputValue !== undefined)
+        outputs[output.OutputKey] = output.OutputValue;
     }
     const functions = (await lambda.send(new ListFunctionsCommand({}))).Functions ?? [];
     const ours = functions.filter((f) => f.Environment?.Variables?.[ENV.tableName] !== undefined);
     const first = ours[0];
-    if (first === undefined) throw new StackDeployError(`stack ${stackName} deployed no function with ${ENV.tableName}`);
+    if (first === undefined)
+      throw new StackDeployError(`stack ${stackName} deployed no function with ${ENV.tableName}`);
     const memory: Record<string, number> = {};
     for (const f of ours) memory[roleOf(f.FunctionName ?? "")] = f.MemorySize ?? 128;
     return {
@@ -138,7 +148,11 @@ function roleOf(functionName: string): string {
 
 function cdk(args: readonly string[], env: NodeJS.ProcessEnv, cwd: string | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn("npx", ["cdk", ...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CDK_CLI, ...args], {
+      env,
+      cwd: cwd ?? REPO_ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (chunk) => {
       output = (output + String(chunk)).slice(-20_000);
@@ -146,7 +160,9 @@ function cdk(args: readonly string[], env: NodeJS.ProcessEnv, cwd: string | unde
     child.stderr.on("data", (chunk) => {
       output = (output + String(chunk)).slice(-20_000);
     });
-    child.once("error", (error) => reject(new StackDeployError(`could not run the CDK CLI: ${error.message}`, { cause: error })));
+    child.once("error", (error) =>
+      reject(new StackDeployError(`could not run the CDK CLI: ${error.message}`, { cause: error })),
+    );
     child.once("exit", (code) => {
       if (code === 0) resolve();
       else reject(new StackDeployError(`cdk ${args[0]} exited with ${code}:\n${output.slice(-4000)}`));
