@@ -116,6 +116,7 @@ export class SaturnStack extends Stack {
       dataRetentionDays: config.dataRetentionDays,
     });
     const queues = new ControlPlaneQueues(this, "Queues", {
+      namePrefix: config.stackName,
       alarmTopic: alarmTopic.topic,
       plannerTimeout: TIMEOUTS.planner,
       reconcilerTimeout: TIMEOUTS.reconciler,
@@ -285,8 +286,9 @@ function required(value: string | undefined, what: string): string {
 /**
  * Context ids are used as given (no lookup, so synth stays offline). Without them, the
  * default VPC is looked up when the stack's account is known (the CLI sets it from the
- * credentials in use); otherwise, e.g. `cdk synth` on a machine without credentials, the
- * template takes the VPC and subnets as CloudFormation parameters.
+ * credentials in use); with `vpcParameters`, or without an account (e.g. `cdk synth` on a
+ * machine without credentials), the template takes the VPC and subnets as CloudFormation
+ * parameters `WorkerVpcId` and `WorkerSubnetIds`.
  */
 function resolveVpc(
   stack: Stack,
@@ -296,7 +298,7 @@ function resolveVpc(
     const vpc = Vpc.fromVpcAttributes(stack, "Vpc", { vpcId: config.vpc.vpcId, availabilityZones: UNUSED_AZS });
     return { vpc, subnetIds: config.vpc.subnetIds.join(","), source: "context" };
   }
-  if (!Token.isUnresolved(stack.account)) {
+  if (!config.vpcParameters && !Token.isUnresolved(stack.account)) {
     const vpc = Vpc.fromLookup(stack, "Vpc", { isDefault: true });
     return { vpc, subnetIds: vpc.publicSubnets.map((subnet) => subnet.subnetId).join(","), source: "lookup" };
   }

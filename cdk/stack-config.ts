@@ -34,6 +34,8 @@ export interface SaturnStackConfig {
   readonly allowedInstanceTypes: readonly string[];
   /** Undefined: the default VPC (looked up when the account is known, else CloudFormation parameters). */
   readonly vpc: VpcChoice | undefined;
+  /** Take the VPC and subnets as CloudFormation parameters (a VPC-independent template). */
+  readonly vpcParameters: boolean;
   readonly amiSsmParameter: string;
   /** A baked AMI (ami/) used instead of the SSM parameter when set. */
   readonly amiId: string | undefined;
@@ -174,11 +176,19 @@ export function readStackConfig(read: ContextReader, defaults: ConfigDefaults): 
     /^[A-Za-z][A-Za-z0-9-]{0,127}$/,
     "a CloudFormation stack name (letters, digits, '-')",
   );
+  const vpc = vpcOf(read);
+  const vpcParameters = booleanOf(read, "vpcParameters", false);
+  if (vpc !== undefined && vpcParameters) {
+    throw new StackConfigError(
+      'context "vpcParameters": true cannot go with "vpcId"/"subnetIds"; give one or the other',
+    );
+  }
   return {
     stackName,
     region,
     allowedInstanceTypes: instancePatterns(listOf(read, "allowedInstanceTypes") ?? DEFAULT_ALLOWED_INSTANCE_FAMILIES),
-    vpc: vpcOf(read),
+    vpc,
+    vpcParameters,
     amiSsmParameter,
     amiId,
     defaultBudgetCapUsd: numberOf(read, "defaultBudgetCapUsd", 1000, 0),

@@ -22,6 +22,9 @@ import { Construct } from "constructs";
 export const MAX_RECEIVE_COUNT = 3;
 
 export interface ControlPlaneQueuesProps {
+  /** Prefix of the FIFO queues' names (a FIFO name must end in `.fifo`; CloudFormation's
+   * generated names do, but emulators do not add the suffix, so FIFO queues are named). */
+  readonly namePrefix: string;
   readonly alarmTopic: ITopic;
   readonly plannerTimeout: Duration;
   readonly reconcilerTimeout: Duration;
@@ -40,6 +43,7 @@ export class ControlPlaneQueues extends Construct {
     const withDlq = (name: string, timeout: Duration, fifo: boolean): Queue => {
       const dlq = new Queue(this, `${name}Dlq`, {
         fifo: fifo || undefined,
+        queueName: fifo ? `${props.namePrefix}-${name}-dlq.fifo` : undefined,
         retentionPeriod: Duration.days(14),
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
@@ -59,6 +63,7 @@ export class ControlPlaneQueues extends Construct {
       dlqs.push(dlq);
       return new Queue(this, name, {
         fifo: fifo || undefined,
+        queueName: fifo ? `${props.namePrefix}-${name}.fifo` : undefined,
         contentBasedDeduplication: fifo || undefined,
         visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
         retentionPeriod: Duration.days(4),
