@@ -111,7 +111,14 @@ export function controlPlane(env: Environment, seams: ControlPlaneSeams = {}): C
     const client = new EC2Client({ ...config(), retryMode: "adaptive", maxAttempts: 8 });
     return seams.wrapEc2 === undefined ? client : seams.wrapEc2(client);
   });
-  const s3 = once(() => new S3Client(config()));
+  // Emulators answer on one host: buckets go in the path there, not in the host name.
+  const s3 = once(
+    () =>
+      new S3Client({
+        ...config(),
+        forcePathStyle: seams.clientConfig?.endpoint !== undefined || env.AWS_ENDPOINT_URL !== undefined,
+      }),
+  );
   const store = once(
     () => new DynamoDbStore({ tableName: required(ENV.tableName), client: documents(), now: () => new Date(clock()) }),
   );
