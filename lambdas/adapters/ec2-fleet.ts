@@ -34,7 +34,8 @@ import {
 import type { Catalog, InstanceType } from "../core/catalog/types.ts";
 import { billedCostUsd } from "../core/cloud/billing.ts";
 import type { CloudEventSource } from "../core/cloud/cloud-event-source.ts";
-import type { CloudEvent, CloudInstance, CloudPort, InstanceState, LaunchRequest } from "../core/cloud/cloud-port.ts";
+import type { CloudEvent, CloudInstance, CloudPort, LaunchRequest } from "../core/cloud/cloud-port.ts";
+import { EC2_INSTANCE_STATES } from "../core/cloud/eventbridge-ec2-event.ts";
 import type { InstanceCostLedger } from "../core/cloud/instance-cost-ledger.ts";
 import {
   CapacityError,
@@ -83,16 +84,6 @@ export interface Ec2FleetCloudOptions {
 const DESCRIBE_PAGE = 1000;
 const TERMINATE_BATCH = 1000;
 const NOT_FOUND_CODES = new Set(["InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"]);
-
-/** EC2 instance states -> the port's; stopping/stopped instances do no work and are on their way out. */
-const STATES: Readonly<Record<string, InstanceState>> = {
-  pending: "pending",
-  running: "running",
-  "shutting-down": "shutting-down",
-  stopping: "shutting-down",
-  stopped: "shutting-down",
-  terminated: "terminated",
-};
 
 export function defaultEc2Client(region: string): EC2Client {
   return new EC2Client({ region, retryMode: "adaptive", maxAttempts: 8 });
@@ -447,7 +438,7 @@ export class Ec2FleetCloud implements CloudPort {
     const instanceType = instance.InstanceType ?? "";
     const market = instance.InstanceLifecycle === "spot" ? "spot" : "on-demand";
     const availabilityZone = instance.Placement?.AvailabilityZone ?? "";
-    const state = STATES[instance.State?.Name ?? ""] ?? "pending";
+    const state = EC2_INSTANCE_STATES[instance.State?.Name ?? ""] ?? "pending";
     const launchedAt = (instance.LaunchTime?.getTime() ?? this.#now() * 1000) / 1000;
     const id = instance.InstanceId ?? "";
     return {
