@@ -10,11 +10,11 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import type { Command } from "commander";
+import { deployToEmulator } from "../../cdk/emulator-deployment.ts";
 import { OUTPUTS } from "../../lambdas/config/stack-contract.ts";
 import { InvalidWorkloadError } from "../../lambdas/core/errors.ts";
 import type { Observability } from "../../lambdas/handlers/observability.ts";
-import { deployStack } from "../local/deploy-stack.ts";
-import { LOCAL_ACCOUNT, LOCAL_REGION, LocalStack } from "../local/local-stack.ts";
+import { LOCAL_REGION, LocalStack } from "../local/local-stack.ts";
 
 interface LocalOptions {
   readonly port: string;
@@ -47,18 +47,9 @@ export function registerLocalCommand(program: Command): void {
       const external = process.env.AWS_ENDPOINT_URL;
       if (external !== undefined && external !== "") {
         say(`AWS_ENDPOINT_URL is ${external}: deploying there and using its own API Gateway and Lambda.`);
-        const deployed = await deployStack(
-          {
-            endpoint: external,
-            region: process.env.AWS_REGION ?? LOCAL_REGION,
-            accountId: LOCAL_ACCOUNT,
-            credentials: {
-              accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? "test",
-              secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? "test",
-            },
-          },
-          { log: say },
-        );
+        const deployed = await deployToEmulator({
+          target: { endpoint: external, region: process.env.AWS_REGION ?? LOCAL_REGION },
+        });
         say(`API: ${deployed.outputs[OUTPUTS.apiUrl] ?? "(no ApiUrl output)"}`);
         say(
           `Submit: saturn submit examples/text-sweep.yaml --api ${deployed.outputs[OUTPUTS.apiUrl] ?? "URL"} --yes --watch`,

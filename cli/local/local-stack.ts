@@ -18,6 +18,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import type { Context, EventBridgeEvent, ScheduledEvent } from "aws-lambda";
+import { type DeployedStack, deployToEmulator } from "../../cdk/emulator-deployment.ts";
 import { BUNDLED_CATALOG_PATH, loadCatalog } from "../../lambdas/adapters/catalog-file.ts";
 import { ENV } from "../../lambdas/config/stack-contract.ts";
 import {
@@ -33,11 +34,10 @@ import { createReconcilerHandler } from "../../lambdas/handlers/reconciler.ts";
 import { createSweeperHandler } from "../../lambdas/handlers/sweeper.ts";
 import { createWorkerEventsHandler } from "../../lambdas/handlers/worker-events.ts";
 import { ApiRouter } from "./api-router.ts";
-import { type DeployedStack, deployStack } from "./deploy-stack.ts";
 import { EmulatorIdentities } from "./emulator-identities.ts";
 import { lambdaContext } from "./lambda-context.ts";
 import { MotoServer } from "./moto-server.ts";
-import { QueueTrigger, type SqsHandler } from "./queue-trigger.ts";
+import { type InvocationWrapper, QueueTrigger, type SqsHandler } from "./queue-trigger.ts";
 import { DEFAULT_AGENT_MODEL, type Ec2EventKind, SimulatedAgents } from "./simulated-agents.ts";
 import { VirtualClock } from "./virtual-clock.ts";
 
@@ -61,10 +61,12 @@ export interface LocalStackOptions {
   /** Solver seconds of the first plan (the spec's limit applies below it). */
   readonly planSeconds?: number;
   readonly seams?: Partial<ControlPlaneSeams>;
-  /** An emulator already running (tests share one); default: start moto. */
-  readonly emulatorEndpoint?: string;
-  /** Called after each handler invocation (the benchmark counts them). */
-  readonly onInvoke?: (functionName: string, milliseconds: number) => void;
+  /** A stack already deployed into a running emulator; default: start moto and deploy into it. */
+  readonly deployed?: DeployedStack;
+  /** Wraps every handler invocation (the benchmark times and meters each one). */
+  readonly around?: InvocationWrapper;
+  /** SDK request handler of the control plane's clients (the benchmark's meter). */
+  readonly requestHandler?: unknown;
 }
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
@@ -86,7 +88,7 @@ export class LocalStack {
   readonly #reconcileQueueUrl: string;
   readonly #sweeper: Handler<ScheduledEvent, unknown>;
   readonly #ec2Events: Handler<EventBridgeEvent<string, unknown>, unknown>;
-  readonly #onInvoke: ((functionName: string, milliseconds: number) => void) | undefined;
+  readonly #around: InvocationWrapper;
   #nextReconcileAt: number;
   #nextSweepAt: number;
   #running = false;
@@ -108,7 +110,7 @@ export class LocalStack {
     reconcileQueueUrl: string;
     sweeper: Handler<ScheduledEvent, unknown>;
     ec2Events: Handler<EventBridgeEvent<string, unknown>, unknown>;
-    onInvoke: ((functionName: string, milliseconds: number) => void) | undefined;
+    around: InvocationWrapper;
   }) {
     this.apiUrl = parts.apiUrl;
     this.emulatorEndpoint = parts.emulatorEndpoint;
@@ -125,32 +127,34 @@ export class LocalStack {
     this.#reconcileQueueUrl = parts.reconcileQueueUrl;
     this.#sweeper = parts.sweeper;
     this.#ec2Events = parts.ec2Events;
-    this.#onInvoke = parts.onInvoke;
+    this.#around = parts.around;
     this.#nextReconcileAt = parts.clock.nowSeconds() + RECONCILE_EVERY_SECONDS;
     this.#nextSweepAt = parts.clock.nowSeconds() + SWEEP_EVERY_SECONDS;
   }
 
   static async start(options: LocalStackOptions): Promise<LocalStack> {
     const log = options.log ?? (() => {});
-    const moto = options.emulatorEndpoint === undefined ? await MotoServer.start() : undefined;
-    const emulatorEndpoint = options.emulatorEndpoint ?? moto?.endpoint ?? "";
+    const moto = options.deployed === undefined ? await MotoServer.start() : undefined;
     try {
-      log(`moto server at ${emulatorEndpoint}`);
-      const deployed = await deployStack(
-        {
-          endpoint: emulatorEndpoint,
-          region: LOCAL_REGION,
-          accountId: LOCAL_ACCOUNT,
-          credentials: EMULATOR_CREDENTIALS,
-        },
-        { log },
-      );
-      const env: Record<string, string> = { ...deployed.functionEnvironment, AWS_REGION: LOCAL_REGION };
+      let deployed = options.deployed;
+      if (deployed === undefined) {
+        log(`moto server at ${moto?.endpoint}; deploying the Saturn stack into it (cdk synth, bootstrap, deploy)...`);
+        deployed = await deployToEmulator({ target: { endpoint: moto?.endpoint ?? "", region: LOCAL_REGION } });
+        const { synth, bootstrap, deploy } = deployed.seconds;
+        log(
+          `deployed in ${(synth + bootstrap + deploy).toFixed(0)} s (synth ${synth.toFixed(0)} s${deployed.synthReused ? ", reused" : ""}, bootstrap ${bootstrap.toFixed(0)} s, deploy ${deploy.toFixed(0)} s)`,
+        );
+      }
+      const emulatorEndpoint = deployed.endpoint;
+      const env: Record<string, string> = { ...deployed.environment, AWS_REGION: deployed.region };
       const clock = new VirtualClock(Date.now());
       const clientConfig = { endpoint: emulatorEndpoint, credentials: EMULATOR_CREDENTIALS, forcePathStyle: true };
       const plane = controlPlane(env, {
         clock: clock.nowMs,
-        clientConfig,
+        clientConfig: {
+          ...clientConfig,
+          ...(options.requestHandler === undefined ? {} : { requestHandler: options.requestHandler }),
+        },
         // moto does not serve Service Quotas: the spec's quotas and the assumed defaults apply.
         awsQuotas: {},
         ...(options.planSeconds === undefined ? {} : { planSeconds: options.planSeconds }),
@@ -179,19 +183,12 @@ export class LocalStack {
       } catch {
         // no credentials configured: the printed user's key is the way in
       }
-      const onInvoke = options.onInvoke;
+      const around: InvocationWrapper = options.around ?? ((_name, invoke) => invoke());
       const router = new ApiRouter({
         region: LOCAL_REGION,
         secretOf: identities.secretOf,
         identityOf: identities.identityOf,
-        handler: async (event, context) => {
-          const started = performance.now();
-          try {
-            return await api(event, context);
-          } finally {
-            onInvoke?.("api", performance.now() - started);
-          }
-        },
+        handler: (event, context) => around("api", () => api(event, context)),
       });
       const apiUrl = await router.listen(options.port ?? 0);
 
@@ -211,7 +208,7 @@ export class LocalStack {
           handler,
           functionName,
           region: LOCAL_REGION,
-          onInvoke: (name, ms) => onInvoke?.(name, ms),
+          around,
         });
       const reconcileQueueUrl = need(ENV.reconcileQueueUrl);
       const triggers = [
@@ -256,7 +253,7 @@ export class LocalStack {
         reconcileQueueUrl,
         sweeper,
         ec2Events,
-        onInvoke,
+        around,
       });
       deliver = (kind, instanceId) => stack.#deliverEc2Event(kind, instanceId);
       return stack;
@@ -370,11 +367,6 @@ export class LocalStack {
   }
 
   async #invoke(name: string, call: () => Promise<unknown>): Promise<void> {
-    const started = performance.now();
-    try {
-      await call();
-    } finally {
-      this.#onInvoke?.(name, performance.now() - started);
-    }
+    await this.#around(name, call);
   }
 }

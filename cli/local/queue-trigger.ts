@@ -10,6 +10,8 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { lambdaContext } from "./lambda-context.ts";
 
+export type InvocationWrapper = <T>(functionName: string, invoke: () => Promise<T>) => Promise<T>;
+
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined | void>;
 
 export interface QueueTriggerOptions {
@@ -18,8 +20,8 @@ export interface QueueTriggerOptions {
   readonly handler: SqsHandler;
   readonly functionName: string;
   readonly region: string;
-  /** Called once per invocation with its wall-clock duration, for the benchmark. */
-  readonly onInvoke?: (functionName: string, milliseconds: number, records: number) => void;
+  /** Wraps every invocation (the benchmark measures and meters each one). */
+  readonly around?: InvocationWrapper;
 }
 
 export class QueueTrigger {
@@ -57,19 +59,17 @@ export class QueueTrigger {
       eventSourceARN: this.#arn,
       awsRegion: this.#options.region,
     }));
-    const startedAt = performance.now();
+    const around = this.#options.around ?? ((_name, invoke) => invoke());
     let failed: Set<string>;
     try {
-      const response = await this.#options.handler(
-        { Records: records },
-        lambdaContext(this.#options.functionName, randomUUID()),
+      const response = await around(this.#options.functionName, () =>
+        this.#options.handler({ Records: records }, lambdaContext(this.#options.functionName, randomUUID())),
       );
       failed = new Set((response ?? { batchItemFailures: [] }).batchItemFailures.map((f) => f.itemIdentifier));
     } catch {
       // A thrown handler fails the whole batch: every message comes back after its visibility timeout.
       failed = new Set(records.map((record) => record.messageId));
     }
-    this.#options.onInvoke?.(this.#options.functionName, performance.now() - startedAt, records.length);
     const done = records.filter((record) => !failed.has(record.messageId));
     if (done.length > 0) {
       await sqs.send(
