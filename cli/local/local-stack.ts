@@ -92,6 +92,8 @@ export class LocalStack {
   #nextReconcileAt: number;
   #nextSweepAt: number;
   #running = false;
+  /** EventBridge events the in-process rules delivered: schedules and EC2 events. */
+  eventBridgeEvents = 0;
   #loop: Promise<void> | undefined;
 
   private constructor(parts: {
@@ -273,6 +275,7 @@ export class LocalStack {
     }
     if (now >= this.#nextSweepAt) {
       this.#nextSweepAt = now + SWEEP_EVERY_SECONDS;
+      this.eventBridgeEvents++;
       await this.#invoke("sweeper", () =>
         this.#sweeper(this.#scheduledEvent(), lambdaContext("sweeper", randomUUID())),
       );
@@ -318,7 +321,13 @@ export class LocalStack {
     await this.#moto?.stop();
   }
 
+  /** SQS requests of the in-process event source mappings (non-empty receives and deletes). */
+  get triggerSqsRequests(): number {
+    return this.#triggers.reduce((sum, trigger) => sum + trigger.requests, 0);
+  }
+
   async #scheduleReconcile(): Promise<void> {
+    this.eventBridgeEvents++;
     // The schedule rule's target: the event onto the FIFO reconcile queue, in its own group.
     const event = this.#scheduledEvent();
     await this.#sqs.send(
@@ -346,6 +355,7 @@ export class LocalStack {
   }
 
   async #deliverEc2Event(kind: Ec2EventKind, instanceId: string): Promise<void> {
+    this.eventBridgeEvents++;
     const event: EventBridgeEvent<string, unknown> = {
       version: "0",
       id: randomUUID(),

@@ -27,6 +27,8 @@ export interface QueueTriggerOptions {
 export class QueueTrigger {
   readonly #options: QueueTriggerOptions;
   readonly #arn: string;
+  /** SQS requests this mapping made: receives that returned messages, and delete batches. */
+  requests = 0;
 
   constructor(options: QueueTriggerOptions) {
     this.#options = options;
@@ -48,6 +50,7 @@ export class QueueTrigger {
     );
     const messages = received.Messages ?? [];
     if (messages.length === 0) return 0;
+    this.requests++;
     const records: SQSRecord[] = messages.map((message) => ({
       messageId: message.MessageId ?? randomUUID(),
       receiptHandle: message.ReceiptHandle ?? "",
@@ -72,6 +75,7 @@ export class QueueTrigger {
     }
     const done = records.filter((record) => !failed.has(record.messageId));
     if (done.length > 0) {
+      this.requests++;
       await sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: queueUrl,

@@ -83,7 +83,8 @@ interface Agent {
   readonly instanceType: string;
   readonly spot: boolean;
   readonly seenAt: number;
-  readonly noticeAt: number;
+  noticeAt: number;
+  forcedNoticeAt: number | undefined;
   noticed: boolean;
   /** Set by the step that sent the notice; the reclaim comes in a later step, after the stack's rules ran. */
   noticeSentInStep: number;
@@ -123,6 +124,22 @@ export class SimulatedAgents {
       if (agent.gone) continue;
       await this.#stepAgent(agent, now);
     }
+  }
+
+  /**
+   * Makes the next step send a spot interruption notice for the instance (the benchmark
+   * measures the control plane's reaction to one); false when it is not a live spot agent.
+   */
+  interruptNow(instanceId: string): boolean {
+    const agent = this.#agents.get(instanceId);
+    if (agent === undefined || agent.gone || !agent.spot || agent.noticed) return false;
+    agent.forcedNoticeAt = this.#options.clock.nowSeconds();
+    return true;
+  }
+
+  /** Live spot instances with an agent, oldest first. */
+  spotInstanceIds(): string[] {
+    return [...this.#agents.values()].filter((a) => a.spot && !a.gone && !a.noticed).map((a) => a.instanceId);
   }
 
   /** Instances the agents know that the emulator still runs. */
@@ -179,6 +196,7 @@ export class SimulatedAgents {
       spot: instance.spot,
       seenAt: now,
       noticeAt: now + model.bootSeconds + untilNotice,
+      forcedNoticeAt: undefined,
       noticed: false,
       noticeSentInStep: -1,
       alive: false,
@@ -193,14 +211,16 @@ export class SimulatedAgents {
   async #stepAgent(agent: Agent, now: number): Promise<void> {
     const { model } = this.#options;
     if (now < agent.seenAt + model.bootSeconds) return;
-    if (agent.spot && !agent.noticed && now >= agent.noticeAt) {
+    const noticeAt = Math.min(agent.noticeAt, agent.forcedNoticeAt ?? Number.POSITIVE_INFINITY);
+    if (agent.spot && !agent.noticed && now >= noticeAt) {
       agent.noticed = true;
+      agent.noticeAt = noticeAt;
       agent.noticeSentInStep = this.#steps;
-      this.interruptions.push({ instanceId: agent.instanceId, at: agent.noticeAt });
+      this.interruptions.push({ instanceId: agent.instanceId, at: noticeAt });
       await this.#send(agent, now, {
         kind: "interruption-notice",
         notice: "spot-instance-action",
-        actionAt: iso(agent.noticeAt + model.interruptionNoticeSeconds),
+        actionAt: iso(noticeAt + model.interruptionNoticeSeconds),
       });
       await this.#options.onEc2Event("spot-interruption-warning", { id: agent.instanceId });
     }

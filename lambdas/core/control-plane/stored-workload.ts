@@ -22,14 +22,19 @@ export function storedWorkload(record: WorkloadRecord, catalog: Catalog, limits:
   const outside =
     allowed === undefined
       ? []
-      : catalog.instanceTypes
-          .filter(
-            (type) => !allowed.some((entry) => (entry.includes(".") ? type.name === entry : type.family === entry)),
-          )
-          .map((type) => type.name);
+      : catalog.instanceTypes.filter((type) => !allowed.some((entry) => allows(entry, type))).map((type) => type.name);
   return {
     ...workload,
     name: record.id,
     instanceTypes: { ...workload.instanceTypes, deny: [...new Set([...workload.instanceTypes.deny, ...outside])] },
   };
+}
+
+/**
+ * One entry of the stack's allowed list: a family (`g6e`), a family pattern (`g6e.*`, the
+ * form the stack writes for IAM's `ec2:InstanceType` condition) or an exact type.
+ */
+function allows(entry: string, type: { readonly name: string; readonly family: string }): boolean {
+  if (entry.endsWith(".*")) return type.family === entry.slice(0, -2);
+  return entry.includes(".") ? type.name === entry : type.family === entry;
 }
