@@ -102,6 +102,8 @@ export class SimulatedAgents {
   #steps = 0;
   /** Events sent, by kind (the benchmark and tests read it). */
   readonly sent = new Map<WorkerEvent["kind"], number>();
+  /** Virtual time of the latest `completed` event sent (NaN before any). */
+  lastCompletedAt = Number.NaN;
   /** Virtual time of each spot interruption warning, by instance. */
   readonly interruptions: { readonly instanceId: string; readonly at: number }[] = [];
 
@@ -348,6 +350,7 @@ export class SimulatedAgents {
       }
     }
     if (now >= doneAt) {
+      this.lastCompletedAt = Number.isNaN(this.lastCompletedAt) ? doneAt : Math.max(this.lastCompletedAt, doneAt);
       await this.#send(agent, doneAt, {
         kind: "completed",
         jobId: assignment.jobId,

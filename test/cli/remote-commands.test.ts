@@ -85,8 +85,9 @@ async function saturn(args: readonly string[], remote: Partial<RemoteEnvironment
         credentials: stack.user,
         ask: undefined,
         stdout: { write: (text: string) => (stdout += text), isTTY: false },
-        // Each poll moves the stack five virtual minutes on, instead of sleeping.
-        sleep: async () => stack.step(300),
+        // Each poll moves the stack ten virtual minutes on, instead of sleeping (no spot
+        // interruptions here, so no step needs to be shorter than the two-minute notice).
+        sleep: async () => stack.step(600),
         leftovers: async (id, region) => {
           const keep = { ...process.env };
           Object.assign(process.env, {
@@ -194,5 +195,5 @@ describe("saturn submit, plan, list, approve, cancel, status against the local s
     expect(states.length).toBeGreaterThan(0);
     expect(states.every((state) => state === "terminated")).toBe(true);
     ec2.destroy();
-  });
+  }, 300_000);
 });
