@@ -12,7 +12,7 @@ import { lambdaContext } from "./lambda-context.ts";
 
 export type InvocationWrapper = <T>(functionName: string, invoke: () => Promise<T>) => Promise<T>;
 
-export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined | void>;
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
 export interface QueueTriggerOptions {
   readonly sqs: SQSClient;
