@@ -8,25 +8,37 @@
  *   npm run bench -- --workloads saturn-text,synthetic-100 --no-doc
  *   npm run bench -- --time-limit 20     overrides every spec's solver time limit (seconds)
  *   npm run bench -- --only regions      one region against three, side by side (bench/regions.ts)
+ *   npm run bench -- --only control-plane [--workloads 12,100,1000]   the control plane through the local stack
  *
  * Planner runs happen in child processes (one per run, pinned to CPU 0 where `taskset`
  * exists) so that wall time and peak memory are measured per run.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { renderPlanReport } from "../cli/report/html-report.ts";
-import { BENCH_WORKLOADS } from "./bench-workloads.ts";
+import { loadCatalog } from "../lambdas/adapters/catalog-file.ts";
+import { BENCH_WORKLOADS, SYNTHETIC_SEED } from "./bench-workloads.ts";
 import { LARGE_MARKERS, writePlannerResults } from "./benchmarks-doc.ts";
+import {
+  renderControlPlaneMarkdown,
+  runControlPlaneBenchmark,
+  withControlPlaneSection,
+} from "./control-plane/control-plane-benchmark.ts";
 import { renderExecutionMarkdown, runExecutionBenchmark, writeExecutionResults } from "./execution.ts";
 import { renderMarkdown, renderText, targetTable, workloadHeading, workloadTable } from "./format-report.ts";
 import { type PlannerBenchmarkReport, runPlannerBenchmark, validPlan } from "./planner-benchmark.ts";
 import { renderRegionMarkdown, runRegionBenchmark, writeRegionResults } from "./regions.ts";
+import { syntheticSpec } from "./workloads/synthetic.ts";
 
-const SECTIONS = ["planner", "execution", "regions", "planner-5000"] as const;
-/** What plain `npm run bench` runs; planner-5000 (the 5,000-job sweep, minutes per run) only when named. */
+const SECTIONS = ["planner", "execution", "regions", "planner-5000", "control-plane"] as const;
+/**
+ * What plain `npm run bench` runs; planner-5000 (the 5,000-job sweep, minutes per run) and
+ * control-plane (deploys a stack into moto) only when named.
+ */
 const DEFAULT_SECTIONS = ["planner", "execution", "regions"] as const;
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -49,7 +61,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const known = BENCH_WORKLOADS.map((source) => source.name);
   const workloads = values.workloads?.split(",").map((name) => name.trim());
-  const unknown = workloads?.filter((name) => !known.includes(name)) ?? [];
+  // The control-plane section takes job counts (12, 100, 1000) instead.
+  const unknown = values.only === "control-plane" ? [] : (workloads?.filter((name) => !known.includes(name)) ?? []);
   if (unknown.length > 0) {
     process.stderr.write(`expected --workloads from ${known.join(", ")}, got ${unknown.join(", ")}\n`);
     return 2;
@@ -135,7 +148,49 @@ async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write("[regions] wrote the Regions section of docs/benchmarks.md\n");
     }
   }
+  if (sections.includes("control-plane")) {
+    const header = `Command: \`${command}\` · date ${new Date().toISOString()} · Node ${process.version} · ${cpu} · moto ${motoVersion()}`;
+    const catalog = loadCatalog();
+    const sizes = (values.workloads ?? "12,100,1000").split(",").map((s) => s.trim());
+    const cases = sizes.map((size) => {
+      if (size === "12") {
+        return {
+          name: "text-sweep",
+          jobs: 12,
+          specText: readFileSync(join(ROOT, "examples", "text-sweep.yaml"), "utf8"),
+        };
+      }
+      if (size !== "100" && size !== "1000")
+        throw new Error(`expected control-plane workloads 12, 100 or 1000, got '${size}'`);
+      return {
+        name: `synthetic-${size}`,
+        jobs: Number(size),
+        specText: JSON.stringify(syntheticSpec(Number(size) as 100 | 1000, SYNTHETIC_SEED, catalog)),
+      };
+    });
+    const results = await runControlPlaneBenchmark({
+      cases,
+      onProgress: (line) => process.stderr.write(`[control-plane] ${line}\n`),
+    });
+    const text = renderControlPlaneMarkdown(results, header);
+    process.stdout.write(`\n${text}\n`);
+    if (!values["no-doc"]) {
+      writeFileSync(
+        docPath,
+        withControlPlaneSection(existsSync(docPath) ? readFileSync(docPath, "utf8") : "# Benchmarks\n", text),
+      );
+      process.stderr.write("[control-plane] wrote the Control plane section of docs/benchmarks.md\n");
+    }
+  }
   return 0;
+}
+
+function motoVersion(): string {
+  try {
+    return execFileSync("moto_server", ["--version"], { encoding: "utf8" }).trim().split(/\s+/).pop() ?? "?";
+  } catch {
+    return "?";
+  }
 }
 
 function markdown(report: PlannerBenchmarkReport, header: string): string {

@@ -39,6 +39,11 @@ const SCALES = {
 export type SyntheticSize = keyof typeof SCALES;
 
 export function syntheticWorkload(size: SyntheticSize, seed: number, catalog: Catalog): Workload {
+  return parseWorkload(syntheticSpec(size, seed, catalog));
+}
+
+/** The synthetic workload as a spec document (what `POST /workloads` takes). */
+export function syntheticSpec(size: SyntheticSize, seed: number, catalog: Catalog): Record<string, unknown> {
   const random = mulberry32(seed);
   const scale = SCALES[size];
   const reference = catalog.instanceTypes.find((type) => type.name === "p4d.24xlarge");
@@ -60,7 +65,7 @@ export function syntheticWorkload(size: SyntheticSize, seed: number, catalog: Ca
     remaining -= clones;
     classIndex++;
   }
-  return parseWorkload({
+  return {
     name: `synthetic-${size}`,
     region: "us-east-1",
     objective: { kind: "min-cost", deadlineHours: scale.deadlineHours },
@@ -73,7 +78,7 @@ export function syntheticWorkload(size: SyntheticSize, seed: number, catalog: Ca
       { group: "G", market: "spot", vcpus: scale.g },
     ],
     jobs,
-  });
+  };
 }
 
 function fastestOnReference(base: BaseJob, reference: Catalog["instanceTypes"][number], catalog: Catalog): number {

@@ -28,10 +28,12 @@ import type { PlanningOutcome } from "../../lambdas/core/planner/plan-from-candi
 import { planWorkloadWithReports } from "../../lambdas/core/planner/plan-workload.ts";
 import type { Workload } from "../../lambdas/core/spec/workload.ts";
 import { MARKETS, QUOTA_GROUPS } from "../../lambdas/core/spec/workload-schema.ts";
+import { formatPlanSummary } from "../remote/plan-summary.ts";
 import { renderPlanReport } from "../report/html-report.ts";
 import { readWorkloadFile } from "../spec-file.ts";
+import { type ApiOptions, type RemoteEnvironment, withApiOptions, workloadApiFor } from "./remote-context.ts";
 
-interface PlanOptions {
+interface PlanOptions extends ApiOptions {
   json?: boolean;
   html?: string;
   timeLimit?: string;
@@ -41,56 +43,94 @@ interface PlanOptions {
   alternatives: string;
 }
 
-export function registerPlanCommand(program: Command): void {
-  program
-    .command("plan")
-    .argument("<spec>", "workload spec file (YAML or JSON)")
-    .description("choose configuration, instances, market and start time for every job (one MILP, HiGHS)")
-    .option("--json", "print the plan as JSON (format: docs/plan.md)")
-    .option("--html <file>", "write a self-contained HTML report (Gantt and cost/makespan charts)")
-    .option("--time-limit <seconds>", "solver time limit in seconds (default: the spec's planner.timeLimitSeconds)")
-    .option("--catalog <file>", "catalog file to read", BUNDLED_CATALOG_PATH)
-    .option("--profiles <file>", "measured throughput records that override estimates")
-    .option("--offline", "never call AWS (quotas from the spec or assumed)")
-    .option("--alternatives <n>", "alternatives shown next to each choice", "3")
-    .action(async (specPath: string, options: PlanOptions) => {
-      const alternatives = Number(options.alternatives);
-      if (!Number.isInteger(alternatives) || alternatives < 0) {
-        throw new InvalidWorkloadError(
-          [{ path: "--alternatives", message: `expected a whole number >= 0, got '${options.alternatives}'` }],
-          { subject: "command line" },
-        );
-      }
-      const workload = withTimeLimit(readWorkloadFile(specPath), options.timeLimit);
-      const catalog = loadCatalog(options.catalog);
-      const profiles =
-        options.profiles === undefined ? new InMemoryProfileStore([]) : loadProfileStore(options.profiles);
-      const { quotas, quotasByRegion, warnings: quotaWarnings } = await quotasFor(workload, options.offline === true);
-      const result = await planWorkloadWithReports({
-        workload,
-        catalog,
-        quotas,
-        quotasByRegion,
-        profiles,
-        solver: new HighsSolver(),
-        clock: () => performance.now() / 1000,
-        // Long solves show what the solver is doing; only for a person at a terminal.
-        ...(process.stderr.isTTY ? { onProgress: (message: string) => process.stderr.write(`${message}\n`) } : {}),
-      });
-      const warnings = [...quotaWarnings, ...result.warnings];
-      const full: PlanningOutcome = { ...result, warnings };
-      if (options.html !== undefined) {
-        writeFileSync(options.html, renderPlanReport(full));
-      }
-      if (options.json) {
-        // stdout stays one JSON document; what the user should know goes to stderr.
-        for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
-        process.stdout.write(`${JSON.stringify(planJson(full), null, 2)}\n`);
-        return;
-      }
-      process.stdout.write(renderPlanText(full, workload, alternatives));
-      if (options.html !== undefined) process.stdout.write(`\nHTML report written to ${options.html}\n`);
+export function registerPlanCommand(program: Command, environment: () => RemoteEnvironment): void {
+  withApiOptions(
+    program
+      .command("plan")
+      .argument("<spec-or-id>", "workload spec file (YAML or JSON), or the id of a workload on the deployed stack")
+      .description(
+        "choose configuration, instances, market and start time for every job (one MILP, HiGHS); with a workload id, show its stored plan",
+      )
+      .option("--json", "print the plan as JSON (format: docs/plan.md)")
+      .option("--html <file>", "write a self-contained HTML report (Gantt and cost/makespan charts)")
+      .option("--time-limit <seconds>", "solver time limit in seconds (default: the spec's planner.timeLimitSeconds)")
+      .option("--catalog <file>", "catalog file to read", BUNDLED_CATALOG_PATH)
+      .option("--profiles <file>", "measured throughput records that override estimates")
+      .option("--offline", "never call AWS (quotas from the spec or assumed)")
+      .option("--alternatives <n>", "alternatives shown next to each choice", "3"),
+  ).action(async (specPath: string, options: PlanOptions) => {
+    if (!isSpecPath(specPath)) {
+      await showStoredPlan(specPath, options, environment());
+      return;
+    }
+    const alternatives = Number(options.alternatives);
+    if (!Number.isInteger(alternatives) || alternatives < 0) {
+      throw new InvalidWorkloadError(
+        [{ path: "--alternatives", message: `expected a whole number >= 0, got '${options.alternatives}'` }],
+        { subject: "command line" },
+      );
+    }
+    const workload = withTimeLimit(readWorkloadFile(specPath), options.timeLimit);
+    const catalog = loadCatalog(options.catalog);
+    const profiles = options.profiles === undefined ? new InMemoryProfileStore([]) : loadProfileStore(options.profiles);
+    const { quotas, quotasByRegion, warnings: quotaWarnings } = await quotasFor(workload, options.offline === true);
+    const result = await planWorkloadWithReports({
+      workload,
+      catalog,
+      quotas,
+      quotasByRegion,
+      profiles,
+      solver: new HighsSolver(),
+      clock: () => performance.now() / 1000,
+      // Long solves show what the solver is doing; only for a person at a terminal.
+      ...(process.stderr.isTTY ? { onProgress: (message: string) => process.stderr.write(`${message}\n`) } : {}),
     });
+    const warnings = [...quotaWarnings, ...result.warnings];
+    const full: PlanningOutcome = { ...result, warnings };
+    if (options.html !== undefined) {
+      writeFileSync(options.html, renderPlanReport(full));
+    }
+    if (options.json) {
+      // stdout stays one JSON document; what the user should know goes to stderr.
+      for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+      process.stdout.write(`${JSON.stringify(planJson(full), null, 2)}\n`);
+      return;
+    }
+    process.stdout.write(renderPlanText(full, workload, alternatives));
+    if (options.html !== undefined) process.stdout.write(`\nHTML report written to ${options.html}\n`);
+  });
+}
+
+/**
+ * A spec file, not a workload id: an existing path, or a name with a spec's extension (a
+ * missing `x.yaml` is then a missing file, exit 2, rather than an unknown workload).
+ * Workload ids are UUID-like and carry no extension or slash.
+ */
+export function isSpecPath(argument: string): boolean {
+  return existsSync(argument) || /\.(ya?ml|json)$/i.test(argument) || argument.includes("/");
+}
+
+/** `saturn plan <id>`: the plan the stack stored for the workload, as text, JSON or the HTML report. */
+async function showStoredPlan(id: string, options: PlanOptions, env: RemoteEnvironment): Promise<void> {
+  const answer = await (await workloadApiFor(options, env)).plan(id);
+  // The API sends the whole plan (docs/plan.md); the parse above checked the fields shown here.
+  const plan = answer.plan as unknown as Plan;
+  if (options.html !== undefined) {
+    writeFileSync(
+      options.html,
+      renderPlanReport(
+        { plan, frontier: undefined, warnings: [] },
+        { title: `Saturn plan v${answer.planVersion}: ${answer.workloadId}` },
+      ),
+    );
+  }
+  if (options.json) {
+    env.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+    return;
+  }
+  env.stdout.write(formatPlanSummary(answer));
+  env.stdout.write(`\n${ganttLines(plan).join("\n")}\n`);
+  if (options.html !== undefined) env.stdout.write(`\nHTML report written to ${options.html}\n`);
 }
 
 /** `--json`: the chosen plan; in pareto mode with the frontier's plans (without their `considered`). */

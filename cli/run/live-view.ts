@@ -26,13 +26,37 @@ export function formatClock(seconds: number): string {
   return `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
 }
 
+/** A bar of `width` cells, filled in proportion to `fraction` (clamped to 0..1). */
+export function progressBar(fraction: number, width = BAR_WIDTH): string {
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  return `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
+}
+
+/** Redraws a block of lines in place on a terminal (cursor up, clear line, write). */
+export class FrameWriter {
+  readonly #out: LiveViewOutput;
+  #linesDrawn = 0;
+
+  constructor(out: LiveViewOutput) {
+    this.#out = out;
+  }
+
+  draw(lines: readonly string[]): void {
+    const up = this.#linesDrawn > 0 ? `\x1b[${this.#linesDrawn}A` : "";
+    this.#out.write(
+      up + lines.map((line) => `\x1b[2K${line.slice(0, Math.max(20, this.#out.columns - 1))}\n`).join(""),
+    );
+    this.#linesDrawn = lines.length;
+  }
+}
+
 export class LiveView {
   readonly #out: LiveViewOutput;
   readonly #workload: Workload;
   readonly #plannedCostUsd: number;
   readonly #wallClock: () => number;
   readonly #events: string[] = [];
-  #linesDrawn = 0;
+  readonly #frames: FrameWriter;
   #lastFrameAt = Number.NEGATIVE_INFINITY;
   #seenInterruptions = 0;
   #seenReplans = 0;
@@ -43,6 +67,7 @@ export class LiveView {
     this.#workload = workload;
     this.#plannedCostUsd = plannedCostUsd;
     this.#wallClock = wallClock;
+    this.#frames = new FrameWriter(out);
   }
 
   onActions(actions: readonly Action[], record: ExecutionRecord, now: number): void {
@@ -86,12 +111,7 @@ export class LiveView {
   }
 
   #draw(tick: SimTick): void {
-    const lines = this.frame(tick);
-    const up = this.#linesDrawn > 0 ? `\x1b[${this.#linesDrawn}A` : "";
-    this.#out.write(
-      up + lines.map((line) => `\x1b[2K${line.slice(0, Math.max(20, this.#out.columns - 1))}\n`).join(""),
-    );
-    this.#linesDrawn = lines.length;
+    this.#frames.draw(this.frame(tick));
   }
 
   /** The frame's lines (exported for tests through the class). */
@@ -118,8 +138,7 @@ export class LiveView {
     for (const job of this.#workload.jobs) {
       const state = record.jobs[job.id];
       const fraction = Math.min(1, cloud.samplesDone(job.id) / job.totalSamples);
-      const filled = Math.round(fraction * BAR_WIDTH);
-      const bar = `${"█".repeat(filled)}${"░".repeat(BAR_WIDTH - filled)}`;
+      const bar = progressBar(fraction);
       const where = record.plan.assignments.find((a) => a.jobId === job.id);
       const slot = record.plan.instances.find((i) => i.id === where?.instanceIds[0]);
       const status =

@@ -1,0 +1,48 @@
+/**
+ * What `saturn submit` and `saturn plan <id>` show before anything launches: the plan's
+ * expected and worst-case (budget) cost, its makespan, and the instances it rents by type
+ * and market, so the user approves a price they have seen.
+ */
+import Table from "cli-table3";
+import type { PlanAnswerView } from "../api/api-responses.ts";
+import { formatClock } from "../run/live-view.ts";
+
+export function formatPlanSummary(answer: PlanAnswerView): string {
+  const { plan } = answer;
+  const groups = new Map<string, { type: string; market: string; count: number; hours: number; cost: number }>();
+  for (const instance of plan.instances) {
+    const key = `${instance.instanceType}|${instance.market}`;
+    const group = groups.get(key) ?? {
+      type: instance.instanceType,
+      market: instance.market,
+      count: 0,
+      hours: 0,
+      cost: 0,
+    };
+    const hours = Math.max(0, instance.end - instance.start) / 3600;
+    group.count++;
+    group.hours += hours;
+    group.cost += hours * instance.hourlyPriceUsd;
+    groups.set(key, group);
+  }
+  const table = new Table({
+    head: ["instance type", "market", "instances", "instance-hours", "expected $"],
+    style: { head: [], border: [] },
+  });
+  for (const group of [...groups.values()].sort((a, b) => b.cost - a.cost)) {
+    table.push([group.type, group.market, group.count, group.hours.toFixed(1), group.cost.toFixed(2)]);
+  }
+  const budget = plan.totals.budgetCostUsd;
+  const lines = [
+    `Plan v${answer.planVersion} for ${answer.workloadId} (${plan.objective}, ${plan.assignments.length} jobs):`,
+    `  expected cost   $${plan.totals.expectedCostUsd.toFixed(2)}`,
+    ...(budget === undefined
+      ? []
+      : [`  budget cost     $${budget.toFixed(2)} (worst case at the highest spot prices)`]),
+    `  makespan        ${formatClock(plan.totals.makespanSeconds)} (${(plan.totals.makespanSeconds / 3600).toFixed(2)} h)`,
+    `  instances       ${plan.instances.length}`,
+    `  solver          ${plan.solveSeconds.toFixed(1)} s, gap ${(plan.gap * 100).toFixed(1)}%`,
+    table.toString(),
+  ];
+  return `${lines.join("\n")}\n`;
+}
