@@ -5,19 +5,24 @@
  * against executed figures and writes the HTML report of what actually ran.
  * `npm start` runs it on examples/text-sweep.yaml.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Command } from "commander";
 import { BUNDLED_CATALOG_PATH, loadCatalog } from "../../lambdas/adapters/catalog-file.ts";
+import { loadProfileRecords } from "../../lambdas/adapters/profile-file.ts";
+import { revealedThroughputOf } from "../../lambdas/adapters/sim-cloud/profile-on-sim.ts";
 import { runOnSimulatedCloud, type SimPace } from "../../lambdas/adapters/sim-cloud/run-on-sim.ts";
 import { resolveWorkloadQuotas } from "../../lambdas/core/catalog/quotas.ts";
 import { InvalidWorkloadError } from "../../lambdas/core/errors.ts";
 import { InMemoryProfileStore } from "../../lambdas/core/estimator/profiles.ts";
+import type { Plan } from "../../lambdas/core/planner/plan.ts";
+import type { ProfilingChoice } from "../../lambdas/core/planner/profiling-phase.ts";
 import { EXIT } from "../exit-codes.ts";
 import { renderPlanReport } from "../report/html-report.ts";
 import { LiveView, type LiveViewOutput } from "../run/live-view.ts";
 import { milpPlanners } from "../run/planners.ts";
 import { executedRun, formatRunSummary, summarizeRun } from "../run/run-report.ts";
+import { runSimProfilingPhase, type SimProfilingPhase } from "../run/sim-profiling.ts";
 import { readWorkloadFile } from "../spec-file.ts";
 
 export interface RunOptions {
@@ -29,6 +34,7 @@ export interface RunOptions {
   readonly planSeconds: string;
   readonly replanSeconds: string;
   readonly catalog: string;
+  readonly profiles?: string;
 }
 
 /** Wall-clock seconds the paced animation aims at when no --speed is given (npm start must end within 30 s). */
@@ -48,6 +54,10 @@ export function registerRunCommand(program: Command): void {
     .option("--plan-seconds <s>", "solver time limit of the first plan, seconds (at most the spec's)", "8")
     .option("--replan-seconds <s>", "solver time limit of each re-plan, seconds", "2")
     .option("--catalog <file>", "catalog file to read", BUNDLED_CATALOG_PATH)
+    .option(
+      "--profiles <file>",
+      "measured throughput records to plan with; the profiling phase appends to it (default: out/<workload>-profiles.jsonl)",
+    )
     .action(async (specPath: string, options: RunOptions) => {
       process.exitCode = await runCommand(specPath, options, {
         stdout: process.stdout,
@@ -92,13 +102,18 @@ export async function runCommand(specPath: string, options: RunOptions, io: RunI
   const workload = readWorkloadFile(specPath);
   const catalog = loadCatalog(options.catalog);
   const { quotas, quotasByRegion, warnings } = resolveWorkloadQuotas(workload, () => undefined);
-  const planners = milpPlanners({
+  const planSeconds = positiveNumber(options.planSeconds, "--plan-seconds");
+  const replanSeconds = positiveNumber(options.replanSeconds, "--replan-seconds");
+  const profilesPath = options.profiles ?? `out/${workload.name}-profiles.jsonl`;
+  const stored =
+    options.profiles !== undefined && existsSync(options.profiles) ? loadProfileRecords(options.profiles) : [];
+  let planners = milpPlanners({
     catalog,
     quotas,
     quotasByRegion,
-    profiles: new InMemoryProfileStore([]),
-    planSeconds: positiveNumber(options.planSeconds, "--plan-seconds"),
-    replanSeconds: positiveNumber(options.replanSeconds, "--replan-seconds"),
+    profiles: new InMemoryProfileStore(stored),
+    planSeconds,
+    replanSeconds,
   });
   const json = options.json === true;
   const tty = !json && io.stdout.isTTY === true;
@@ -109,12 +124,45 @@ export async function runCommand(specPath: string, options: RunOptions, io: RunI
   say(
     `Planning ${workload.name} (${workload.jobs.length} jobs, ${workload.objective.kind}) with the MILP planner...\n`,
   );
-  const planning = await planners.initial(workload);
+  let planning = await planners.initial(workload);
+  let profiling: SimProfilingPhase | undefined;
+  if (workload.profiling !== undefined) {
+    const settings = workload.profiling;
+    say(
+      `First plan (estimates): $${planning.plan.totals.expectedCostUsd.toFixed(2)} expected, ` +
+        `${measuredShare(planning.plan)} of assignments on measured figures\n`,
+    );
+    profiling = await runSimProfilingPhase({
+      workload,
+      settings,
+      catalog,
+      plan: planning.plan,
+      stored,
+      seed,
+      profilesPath,
+      epoch: new Date().toISOString(),
+      onChoice: (choice) =>
+        say(
+          `Profiling: ${choice.runs.length} configurations to measure for at most $${choice.totalCostUsd.toFixed(2)} ` +
+            `(budget $${settings.budgetUsd.toFixed(2)}), ${(choice.totalSeconds / 60).toFixed(1)} instance-min ` +
+            `(limit ${settings.maxMinutes}); left out: ${leftOutText(choice.leftOut, choice.outsideMargin)}\n`,
+        ),
+    });
+    const phase = profiling.result;
+    say(
+      `Profiled ${phase.records.length} configurations on the simulated cloud: $${phase.spendUsd.toFixed(2)} spent, ` +
+        `${(phase.seconds / 60).toFixed(1)} min, ${phase.failed.length} failed to launch, ` +
+        `${phase.instancesLeftRunning} instances left running; records appended to ${profilesPath}\n`,
+    );
+    planners = milpPlanners({ catalog, quotas, quotasByRegion, profiles: profiling.profiles, planSeconds, replanSeconds });
+    planning = await planners.initial(workload);
+  }
   const plan = planning.plan;
   for (const warning of [...warnings, ...planning.warnings]) if (!json) io.stderr.write(`warning: ${warning}\n`);
   say(
     `Plan: $${plan.totals.expectedCostUsd.toFixed(2)} expected, ${(plan.totals.makespanSeconds / 3600).toFixed(2)} h makespan, ` +
-      `${plan.instances.length} instances, gap ${(plan.gap * 100).toFixed(1)}%, solved in ${plan.solveSeconds.toFixed(1)} s\n`,
+      `${plan.instances.length} instances, gap ${(plan.gap * 100).toFixed(1)}%, solved in ${plan.solveSeconds.toFixed(1)} s` +
+      `${profiling === undefined ? "" : `, ${measuredShare(plan)} of assignments on measured figures`}\n`,
   );
 
   const speed =
@@ -143,7 +191,10 @@ export async function runCommand(specPath: string, options: RunOptions, io: RunI
     planner: planners.remaining,
     quotas,
     quotasByRegion,
-    sim: { seed },
+    sim: {
+      seed,
+      ...(profiling === undefined ? {} : { revealedThroughput: revealedThroughputOf(workload, profiling.records) }),
+    },
     ...(pace === undefined ? {} : { pace }),
     onTick: (tick) => view.onTick(tick),
     onActions: (actions, record, now) => view.onActions(actions, record, now),
@@ -164,10 +215,45 @@ export async function runCommand(specPath: string, options: RunOptions, io: RunI
     );
   }
   if (json) {
-    io.stdout.write(`${JSON.stringify({ ...summary, html: htmlPath ?? null }, null, 2)}\n`);
+    const profilingSummary =
+      profiling === undefined
+        ? null
+        : {
+            configurationsProfiled: profiling.records.length,
+            chosen: profiling.choice.runs.length,
+            estimatedCostUsd: profiling.choice.totalCostUsd,
+            spendUsd: profiling.result.spendUsd,
+            seconds: profiling.result.seconds,
+            leftOut: profiling.choice.leftOut,
+            outsideMargin: profiling.choice.outsideMargin,
+            failed: profiling.result.failed.map((entry) => ({ config: entry.run.config, message: entry.message })),
+            instancesLeftRunning: profiling.result.instancesLeftRunning,
+            profilesPath,
+            measuredAssignments: plan.assignments.filter((a) => a.throughputSource === "measured").length,
+            assignments: plan.assignments.length,
+          };
+    io.stdout.write(
+      `${JSON.stringify({ ...summary, profiling: profilingSummary, html: htmlPath ?? null }, null, 2)}\n`,
+    );
   } else {
     io.stdout.write(formatRunSummary(summary));
     if (htmlPath !== undefined) io.stdout.write(`HTML report (planned and executed Gantt charts): ${htmlPath}\n`);
   }
-  return summary.status === "completed" && summary.instancesLeftRunning === 0 ? EXIT.ok : EXIT.failure;
+  const profilingClean = profiling === undefined || profiling.result.instancesLeftRunning === 0;
+  return summary.status === "completed" && summary.instancesLeftRunning === 0 && profilingClean
+    ? EXIT.ok
+    : EXIT.failure;
+}
+
+function measuredShare(plan: Plan): string {
+  const measured = plan.assignments.filter((assignment) => assignment.throughputSource === "measured").length;
+  return `${measured}/${plan.assignments.length}`;
+}
+
+function leftOutText(leftOut: ProfilingChoice["leftOut"], outsideMargin: number): string {
+  const counts = new Map<string, number>();
+  for (const entry of leftOut) counts.set(entry.reason, (counts.get(entry.reason) ?? 0) + 1);
+  const parts = [...counts].map(([reason, count]) => `${count} ${reason}`);
+  parts.push(`${outsideMargin} outside the margin`);
+  return parts.join(", ");
 }

@@ -50,6 +50,13 @@ export interface SimCloudOptions {
    */
   readonly throughputSigma: number;
   readonly throughputBias: number;
+  /**
+   * Throughput the simulated world already revealed (a profile run measured it), keyed by
+   * the job, the shape `type|nodes|gpusPerNode` and the planned figure: when it returns a
+   * figure the attempt trains at it instead of planned x noise, so a plan built on a
+   * measurement meets the world it measured. Absent: no measurements (every figure drawn).
+   */
+  readonly revealedThroughput?: (jobId: string, shape: string, plannedSamplesPerSecond: number) => number | undefined;
   /** Chance that any launch fails with InsufficientInstanceCapacity. ASSUMPTION: 0 by default (no public rate). */
   readonly capacityFailureProbability: number;
   readonly capacityOutages: readonly CapacityOutage[];

@@ -261,7 +261,9 @@ export class SimulatedCloud implements CloudPort, WorkerPort {
       trainingFrom: this.#now + (fromSamples > 0 ? this.#options.restartSeconds : 0),
       fromSamples,
       totalSamples: request.totalSamples,
-      samplesPerSecond: request.plannedSamplesPerSecond * factor,
+      samplesPerSecond:
+        this.#options.revealedThroughput?.(request.jobId, configKey, request.plannedSamplesPerSecond) ??
+        request.plannedSamplesPerSecond * factor,
       checkpointIntervalSeconds: request.checkpointIntervalSeconds,
       checkpointable: request.checkpointable,
       crashAt: this.#now + Math.min(scripted?.afterSeconds ?? Number.POSITIVE_INFINITY, randomCrash),

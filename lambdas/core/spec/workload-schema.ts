@@ -182,6 +182,26 @@ export const plannerSettingsSchema = z.strictObject({
   bootMinutes: z.number().min(0).default(5),
 });
 
+const nonNegativeInt = z.int({ error: "expected an integer >= 0" }).min(0, { error: "expected an integer >= 0" });
+
+/**
+ * The profiling phase (docs/plan.md, "Profiling phase"): before the real run, short runs
+ * measure the configurations whose measured figure could change the plan, within this
+ * budget (USD, a hard limit like the objective's) and this time.
+ */
+export const profilingSettingsSchema = z.strictObject({
+  budgetUsd: positiveNumber,
+  maxMinutes: positiveNumber,
+  /** Configurations whose estimated cost is within this percentage of the chosen one's are worth measuring. */
+  marginPercent: z
+    .number({ error: "expected a number between 0 and 1000" })
+    .min(0, { error: "expected a number between 0 and 1000" })
+    .max(1000, { error: "expected a number between 0 and 1000" })
+    .default(15),
+  warmupSteps: nonNegativeInt.default(10),
+  measuredSteps: positiveInt.default(20),
+});
+
 export const workloadSchema = z
   .strictObject({
     name: identifier,
@@ -211,6 +231,7 @@ export const workloadSchema = z
       restartMinutes: 10,
     }),
     planner: plannerSettingsSchema.default({ timeLimitSeconds: 60, mipGap: 0.01, bootMinutes: 5 }),
+    profiling: profilingSettingsSchema.optional(),
     jobs: z.array(jobSchema).min(1).max(5000),
   })
   .superRefine((workload, ctx) => {
@@ -242,4 +263,5 @@ export type JobSpecInput = z.infer<typeof jobSchema>;
 export type Entrypoint = z.infer<typeof entrypointSchema>;
 export type SpotSettings = z.infer<typeof spotSettingsSchema>;
 export type PlannerSettings = z.infer<typeof plannerSettingsSchema>;
+export type ProfilingSettings = z.infer<typeof profilingSettingsSchema>;
 export type QuotaOverride = z.infer<typeof quotaOverrideSchema>;

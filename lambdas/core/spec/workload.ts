@@ -13,6 +13,7 @@ import {
   type Market,
   type Objective,
   type PlannerSettings,
+  type ProfilingSettings,
   type QuotaOverride,
   type SpotSettings,
   type Technique,
@@ -55,6 +56,8 @@ export interface Workload {
   readonly quotas: readonly QuotaOverride[];
   readonly spot: SpotSettings;
   readonly planner: PlannerSettings;
+  /** The profiling phase before the run (absent: plan from estimates and stored profiles only). */
+  readonly profiling?: ProfilingSettings;
   readonly jobs: readonly Job[];
 }
 
@@ -136,6 +139,7 @@ export function resolveWorkload(spec: WorkloadSpec, options: ParseOptions = {}):
     quotas: spec.quotas,
     spot: spec.spot,
     planner: spec.planner,
+    ...(spec.profiling === undefined ? {} : { profiling: spec.profiling }),
     jobs,
   };
 }

@@ -105,7 +105,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
 );
 
 const KNOWN = new Set(
-  "name region objective kind deadlineHours budgetUsd points markets instanceTypes allow deny quotas group market vcpus spot interruptionRatePerHour checkpointIntervalMinutes restartMinutes planner slotMinutes timeLimitSeconds mipGap bootMinutes jobs id model family parameters layers hiddenSize sequenceLength vocabularySize forwardFlopsPerSample method loraRank batchSize work samples epochs datasetSamples steps techniques checkpointable entrypoint recipe script args hyperparameters sweep".split(
+  "name region objective kind deadlineHours budgetUsd points markets instanceTypes allow deny quotas group market vcpus spot interruptionRatePerHour checkpointIntervalMinutes restartMinutes planner slotMinutes timeLimitSeconds mipGap bootMinutes profiling marginPercent maxMinutes warmupSteps measuredSteps jobs id model family parameters layers hiddenSize sequenceLength vocabularySize forwardFlopsPerSample method loraRank batchSize work samples epochs datasetSamples steps techniques checkpointable entrypoint recipe script args hyperparameters sweep".split(
     " ",
   ),
 );

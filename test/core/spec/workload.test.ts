@@ -132,6 +132,36 @@ describe("parseWorkload", () => {
   });
 });
 
+describe("parseWorkload profiling", () => {
+  it("leaves profiling out when the spec has none and fills its defaults when it has", () => {
+    expect(parseWorkload(minimal).profiling).toBeUndefined();
+    expect(parseWorkload({ ...minimal, profiling: { budgetUsd: 20, maxMinutes: 30 } }).profiling).toEqual({
+      budgetUsd: 20,
+      maxMinutes: 30,
+      marginPercent: 15,
+      warmupSteps: 10,
+      measuredSteps: 20,
+    });
+  });
+
+  it("names the profiling field that is wrong, what was expected and what came", () => {
+    const issues = issuesOf({
+      ...minimal,
+      profiling: { budgetUsd: -1, maxMinutes: 30, measuredSteps: 0, marginPercent: "x" },
+    });
+    expect(issues).toEqual([
+      { path: "profiling.budgetUsd", message: "expected a number > 0, got -1 (number)" },
+      { path: "profiling.marginPercent", message: 'expected a number between 0 and 1000, got "x"' },
+      { path: "profiling.measuredSteps", message: "expected an integer >= 1, got 0 (number)" },
+    ]);
+  });
+
+  it("rejects an unknown key inside profiling", () => {
+    const issues = issuesOf({ ...minimal, profiling: { budgetUsd: 5, maxMinutes: 10, budget: 3 } });
+    expect(issues.map((issue) => issue.path)).toEqual(["profiling.budget"]);
+  });
+});
+
 describe("parseWorkloadText", () => {
   it("reads YAML and JSON", () => {
     const yaml = parseWorkloadText(
