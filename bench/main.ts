@@ -6,6 +6,7 @@
  *   npm run bench -- --only execution --seeds 20   engineer D's execution benchmark only (bench/execution.ts)
  *   npm run bench -- --workloads saturn-text,synthetic-100 --no-doc
  *   npm run bench -- --time-limit 20     overrides every spec's solver time limit (seconds)
+ *   npm run bench -- --only regions      one region against three, side by side (bench/regions.ts)
  *
  * Planner runs happen in child processes (one per run, pinned to CPU 0 where `taskset`
  * exists) so that wall time and peak memory are measured per run.
@@ -21,8 +22,9 @@ import { writePlannerResults } from "./benchmarks-doc.ts";
 import { renderExecutionMarkdown, runExecutionBenchmark, writeExecutionResults } from "./execution.ts";
 import { renderMarkdown, renderText, targetTable, workloadHeading, workloadTable } from "./format-report.ts";
 import { type PlannerBenchmarkReport, runPlannerBenchmark, validPlan } from "./planner-benchmark.ts";
+import { renderRegionMarkdown, runRegionBenchmark, writeRegionResults } from "./regions.ts";
 
-const SECTIONS = ["planner", "execution"] as const;
+const SECTIONS = ["planner", "execution", "regions"] as const;
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -98,6 +100,19 @@ async function main(argv: readonly string[]): Promise<number> {
     if (!values["no-doc"]) {
       writeExecutionResults(docPath, text);
       process.stderr.write("[execution] wrote the Execution section of docs/benchmarks.md\n");
+    }
+  }
+  if (sections.includes("regions")) {
+    const header = `Command: \`${command}\` · date ${new Date().toISOString()} · Node ${process.version} · ${cpu}`;
+    const runs = await runRegionBenchmark({
+      timeLimitSeconds: timeLimit ?? 30,
+      onProgress: (line) => process.stderr.write(`[regions] ${line}\n`),
+    });
+    const text = renderRegionMarkdown(runs, header);
+    process.stdout.write(`\n${text}\n`);
+    if (!values["no-doc"]) {
+      writeRegionResults(docPath, text);
+      process.stderr.write("[regions] wrote the Regions section of docs/benchmarks.md\n");
     }
   }
   return 0;

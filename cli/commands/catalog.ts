@@ -23,6 +23,7 @@ interface CatalogOptions {
 
 interface RefreshOptions {
   region: string;
+  regions?: string[];
   out?: string;
   catalog?: string;
 }
@@ -62,29 +63,36 @@ export function registerCatalogCommands(program: Command): void {
     .command("refresh")
     .description("rebuild prices, spot prices and instance facts from AWS (needs AWS credentials)")
     .option("--region <region>", "AWS region to price", DEFAULT_REGION)
+    .option("--regions <regions...>", "several AWS regions to price (repeat or comma-separate); overrides --region")
     .option("--out <file>", "where to write the refreshed catalog (default: the catalog read)")
     .option("--catalog <file>", "catalog file to start from", BUNDLED_CATALOG_PATH)
     .action(async (_options: RefreshOptions, command: Command) => {
       // Both `catalog` and `refresh` define these options; whichever commander filled wins.
       const options = command.optsWithGlobals<RefreshOptions>();
-      const region = checkedRegion(options.region);
+      const listed = (options.regions ?? []).flatMap((entry) => entry.split(",")).filter((entry) => entry !== "");
+      const regions = [...new Set(listed.length > 0 ? listed : [options.region])].map((region) =>
+        checkedRegion(region, listed.length > 0 ? "--regions" : "--region"),
+      );
       const catalogPath = options.catalog ?? BUNDLED_CATALOG_PATH;
-      const outcome = await refreshCatalogFile({
-        region,
+      const outcomes = await refreshCatalogFile({
+        regions,
         catalogPath,
         outPath: options.out ?? catalogPath,
         now: new Date(),
         log: (line) => process.stderr.write(`${line}\n`),
       });
-      process.stderr.write(
-        `refreshed ${options.out ?? catalogPath}: ${outcome.repriced.length} types repriced in ${region}, ` +
-          `${outcome.keptPrices.length} kept as they were, ${outcome.refreshedFacts.length} with facts from EC2\n`,
-      );
+      for (const [index, outcome] of outcomes.entries()) {
+        process.stderr.write(
+          `refreshed ${options.out ?? catalogPath}: ${outcome.repriced.length} types repriced in ${regions[index]}, ` +
+            `${outcome.keptPrices.length} kept as they were, ${outcome.refreshedFacts.length} with facts from EC2\n`,
+        );
+      }
     });
 }
 
 export interface RefreshCatalogFileInput {
-  readonly region: string;
+  /** Regions to price, in order; instance facts come from the first. */
+  readonly regions: readonly string[];
   readonly catalogPath: string;
   readonly outPath: string;
   /** Refresh time: spot prices in effect then; its UTC date becomes each refreshed price's `asOf`. */
@@ -94,20 +102,31 @@ export interface RefreshCatalogFileInput {
   readonly clients?: Pick<AwsCatalogSourceOptions, "ec2" | "pricing">;
 }
 
-/** Reads the catalog, fetches from AWS, merges, and writes atomically. Nothing is written when AWS fails. */
-export async function refreshCatalogFile(input: RefreshCatalogFileInput): Promise<RefreshOutcome> {
-  const catalog = loadCatalog(input.catalogPath);
-  const source = new AwsCatalogSource({ region: input.region, onProgress: input.log, ...input.clients });
+/**
+ * Reads the catalog, fetches every region from AWS, merges region by region, and writes
+ * once, atomically: nothing is written when any region's calls fail. One outcome per region.
+ */
+export async function refreshCatalogFile(input: RefreshCatalogFileInput): Promise<RefreshOutcome[]> {
+  let catalog = loadCatalog(input.catalogPath);
   const names = catalog.instanceTypes.map((type) => type.name);
-  input.log(`reading ${names.length} instance types for ${input.region} from AWS`);
-  const data = await source.fetchRefreshData(names, input.now, input.now.toISOString().slice(0, 10));
-  const outcome = applyRefresh(catalog, data);
-  for (const warning of outcome.warnings) input.log(`warning: ${warning}`);
-  if (outcome.keptPrices.length > 0) {
-    input.log(`no price from AWS in ${input.region}, kept as they were: ${outcome.keptPrices.join(", ")}`);
+  const fetched = [];
+  for (const region of input.regions) {
+    const source = new AwsCatalogSource({ region, onProgress: input.log, ...input.clients });
+    input.log(`reading ${names.length} instance types for ${region} from AWS`);
+    fetched.push(await source.fetchRefreshData(names, input.now, input.now.toISOString().slice(0, 10)));
   }
-  saveCatalog(outcome.catalog, input.outPath);
-  return outcome;
+  const outcomes: RefreshOutcome[] = [];
+  for (const [index, data] of fetched.entries()) {
+    const outcome = applyRefresh(catalog, data);
+    for (const warning of outcome.warnings) input.log(`warning: ${warning}`);
+    if (outcome.keptPrices.length > 0) {
+      input.log(`no price from AWS in ${input.regions[index]}, kept as they were: ${outcome.keptPrices.join(", ")}`);
+    }
+    catalog = outcome.catalog;
+    outcomes.push(outcome);
+  }
+  saveCatalog(catalog, input.outPath);
+  return outcomes;
 }
 
 /** The table `saturn catalog` prints, with a footnote on stale prices and the spot price used. */
@@ -173,14 +192,11 @@ function usd(value: number | null, mark: string): string {
   return value === null ? "-" : `${value.toFixed(3)}${mark}`;
 }
 
-function checkedRegion(region: string): string {
+function checkedRegion(region: string, path = "--region"): string {
   if (!REGION_PATTERN.test(region)) {
-    throw new InvalidWorkloadError(
-      [{ path: "--region", message: `expected an AWS region such as 'us-east-1', got '${region}'` }],
-      {
-        subject: "command line",
-      },
-    );
+    throw new InvalidWorkloadError([{ path, message: `expected an AWS region such as 'us-east-1', got '${region}'` }], {
+      subject: "command line",
+    });
   }
   return region;
 }

@@ -139,7 +139,7 @@ function renderGroup(
       : `${first.id} and ${jobs.length - 1} clone(s): ${jobs.map((job) => job.id).join(", ")}`;
   const method = first.method === "lora" ? `LoRA r${first.loraRank}` : "full";
   let text =
-    `Job ${names}\n  ${first.modelName} (${(first.model.parameters / 1e9).toFixed(2)}B parameters), ${method}, ` +
+    `Job ${names}\n  ${first.modelName} (${parameterLine(first.model)}), ${method}, ` +
     `global batch ${first.batchSize}${first.sequenceLength > 0 ? `, sequence ${first.sequenceLength}` : ""}, ` +
     `${first.totalSamples.toLocaleString("en-US")} samples\n`;
   const fitting = candidates.filter((candidate) => candidate.estimate.fits);
@@ -234,4 +234,13 @@ function indent(text: string): string {
     .split("\n")
     .map((line) => `  ${line}`)
     .join("\n");
+}
+
+/** "8.03B parameters", or for a mixture of experts "30.53B parameters, 3.35B active (8 of 128 experts per token)". */
+function parameterLine(model: Job["model"]): string {
+  const total = `${(model.parameters / 1e9).toFixed(2)}B parameters`;
+  if (model.activeParameters === undefined) return total;
+  const routing =
+    model.experts === undefined ? "" : ` (${model.expertsPerToken ?? "?"} of ${model.experts} experts per token)`;
+  return `${total}, ${(model.activeParameters / 1e9).toFixed(2)}B active${routing}`;
 }

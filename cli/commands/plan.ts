@@ -19,7 +19,7 @@ import { BUNDLED_CATALOG_PATH, loadCatalog } from "../../lambdas/adapters/catalo
 import { HighsSolver } from "../../lambdas/adapters/highs-solver.ts";
 import { loadProfileStore } from "../../lambdas/adapters/profile-file.ts";
 import { readQuotasFromAws } from "../../lambdas/adapters/service-quotas.ts";
-import { isQuotaApplicable, resolveQuotas } from "../../lambdas/core/catalog/quotas.ts";
+import { isQuotaApplicable, type QuotasFromAws, resolveWorkloadQuotas } from "../../lambdas/core/catalog/quotas.ts";
 import { InvalidWorkloadError } from "../../lambdas/core/errors.ts";
 import { InMemoryProfileStore } from "../../lambdas/core/estimator/profiles.ts";
 import type { PlanningResult, QuotaTable } from "../../lambdas/core/planner/api.ts";
@@ -65,11 +65,12 @@ export function registerPlanCommand(program: Command): void {
       const catalog = loadCatalog(options.catalog);
       const profiles =
         options.profiles === undefined ? new InMemoryProfileStore([]) : loadProfileStore(options.profiles);
-      const { quotas, warnings: quotaWarnings } = await quotasFor(workload, options.offline === true);
+      const { quotas, quotasByRegion, warnings: quotaWarnings } = await quotasFor(workload, options.offline === true);
       const result = await planWorkloadWithReports({
         workload,
         catalog,
         quotas,
+        quotasByRegion,
         profiles,
         solver: new HighsSolver(),
         clock: () => performance.now() / 1000,
@@ -113,22 +114,54 @@ function withTimeLimit(workload: Workload, timeLimit: string | undefined): Workl
   return { ...workload, planner: { ...workload.planner, timeLimitSeconds: seconds } };
 }
 
-/** Spec overrides, then Service Quotas where credentials exist, then assumed defaults (with warnings). */
-async function quotasFor(workload: Workload, offline: boolean): Promise<{ quotas: QuotaTable; warnings: string[] }> {
-  const open = QUOTA_GROUPS.some((group) =>
-    MARKETS.some(
-      (market) =>
-        isQuotaApplicable(group, market) &&
-        !workload.quotas.some((quota) => quota.group === group && quota.market === market),
-    ),
-  );
-  if (!open || offline || !hasAwsCredentials(process.env)) {
-    const resolved = resolveQuotas(workload.quotas, undefined);
-    return { quotas: resolved.quotas, warnings: resolved.warnings };
+/**
+ * Spec overrides, then Service Quotas where credentials exist, then assumed defaults (with
+ * warnings), for every region the workload plans in: EC2 quotas are per region.
+ */
+async function quotasFor(
+  workload: Workload,
+  offline: boolean,
+): Promise<{ quotas: QuotaTable; quotasByRegion: Readonly<Record<string, QuotaTable>>; warnings: string[] }> {
+  const readings = new Map<string, QuotasFromAws>();
+  const warnings: string[] = [];
+  for (const region of workload.regions) {
+    const open = QUOTA_GROUPS.some((group) =>
+      MARKETS.some(
+        (market) =>
+          isQuotaApplicable(group, market) &&
+          !workload.quotas.some(
+            (quota) =>
+              quota.group === group &&
+              quota.market === market &&
+              (quota.region === undefined || quota.region === region),
+          ),
+      ),
+    );
+    if (!open || offline || !hasAwsCredentials(process.env)) continue;
+    const reading = await readQuotasFromAws(region);
+    readings.set(region, reading.quotas);
+    warnings.push(...reading.warnings);
   }
-  const reading = await readQuotasFromAws(workload.region);
-  const resolved = resolveQuotas(workload.quotas, reading.quotas);
-  return { quotas: resolved.quotas, warnings: [...reading.warnings, ...resolved.warnings] };
+  const resolved = resolveWorkloadQuotas(workload, (region) => readings.get(region));
+  return {
+    quotas: resolved.quotas,
+    quotasByRegion: resolved.quotasByRegion,
+    warnings: [...warnings, ...resolved.warnings],
+  };
+}
+
+/** "Regions: 3 jobs in us-east-2, ..." when the plan uses a region other than the home one. */
+function regionLine(plan: Plan): string[] {
+  const regionOf = new Map(plan.instances.map((instance) => [instance.id, instance.region]));
+  const counts = new Map<string, number>();
+  for (const assignment of plan.assignments) {
+    const region = regionOf.get(assignment.instanceIds[0] ?? "") ?? "home";
+    counts.set(region, (counts.get(region) ?? 0) + 1);
+  }
+  if (counts.size <= 1 && plan.totals.transferCostUsd === undefined) return [];
+  return [
+    `Regions:         ${[...counts].map(([region, jobs]) => `${jobs} job${jobs === 1 ? "" : "s"} in ${region}`).join(", ")}`,
+  ];
 }
 
 /** True when the SDK's default chain could find credentials without a network call. */
@@ -258,7 +291,13 @@ function totalsLines(plan: Plan): string[] {
       : [
           `Worst case:      ${usd(plan.totals.budgetCostUsd)} (spot at the highest zone price; what budgets are checked against)`,
         ]),
+    ...(plan.totals.transferCostUsd === undefined
+      ? []
+      : [
+          `Data transfer:   ${usd(plan.totals.transferCostUsd)} (data and checkpoints of the jobs outside the home region, inter-region rates)`,
+        ]),
     `Makespan:        ${hours(plan.totals.makespanSeconds)}`,
+    ...regionLine(plan),
   ];
   if (model !== undefined) {
     lines.push(

@@ -12,7 +12,7 @@ import { BUNDLED_CATALOG_PATH, loadCatalog } from "../../lambdas/adapters/catalo
 import { loadProfileRecords } from "../../lambdas/adapters/profile-file.ts";
 import { revealedThroughputOf } from "../../lambdas/adapters/sim-cloud/profile-on-sim.ts";
 import { runOnSimulatedCloud, type SimPace } from "../../lambdas/adapters/sim-cloud/run-on-sim.ts";
-import { resolveQuotas } from "../../lambdas/core/catalog/quotas.ts";
+import { resolveWorkloadQuotas } from "../../lambdas/core/catalog/quotas.ts";
 import { InvalidWorkloadError } from "../../lambdas/core/errors.ts";
 import { InMemoryProfileStore } from "../../lambdas/core/estimator/profiles.ts";
 import type { Plan } from "../../lambdas/core/planner/plan.ts";
@@ -101,7 +101,7 @@ export async function runCommand(specPath: string, options: RunOptions, io: RunI
   }
   const workload = readWorkloadFile(specPath);
   const catalog = loadCatalog(options.catalog);
-  const { quotas, warnings } = resolveQuotas(workload.quotas, undefined);
+  const { quotas, quotasByRegion, warnings } = resolveWorkloadQuotas(workload, () => undefined);
   const planSeconds = positiveNumber(options.planSeconds, "--plan-seconds");
   const replanSeconds = positiveNumber(options.replanSeconds, "--replan-seconds");
   const profilesPath = options.profiles ?? `out/${workload.name}-profiles.jsonl`;
@@ -110,6 +110,7 @@ export async function runCommand(specPath: string, options: RunOptions, io: RunI
   let planners = milpPlanners({
     catalog,
     quotas,
+    quotasByRegion,
     profiles: new InMemoryProfileStore(stored),
     planSeconds,
     replanSeconds,
@@ -153,7 +154,14 @@ export async function runCommand(specPath: string, options: RunOptions, io: RunI
         `${(phase.seconds / 60).toFixed(1)} min, ${phase.failed.length} failed to launch, ` +
         `${phase.instancesLeftRunning} instances left running; records appended to ${profilesPath}\n`,
     );
-    planners = milpPlanners({ catalog, quotas, profiles: profiling.profiles, planSeconds, replanSeconds });
+    planners = milpPlanners({
+      catalog,
+      quotas,
+      quotasByRegion,
+      profiles: profiling.profiles,
+      planSeconds,
+      replanSeconds,
+    });
     planning = await planners.initial(workload);
   }
   const plan = planning.plan;
@@ -189,6 +197,7 @@ export async function runCommand(specPath: string, options: RunOptions, io: RunI
     plan,
     planner: planners.remaining,
     quotas,
+    quotasByRegion,
     sim: {
       seed,
       ...(profiling === undefined ? {} : { revealedThroughput: revealedThroughputOf(workload, profiling.records) }),

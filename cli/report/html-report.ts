@@ -153,15 +153,17 @@ function assignmentTable(plan: Plan, colors: ReadonlyMap<string, string>): strin
       const first = instances.get(assignment.instanceIds[0] ?? "");
       return (
         `<tr><td><span class="swatch" style="background:${colors.get(assignment.jobId) ?? "#888"}"></span>${escapeHtml(assignment.jobId)}</td>` +
-        `<td>${assignment.technique}</td><td>${escapeHtml(first?.instanceType ?? "?")}</td><td>${first?.market ?? "?"}</td>` +
+        `<td>${assignment.technique}</td><td>${escapeHtml(first?.instanceType ?? "?")}</td>` +
+        `<td>${escapeHtml(first?.region ?? "home")}</td><td>${first?.market ?? "?"}</td>` +
         `<td class="num">${assignment.instanceIds.length} x ${assignment.gpusPerInstance}</td>` +
         `<td class="num">${formatDuration(assignment.start)}</td><td class="num">${formatDuration(assignment.end)}</td>` +
-        `<td class="num">${assignment.samplesPerSecond.toFixed(2)}</td><td>${assignment.throughputSource}</td></tr>`
+        `<td class="num">${assignment.samplesPerSecond.toFixed(2)}</td><td>${assignment.throughputSource}</td>` +
+        `<td class="num">${assignment.transferUsd === undefined ? "-" : formatUsd(assignment.transferUsd)}</td></tr>`
       );
     });
   return (
-    `<table><tr><th>job</th><th>technique</th><th>instance type</th><th>market</th><th>nodes x GPUs</th>` +
-    `<th>start</th><th>end</th><th>samples/s</th><th>throughput</th></tr>${rows.join("")}</table>`
+    `<table><tr><th>job</th><th>technique</th><th>instance type</th><th>region</th><th>market</th><th>nodes x GPUs</th>` +
+    `<th>start</th><th>end</th><th>samples/s</th><th>throughput</th><th>transfer</th></tr>${rows.join("")}</table>`
   );
 }
 
@@ -169,7 +171,8 @@ function instanceTable(plan: Plan): string {
   const rows = plan.instances.map((instance) => {
     const billedSeconds = Math.max(60, instance.end - instance.start);
     return (
-      `<tr><td>${escapeHtml(instance.id)}</td><td>${escapeHtml(instance.instanceType)}</td><td>${instance.market}</td>` +
+      `<tr><td>${escapeHtml(instance.id)}</td><td>${escapeHtml(instance.instanceType)}</td>` +
+      `<td>${escapeHtml(instance.region ?? "home")}</td><td>${instance.market}</td>` +
       `<td>${escapeHtml(instance.availabilityZone ?? "any")}</td>` +
       `<td class="num">${formatDuration(instance.start)}</td><td class="num">${formatDuration(instance.end)}</td>` +
       `<td class="num">${formatUsd(instance.hourlyPriceUsd)}</td>` +
@@ -177,7 +180,7 @@ function instanceTable(plan: Plan): string {
     );
   });
   return (
-    `<table><tr><th>instance</th><th>type</th><th>market</th><th>zone</th><th>start</th><th>end</th>` +
+    `<table><tr><th>instance</th><th>type</th><th>region</th><th>market</th><th>zone</th><th>start</th><th>end</th>` +
     `<th>USD/h</th><th>cost</th></tr>${rows.join("")}</table>`
   );
 }

@@ -27,6 +27,8 @@ export function withTimeLimit(workload: Workload, seconds: number): Workload {
 export function milpPlanners(options: {
   readonly catalog: Catalog;
   readonly quotas: QuotaTable;
+  /** Multi-region workloads: every region's quotas (re-plans apply quota cuts to the home region only). */
+  readonly quotasByRegion?: Readonly<Record<string, QuotaTable>>;
   readonly profiles: ProfileStore;
   readonly planSeconds: number;
   readonly replanSeconds: number;
@@ -34,12 +36,14 @@ export function milpPlanners(options: {
   const solver = new HighsSolver();
   const clock = () => performance.now() / 1000;
   const { catalog, profiles } = options;
+  const byRegion = options.quotasByRegion === undefined ? {} : { quotasByRegion: options.quotasByRegion };
   return {
     initial: (workload) =>
       planWorkload({
         workload: withTimeLimit(workload, Math.min(workload.planner.timeLimitSeconds, options.planSeconds)),
         catalog,
         quotas: options.quotas,
+        ...byRegion,
         profiles,
         solver,
         clock,
@@ -49,6 +53,7 @@ export function milpPlanners(options: {
         workload: withTimeLimit(workload, Math.min(workload.planner.timeLimitSeconds, options.replanSeconds)),
         catalog,
         quotas,
+        ...byRegion,
         profiles: withMeasurements(profiles, workload, measured),
         solver,
         excludedOffers,

@@ -14,6 +14,8 @@ export const ENV = {
   /** Plan requests from submit. */
   planQueueUrl: "SATURN_PLAN_QUEUE_URL",
   launchTemplateId: "SATURN_LAUNCH_TEMPLATE_ID",
+  /** Template with one EFA interface, for multi-node jobs on EFA types (placement group, one subnet). */
+  efaLaunchTemplateId: "SATURN_EFA_LAUNCH_TEMPLATE_ID",
   subnetIds: "SATURN_SUBNET_IDS",
   placementGroupName: "SATURN_PLACEMENT_GROUP",
   securityGroupId: "SATURN_SECURITY_GROUP_ID",
@@ -45,6 +47,12 @@ export const OUTPUTS = {
   reconcileQueueUrl: "ReconcileQueueUrl",
   planQueueUrl: "PlanQueueUrl",
   launchTemplateId: "LaunchTemplateId",
+  efaLaunchTemplateId: "EfaLaunchTemplateId",
+  securityGroupId: "SecurityGroupId",
+  placementGroupName: "PlacementGroupName",
+  /** Comma-separated, as in SATURN_SUBNET_IDS. */
+  subnetIds: "SubnetIds",
+  alarmTopicArn: "AlarmTopicArn",
 } as const;
 
 export const DEFAULT_STACK_NAME = "Saturn";

@@ -64,7 +64,13 @@ export function fakePricing(pages: Readonly<Record<string, readonly (readonly st
     async send(command: GetProductsCommand): Promise<GetProductsCommandOutput> {
       requests.push(command.input);
       const type = command.input.Filters?.find((filter) => filter.Field === "instanceType")?.Value ?? "";
-      const typePages = pages[type] ?? [[]];
+      const region = command.input.Filters?.find((filter) => filter.Field === "regionCode")?.Value;
+      // Documents of another region than the one asked about are not answered (AWS filters them out).
+      const typePages = (pages[type] ?? [[]]).map((page) =>
+        page.filter(
+          (document) => region === undefined || JSON.parse(document).product.attributes.regionCode === region,
+        ),
+      );
       const index = command.input.NextToken === undefined ? 0 : Number(command.input.NextToken);
       const next = index + 1 < typePages.length ? String(index + 1) : undefined;
       return { PriceList: [...(typePages[index] ?? [])], NextToken: next, FormatVersion: "aws_v1", $metadata: {} };

@@ -23,17 +23,26 @@ describe("saturn catalog", () => {
     expect(rows).toEqual(catalogRows(loadCatalog(), { region: "us-east-1", families: ["p5", "g6e"] }));
   });
 
-  it("prints a table with per-GPU-hour prices and a note on stale prices", async () => {
+  it("prints a table with per-GPU-hour prices at the 2026 list price", async () => {
     const code = await main(["catalog", "--family", "p4d"]);
     expect(code).toBe(0);
     const text = cli.stdout.join("");
     expect(text).toMatch(
-      /p4d\.24xlarge │ 8 x A100-40GB │ +40 GiB │ +96 │ 1152 GiB │ nvswitch +│ +400 Gbps EFA │ +32\.773\* │/,
+      /p4d\.24xlarge │ 8 x A100-40GB │ +40 GiB │ +96 │ 1152 GiB │ nvswitch +│ +400 Gbps EFA │ +21\.958 │/,
     );
     expect(text).toContain("$/GPU-h spot");
-    expect(text).toContain(
-      "* stale: recorded before a known price change (P family: before the June 2025 AWS price cut)",
-    );
+    expect(text).not.toContain("* stale");
+  });
+
+  it("prints another region's prices with --region", async () => {
+    const code = await main(["catalog", "--family", "p5", "--region", "us-east-2", "--json"]);
+    expect(code).toBe(0);
+    const rows = JSON.parse(cli.stdout.join("")) as { instanceType: string; spotMaxUsdPerHour: number | null }[];
+    expect(rows).toEqual(catalogRows(loadCatalog(), { region: "us-east-2", families: ["p5"] }));
+    const east1 = catalogRows(loadCatalog(), { region: "us-east-1", families: ["p5"] });
+    const spot = (list: typeof rows) => list.find((row) => row.instanceType === "p5.48xlarge")?.spotMaxUsdPerHour;
+    // SkyPilot snapshot: p5.48xlarge spot 12.12-16.10 in us-east-2 against 23.16-30.68 in us-east-1.
+    expect(spot(rows)).toBeLessThan((spot(east1) ?? 0) * 0.6);
   });
 
   it("rejects an unknown family with exit code 2 and the families it knows", async () => {
@@ -68,14 +77,15 @@ describe("saturn catalog refresh", () => {
     const out = join(cli.directory, "catalog.json");
     const lines: string[] = [];
     const pricing = fakePricing({ "p5.48xlarge": [[productDocument("p5.48xlarge", TEST_REGION, ["55.0400000000"])]] });
-    const outcome = await refreshCatalogFile({
-      region: TEST_REGION,
+    const [outcome] = await refreshCatalogFile({
+      regions: [TEST_REGION],
       catalogPath: BUNDLED_CATALOG_PATH,
       outPath: out,
       now: new Date("2026-11-27T12:00:00Z"),
       log: (line) => lines.push(line),
       clients: { ec2: new EC2Client(emulatorClientConfig()), pricing },
     });
+    if (outcome === undefined) throw new Error("expected one outcome per region");
 
     const written = loadCatalog(out);
     const p5 = written.instanceTypes.find((type) => type.name === "p5.48xlarge")?.prices[TEST_REGION];
@@ -96,8 +106,50 @@ describe("saturn catalog refresh", () => {
       expect(written.instanceTypes.find((type) => type.name === name)?.prices).toEqual(old);
     }
     expect(outcome.refreshedFacts.length).toBeGreaterThan(30);
-    expect(lines[0]).toBe(`reading 40 instance types for ${TEST_REGION} from AWS`);
-    expect(lines).toContain("on-demand 40/40 p5en.48xlarge: no Linux on-demand price in us-east-1");
+    const count = before.instanceTypes.length;
+    const last = before.instanceTypes.at(-1)?.name;
+    expect(lines[0]).toBe(`reading ${count} instance types for ${TEST_REGION} from AWS`);
+    expect(lines).toContain(`on-demand ${count}/${count} ${last}: no Linux on-demand price in us-east-1`);
+  });
+
+  it("prices several regions in one run and writes them together", async () => {
+    const out = join(cli.directory, "catalog.json");
+    const lines: string[] = [];
+    const pricing = fakePricing({
+      "p5.48xlarge": [
+        [
+          productDocument("p5.48xlarge", "us-east-2", ["55.0400000000"]),
+          productDocument("p5.48xlarge", "us-west-2", ["55.0400000000"]),
+        ],
+      ],
+    });
+    const outcomes = await refreshCatalogFile({
+      regions: ["us-east-2", "us-west-2"],
+      catalogPath: BUNDLED_CATALOG_PATH,
+      outPath: out,
+      now: new Date("2026-11-28T12:00:00Z"),
+      log: (line) => lines.push(line),
+      clients: { ec2: new EC2Client(emulatorClientConfig()), pricing },
+    });
+
+    expect(outcomes).toHaveLength(2);
+    expect(lines.filter((line) => line.startsWith("reading "))).toEqual([
+      expect.stringContaining("for us-east-2 from AWS"),
+      expect.stringContaining("for us-west-2 from AWS"),
+    ]);
+    const prices = loadCatalog(out).instanceTypes.find((type) => type.name === "p5.48xlarge")?.prices ?? {};
+    for (const region of ["us-east-2", "us-west-2"]) {
+      expect(prices[region]).toMatchObject({ asOf: "2026-11-28", source: REFRESH_PRICE_SOURCE, stale: false });
+    }
+    // The region not asked about keeps its bundled price.
+    expect(prices["us-east-1"]).toEqual(
+      loadCatalog().instanceTypes.find((type) => type.name === "p5.48xlarge")?.prices["us-east-1"],
+    );
+  });
+
+  it("rejects a malformed entry of --regions with exit code 2, naming the option", async () => {
+    expect(await main(["catalog", "refresh", "--regions", "us-east-1,ohio"])).toBe(2);
+    expect(cli.stderr.join("")).toContain("--regions: expected an AWS region such as 'us-east-1', got 'ohio'");
   });
 
   it("keeps the old price of a type for which neither price call returned anything", async () => {
@@ -107,22 +159,22 @@ describe("saturn catalog refresh", () => {
         return { SpotPriceHistory: [], InstanceTypes: [], $metadata: {} };
       },
     };
-    const outcome = await refreshCatalogFile({
-      region: TEST_REGION,
+    const outcomes = await refreshCatalogFile({
+      regions: [TEST_REGION],
       catalogPath: BUNDLED_CATALOG_PATH,
       outPath: out,
       now: new Date("2026-11-27T12:00:00Z"),
       log: () => {},
       clients: { ec2: empty as never, pricing: fakePricing({}) },
     });
-    expect(outcome.repriced).toEqual([]);
+    expect(outcomes.map((outcome) => outcome.repriced)).toEqual([[]]);
     expect(loadCatalog(out).instanceTypes).toEqual(loadCatalog().instanceTypes);
   });
 
   it("writes nothing when AWS refuses", async () => {
     const out = join(cli.directory, "catalog.json");
     const refresh = refreshCatalogFile({
-      region: TEST_REGION,
+      regions: [TEST_REGION],
       catalogPath: BUNDLED_CATALOG_PATH,
       outPath: out,
       now: new Date("2026-11-27T12:00:00Z"),
@@ -173,7 +225,7 @@ describe("saturn catalog refresh", () => {
       const code = await main(["catalog", "refresh", "--region", "eu-west-1", "--out", out]);
       expect(code).toBe(4);
       const errors = cli.stderr.join("");
-      expect(errors).toContain("reading 40 instance types for eu-west-1 from AWS");
+      expect(errors).toContain(`reading ${loadCatalog().instanceTypes.length} instance types for eu-west-1 from AWS`);
       expect(errors).toContain("expected valid AWS credentials, got CredentialsProviderError");
       expect(errors).toContain("AWS_PROFILE");
       expect(existsSync(out)).toBe(false);

@@ -97,4 +97,34 @@ describe("saturn estimate", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/profiles\.jsonl line 1: samplesPerSecond: expected a number > 0, got nothing/);
   });
+
+  it("estimates a dense and a mixture-of-experts model from their Hugging Face config.json files", async () => {
+    const result = await runCli(["estimate", "examples/hugging-face-sweep.yaml", "--top", "2"]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("hf:hugging-face/llama-3.1-8b/config.json (8.03B parameters)");
+    expect(result.stdout).toContain(
+      "hf:hugging-face/qwen3-30b-a3b/config.json (30.53B parameters, 3.35B active (8 of 128 experts per token))",
+    );
+    expect(result.stdout.match(/configurations fit \(best 2 shown\)/g)).toHaveLength(2);
+  });
+
+  it("exits 2 naming the key a Hugging Face config lacks, and the file", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "saturn-estimate-"));
+    writeFileSync(join(directory, "config.json"), JSON.stringify({ hidden_size: 4096, num_hidden_layers: 32 }));
+    const spec = join(directory, "spec.yaml");
+    writeFileSync(
+      spec,
+      "name: hf\nobjective: { kind: min-cost, deadlineHours: 4 }\n" +
+        "jobs: [{ id: a, model: { huggingFaceConfig: config.json }, batchSize: 8, work: { samples: 100 } }]\n",
+    );
+
+    const result = await runCli(["estimate", spec]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      "jobs[0].model.huggingFaceConfig (config.json).num_attention_heads: expected a positive integer, got nothing (key missing)",
+    );
+    expect(result.stderr).toContain("jobs[0].model.huggingFaceConfig (config.json).vocab_size");
+  });
 });

@@ -1,15 +1,10 @@
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { inflateSync } from "node:zlib";
-import { afterAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "puppeteer-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderPlanReport } from "../../cli/report/html-report.ts";
 import type { PlanningResult } from "../../lambdas/core/planner/api.ts";
 import type { Plan } from "../../lambdas/core/planner/plan.ts";
-
-const run = promisify(execFile);
+import { launchHeadlessBrowser } from "../support/headless-browser.ts";
 
 function plan(overrides: Partial<Plan> = {}): Plan {
   return {
@@ -30,7 +25,8 @@ function plan(overrides: Partial<Plan> = {}): Plan {
         id: "i-2",
         instanceType: "g6e.12xlarge",
         market: "spot",
-        availabilityZone: "us-east-1a",
+        region: "us-east-2",
+        availabilityZone: "us-east-2a",
         start: 600,
         end: 5400,
         hourlyPriceUsd: 6.03,
@@ -96,6 +92,13 @@ describe("renderPlanReport", () => {
     expect(html.match(/class="pareto-chosen"/g)).toHaveLength(1);
   });
 
+  it("shows the region of every instance and assignment", () => {
+    const html = renderPlanReport(result);
+
+    expect(html).toContain("<th>region</th>");
+    expect(html.match(/<td>us-east-2<\/td>/g)).toHaveLength(1 + 1);
+  });
+
   it("escapes job ids and loads nothing from outside the page", () => {
     const html = renderPlanReport(result);
 
@@ -151,24 +154,29 @@ describe("renderPlanReport's considered configurations", () => {
 });
 
 describe("renderPlanReport in headless Chromium", () => {
-  const directory = mkdtempSync(join(tmpdir(), "saturn-report-"));
-  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launchHeadlessBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  async function openReport(): Promise<Page> {
+    if (browser === undefined) throw new Error("expected the browser to have started in beforeAll");
+    const page = await browser.newPage();
+    await page.setViewport({ width: 1280, height: 1400 });
+    // The page loads nothing from outside, so setContent's load event means fully drawn.
+    await page.setContent(renderPlanReport(result, { baselines }), { waitUntil: "load" });
+    return page;
+  }
 
   it("renders a page that is not blank", async () => {
-    const chromium = await findChromium();
-    const page = join(directory, "report.html");
-    writeFileSync(page, renderPlanReport(result, { baselines }));
-    const screenshot = join(directory, "report.png");
+    const page = await openReport();
+    const screenshot = Buffer.from(await page.screenshot({ type: "png" }));
+    await page.close();
 
-    await run(
-      chromium,
-      [...chromiumFlags(directory, "shot"), `--screenshot=${screenshot}`, "--window-size=1280,1400", `file://${page}`],
-      {
-        timeout: 45_000,
-      },
-    );
-
-    const image = decodePng(readFileSync(screenshot));
+    const image = decodePng(screenshot);
     expect(image.width).toBe(1280);
     const stats = pixelStats(image);
     // A blank page is one color; the report has white, grey rows, job colors, hatching and text.
@@ -177,61 +185,22 @@ describe("renderPlanReport in headless Chromium", () => {
   });
 
   it("lays out every Gantt bar and chart point with a visible size", async () => {
-    const chromium = await findChromium();
-    const page = join(directory, "measured.html");
-    // The report has no scripts; this copy measures the drawn SVG and writes the sizes into the DOM.
-    const probe =
-      "<script>addEventListener('load',()=>{const sizes=[...document.querySelectorAll('.gantt-bar,.pareto-point,.instance-lifetime')]" +
-      ".map(e=>{const r=e.getBoundingClientRect();return Math.round(r.width)+'x'+Math.round(r.height)});" +
-      "const out=document.createElement('pre');out.id='probe';out.textContent=JSON.stringify(sizes);document.body.append(out);});</script>";
-    writeFileSync(page, renderPlanReport(result, { baselines }).replace("</body>", `${probe}</body>`));
+    const page = await openReport();
+    const sizes = await page.$$eval(".gantt-bar,.pareto-point,.instance-lifetime", (elements) =>
+      elements.map((element) => {
+        const box = element.getBoundingClientRect();
+        return { width: box.width, height: box.height };
+      }),
+    );
+    await page.close();
 
-    const { stdout } = await run(chromium, [...chromiumFlags(directory, "dom"), "--dump-dom", `file://${page}`], {
-      timeout: 45_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-
-    const probed = /<pre id="probe">(.*?)<\/pre>/s.exec(stdout);
-    expect(probed, "the probe script ran and wrote its measurements").not.toBeNull();
-    const sizes = JSON.parse(probed?.[1] ?? "[]") as string[];
     expect(sizes).toHaveLength(4 + 5 + 2);
     for (const size of sizes) {
-      const [width, height] = size.split("x").map(Number);
-      expect(width).toBeGreaterThan(0);
-      expect(height).toBeGreaterThan(0);
+      expect(size.width).toBeGreaterThan(0);
+      expect(size.height).toBeGreaterThan(0);
     }
   });
 });
-
-async function findChromium(): Promise<string> {
-  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
-    try {
-      const { stdout } = await run("sh", ["-c", `command -v ${name}`]);
-      if (stdout.trim() !== "") return stdout.trim();
-    } catch {
-      // not this name; try the next
-    }
-  }
-  throw new Error(
-    "expected a headless Chromium on the PATH (chromium, chromium-browser or google-chrome) to check the HTML report; " +
-      "install it with `apt-get update && apt-get install -y chromium`",
-  );
-}
-
-function chromiumFlags(directory: string, profile: string): string[] {
-  return [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-    `--user-data-dir=${mkdtempSync(join(directory, `profile-${profile}-`))}`,
-  ];
-}
 
 interface DecodedImage {
   readonly width: number;

@@ -31,6 +31,8 @@ export interface SimRunOptions {
   readonly plan: Plan;
   readonly planner: RemainingWorkPlanner;
   readonly quotas: QuotaTable;
+  /** Multi-region workloads: every region's quotas (the reconciler gates launches per region). */
+  readonly quotasByRegion?: Readonly<Record<string, QuotaTable>>;
   readonly sim?: Partial<SimCloudOptions>;
   readonly rules?: Partial<ReconcilerRules>;
   readonly pace?: SimPace;
@@ -97,6 +99,7 @@ export async function runOnSimulatedCloud(options: SimRunOptions): Promise<SimRu
     workload: options.workload,
     instanceTypes: instanceShapes(options.catalog),
     quotas: options.quotas,
+    ...(options.quotasByRegion === undefined ? {} : { quotasByRegion: options.quotasByRegion }),
     rules,
   };
   const actionLog: { at: number; action: Action }[] = [];

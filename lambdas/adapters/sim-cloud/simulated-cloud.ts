@@ -35,6 +35,7 @@ interface SimInstance {
   readonly serial: number;
   readonly type: InstanceType;
   readonly market: CloudInstance["market"];
+  readonly region: string;
   readonly availabilityZone: string;
   tags: Record<string, string>;
   readonly launchedAt: number;
@@ -117,13 +118,15 @@ export class SimulatedCloud implements CloudPort, WorkerPort {
     const existing = this.#byToken.get(request.clientToken);
     if (existing !== undefined) return this.#view(this.#require(existing));
     const type = this.#catalog.instanceTypes.find((t) => t.name === request.instanceType);
-    const az = request.availabilityZone ?? `${this.#options.region}a`;
+    // One simulated cloud spans every region: each launch runs where the plan put it.
+    const region = request.region ?? this.#options.region;
+    const az = request.availabilityZone ?? `${region}a`;
     const details = { instanceType: request.instanceType, market: request.market, availabilityZone: az };
-    const price = type === undefined ? undefined : this.#price(type, request.market, az, this.#serial + 1);
+    const price = type === undefined ? undefined : this.#price(type, region, request.market, az, this.#serial + 1);
     if (type === undefined || price === undefined) {
       throw new CapacityError(
         { ...details, code: "Unsupported" },
-        `Unsupported: ${request.instanceType} is not offered as ${request.market} in ${this.#options.region}; expected a type and market with a catalog price`,
+        `Unsupported: ${request.instanceType} is not offered as ${request.market} in ${region}; expected a type and market with a catalog price`,
       );
     }
     const outage = this.#options.capacityOutages.some(
@@ -146,6 +149,7 @@ export class SimulatedCloud implements CloudPort, WorkerPort {
       const group = type.quotaGroups[request.market];
       const used = [...this.#instances.values()]
         .filter((i) => (i.state === "pending" || i.state === "running") && i.market === request.market)
+        .filter((i) => i.region === region)
         .filter((i) => i.type.quotaGroups[request.market] === group)
         .reduce((sum, i) => sum + i.type.vcpus, 0);
       if (used + type.vcpus > quota) {
@@ -167,6 +171,7 @@ export class SimulatedCloud implements CloudPort, WorkerPort {
       serial,
       type,
       market: request.market,
+      region,
       availabilityZone: az,
       tags: { ...request.tags },
       launchedAt: this.#now,
@@ -478,8 +483,14 @@ export class SimulatedCloud implements CloudPort, WorkerPort {
     return instance;
   }
 
-  #price(type: InstanceType, market: CloudInstance["market"], az: string, serial: number): number | undefined {
-    const price = type.prices[this.#options.region];
+  #price(
+    type: InstanceType,
+    region: string,
+    market: CloudInstance["market"],
+    az: string,
+    serial: number,
+  ): number | undefined {
+    const price = type.prices[region];
     if (price === undefined) return undefined;
     if (market === "on-demand") return price.onDemandUsdPerHour ?? undefined;
     const spot = price.spot;
@@ -487,6 +498,10 @@ export class SimulatedCloud implements CloudPort, WorkerPort {
     const inAz = spot.byAz[az];
     if (inAz !== undefined) return inAz;
     const draw = seededStream(this.#options.seed, "spot-price", serial)();
+    // Zones keyed otherwise (the bundled catalog keys AZ IDs such as use1-az1): one of them,
+    // equally likely, so the executed mean is the planner's expected price (the zones' mean).
+    const zones = Object.values(spot.byAz);
+    if (zones.length > 0) return zones[Math.min(zones.length - 1, Math.floor(draw * zones.length))] as number;
     return spot.minUsdPerHour + (spot.maxUsdPerHour - spot.minUsdPerHour) * draw;
   }
 
@@ -495,6 +510,7 @@ export class SimulatedCloud implements CloudPort, WorkerPort {
       id: instance.id,
       instanceType: instance.type.name,
       market: instance.market,
+      region: instance.region,
       availabilityZone: instance.availabilityZone,
       state: instance.state,
       tags: { ...instance.tags },

@@ -40,6 +40,8 @@ const instanceTypeSchema = z.strictObject({
   quotaGroups: z.strictObject({ "on-demand": z.enum(QUOTA_GROUPS), spot: z.enum(QUOTA_GROUPS) }),
   prices: z.record(z.string(), regionPriceSchema),
   source: z.string().min(1),
+  planByDefault: z.boolean().optional(),
+  unconfirmed: z.array(z.string().min(1)).optional(),
 });
 
 export const catalogSchema = z

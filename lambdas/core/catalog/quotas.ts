@@ -11,11 +11,15 @@ import { MARKETS, type Market, QUOTA_GROUPS, type QuotaGroup, type QuotaOverride
 
 /** Service Quotas codes (service code `ec2`), counted in vCPUs. Source: shared/reference/aws-gpu.md. */
 export const QUOTA_CODES: Record<QuotaGroup, Partial<Record<Market, string>>> = {
-  /** "Running On-Demand G and VT instances", "All G and VT Spot Instance Requests". */
+  /** "Running On-Demand G and VT instances", "All G and VT Spot Instance Requests" (g4dn-g6e; G7 and G7e too, per a third-party quota guide). */
   G: { "on-demand": "L-DB2E81BA", spot: "L-3819A6DF" },
-  /** "Running On-Demand P instances" (includes P5), "All P4, P3 and P2 Spot Instance Requests". */
+  /** "Running On-Demand P instances" (includes P5 and P6), "All P4, P3 and P2 Spot Instance Requests". */
   P: { "on-demand": "L-417A185B", spot: "L-7212CCBC" },
-  /** "All P5 Spot Instance Requests" (code UNCONFIRMED in the reference; a refused read falls back to the default). */
+  /**
+   * "All P5 Spot Instance Requests": P5, P5e, P5en. The code appears in a public export of
+   * ListServiceQuotas (default 192); P6 spot is counted here after a third-party guide
+   * (UNCONFIRMED). A refused read falls back to the default.
+   */
   P5: { spot: "L-C4BD4855" },
 };
 
@@ -51,7 +55,10 @@ export function isQuotaApplicable(group: QuotaGroup, market: Market): boolean {
 export function resolveQuotas(
   overrides: readonly QuotaOverride[],
   fromAws: QuotasFromAws | undefined,
+  /** Named in the warnings (multi-region workloads); overrides are taken as given, whatever their region. */
+  region?: string,
 ): QuotaResolution {
+  const applicable = overrides;
   const warnings: string[] = [];
   const quotas = {} as Record<QuotaGroup, Record<Market, number>>;
   const sources = {} as Record<QuotaGroup, Record<Market, QuotaSource>>;
@@ -60,7 +67,7 @@ export function resolveQuotas(
     sources[group] = { spot: "not-applicable", "on-demand": "not-applicable" };
     for (const market of MARKETS) {
       if (!isQuotaApplicable(group, market)) continue;
-      const override = overrides.findLast((entry) => entry.group === group && entry.market === market);
+      const override = applicable.findLast((entry) => entry.group === group && entry.market === market);
       const aws = fromAws?.[group]?.[market];
       if (override !== undefined) {
         quotas[group][market] = override.vcpus;
@@ -71,7 +78,7 @@ export function resolveQuotas(
       } else {
         quotas[group][market] = ASSUMED_QUOTA_VCPUS;
         sources[group][market] = "assumed";
-        warnings.push(assumedQuotaWarning(group, market));
+        warnings.push(assumedQuotaWarning(group, market, region));
       }
     }
   }
@@ -79,10 +86,41 @@ export function resolveQuotas(
 }
 
 /** The warning for one assumed cell, with the spec line that replaces the guess. */
-export function assumedQuotaWarning(group: QuotaGroup, market: Market): string {
+export function assumedQuotaWarning(group: QuotaGroup, market: Market, region?: string): string {
+  const where = region === undefined ? "" : ` in ${region}`;
+  const regionField = region === undefined ? "" : `region: ${region}, `;
   return (
-    `quota assumed: ${group} ${market} = ${ASSUMED_QUOTA_VCPUS} vCPUs (not read from AWS Service Quotas ` +
+    `quota assumed: ${group} ${market}${where} = ${ASSUMED_QUOTA_VCPUS} vCPUs (not read from AWS Service Quotas ` +
     `${QUOTA_CODES[group][market] ?? ""} and not set in the spec); your account may allow less. ` +
-    `Run with AWS credentials or add to the spec: quotas: [{ group: ${group}, market: ${market}, vcpus: N }]`
+    `Run with AWS credentials or add to the spec: quotas: [{ ${regionField}group: ${group}, market: ${market}, vcpus: N }]`
   );
+}
+
+/** Quotas of every region a workload plans in; `quotas` is the home region's. */
+export interface RegionQuotaResolution {
+  readonly quotas: QuotaTable;
+  readonly quotasByRegion: Readonly<Record<string, QuotaTable>>;
+  readonly warnings: string[];
+}
+
+/**
+ * Resolves each planning region (and the home region) on its own: quotas are per region in
+ * EC2. An override with `region` holds only there; one without holds in every region.
+ * Warnings name the region only when the workload plans in more than one.
+ */
+export function resolveWorkloadQuotas(
+  workload: { readonly region: string; readonly regions: readonly string[]; readonly quotas: readonly QuotaOverride[] },
+  fromAws: (region: string) => QuotasFromAws | undefined,
+): RegionQuotaResolution {
+  const multi = workload.regions.length > 1 || workload.regions[0] !== workload.region;
+  const quotasByRegion: Record<string, QuotaTable> = {};
+  const warnings: string[] = [];
+  for (const region of [...new Set([workload.region, ...workload.regions])]) {
+    const overrides = workload.quotas.filter((entry) => entry.region === undefined || entry.region === region);
+    const resolved = resolveQuotas(overrides, fromAws(region), multi ? region : undefined);
+    quotasByRegion[region] = resolved.quotas;
+    // The home region's quotas matter only where jobs may run there.
+    if (workload.regions.includes(region)) warnings.push(...resolved.warnings);
+  }
+  return { quotas: quotasByRegion[workload.region] as QuotaTable, quotasByRegion, warnings };
 }

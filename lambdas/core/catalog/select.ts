@@ -12,7 +12,10 @@ import type { Market } from "../spec/workload-schema.ts";
 import { editDistance } from "../text/edit-distance.ts";
 import type { Catalog, InstanceType } from "./types.ts";
 
-export type InstanceTypeFilter = Pick<Workload, "region" | "instanceTypes">;
+export type InstanceTypeFilter = Pick<Workload, "region" | "instanceTypes"> & {
+  /** Regions to plan in; a type offered in any of them is selected. Default: `region`. */
+  readonly regions?: readonly string[];
+};
 
 export interface InstanceTypeSelection {
   readonly types: InstanceType[];
@@ -22,7 +25,7 @@ export interface InstanceTypeSelection {
 
 /**
  * Types offered in the workload's region (a price in at least one market) with allow/deny
- * applied, in catalog order. Throws InvalidWorkloadError when an allow/deny entry names no
+ * applied, in catalog order; types marked `planByDefault: false` only when allow names them. Throws InvalidWorkloadError when an allow/deny entry names no
  * type or family of the catalog.
  */
 export function offeredInstanceTypes(catalog: Catalog, workload: InstanceTypeFilter): InstanceType[] {
@@ -38,25 +41,29 @@ export function selectInstanceTypes(catalog: Catalog, workload: InstanceTypeFilt
   ];
   if (issues.length > 0) throw new InvalidWorkloadError(issues);
 
-  const inRegion = catalog.instanceTypes.filter((type) => isOfferedIn(type, workload.region));
-  const types = inRegion.filter(
-    (type) =>
-      (allow === undefined || allow.some((entry) => matches(type, entry))) &&
-      !deny.some((entry) => matches(type, entry)),
-  );
+  const regions = workload.regions ?? [workload.region];
+  const where = regions.join(", ");
+  const inRegion = catalog.instanceTypes.filter((type) => regions.some((region) => isOfferedIn(type, region)));
+  // A type whose entry rests on UNCONFIRMED figures (planByDefault: false) is planned only
+  // when allow names it or its family: a plan must not count on a guessed GPU peak unasked.
+  const types = inRegion.filter((type) => {
+    const allowed = allow?.some((entry) => matches(type, entry));
+    if (type.planByDefault === false && allowed !== true) return false;
+    return (allow === undefined || allowed === true) && !deny.some((entry) => matches(type, entry));
+  });
 
   const warnings: string[] = [];
   for (const entry of allow ?? []) {
     if (!inRegion.some((type) => matches(type, entry))) {
       warnings.push(
-        `instanceTypes.allow: '${entry}' has no price in ${workload.region} in the catalog, so it selects nothing there; ` +
-          `run \`saturn catalog refresh --region ${workload.region}\` or pick another region`,
+        `instanceTypes.allow: '${entry}' has no price in ${where} in the catalog, so it selects nothing there; ` +
+          `run \`saturn catalog refresh --regions ${regions.join(",")}\` or pick another region`,
       );
     }
   }
   if (types.length === 0) {
     warnings.push(
-      `no instance type is offered in ${workload.region} after allow/deny (${inRegion.length} offered before); ` +
+      `no instance type is offered in ${where} after allow/deny (${inRegion.length} offered before); ` +
         "widen instanceTypes.allow, shorten instanceTypes.deny, or pick another region",
     );
   }

@@ -55,6 +55,13 @@ export interface InstanceType {
   readonly quotaGroups: { readonly [M in Market]: QuotaGroup };
   readonly prices: Readonly<Record<string, RegionPrice>>;
   readonly source: string;
+  /**
+   * False: the type rests on UNCONFIRMED figures (G7, G7e GPU peaks) and is planned only
+   * when `instanceTypes.allow` names it or its family. Absent: planned by default.
+   */
+  readonly planByDefault?: boolean;
+  /** Figures of this entry that no confirming source backs (conservative values chosen). */
+  readonly unconfirmed?: readonly string[];
 }
 
 export interface Catalog {

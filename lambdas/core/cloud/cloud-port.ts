@@ -21,6 +21,8 @@ export type InstanceState = "pending" | "running" | "shutting-down" | "terminate
 export interface LaunchRequest {
   readonly instanceType: string;
   readonly market: Market;
+  /** The region to launch in (the plan's); absent: the cloud's own region. */
+  readonly region?: string;
   readonly availabilityZone: string | undefined;
   readonly tags: Readonly<Record<string, string>>;
   /**
@@ -39,6 +41,8 @@ export interface CloudInstance {
   readonly id: string;
   readonly instanceType: string;
   readonly market: Market;
+  /** The region it runs in; absent: the cloud's own (single-region clouds). */
+  readonly region?: string;
   readonly availabilityZone: string;
   readonly state: InstanceState;
   readonly tags: Readonly<Record<string, string>>;

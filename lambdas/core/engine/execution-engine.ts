@@ -156,6 +156,7 @@ export class ExecutionEngine {
             code: error.details.code,
             instanceType: action.request.instanceType,
             market: action.request.market,
+            ...(action.request.region === undefined ? {} : { region: action.request.region }),
             availabilityZone: action.request.availabilityZone,
             at: now,
           });

@@ -178,6 +178,7 @@ export function calibrationJob(row: CalibrationRow): Job {
     totalSamples: row.globalBatchSize,
     techniques: [row.technique],
     checkpointable: true,
+    datasetGiB: 0,
     deadlineHours: undefined,
     entrypoint: { recipe: row.model.family === "decoder" ? "causal-lm" : "image-classification" },
     hyperparameters: {},

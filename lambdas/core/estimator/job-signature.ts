@@ -8,6 +8,7 @@ import type { Job } from "../spec/workload.ts";
 export function jobSignature(job: Job): string {
   const m = job.model;
   const method = job.method === "lora" ? `lora-r${job.loraRank}` : "full";
-  const architecture = `${m.family}-p${m.parameters}-l${m.layers}-h${m.hiddenSize}-v${m.vocabularySize}-f${m.forwardFlopsPerSample}`;
+  const active = m.activeParameters === undefined ? "" : `-a${m.activeParameters}`;
+  const architecture = `${m.family}-p${m.parameters}${active}-l${m.layers}-h${m.hiddenSize}-v${m.vocabularySize}-f${m.forwardFlopsPerSample}`;
   return `${job.modelName}/${method}/b${job.batchSize}/s${job.sequenceLength}/${architecture}`;
 }

@@ -81,7 +81,10 @@ export function modelCosts(job: Job): ModelCosts {
   const adapters = lora ? loraParameters(job) : 0;
   // Matmuls: 2 FLOPs per parameter per token forward; attention scores and their
   // application add 4·l·h·s per token forward (PaLM appendix B counting).
-  const denseForward = 2 * model.parameters * tokens;
+  // Mixture of experts: a token passes through the shared layers and its routed experts
+  // only, so matmul FLOPs follow the active parameters; memory and communication (FSDP
+  // gathers every expert: no expert parallelism) follow all of them.
+  const denseForward = 2 * (model.activeParameters ?? model.parameters) * tokens;
   const attentionForward = 4 * layers * hiddenSize * tokens * tokens;
   const forwardFlops = denseForward + attentionForward + 2 * adapters * tokens;
   // Backward: activation gradients (one forward's worth) always; weight gradients (another)

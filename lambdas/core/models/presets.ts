@@ -1,13 +1,27 @@
 /**
  * Architecture of the models a job can name by preset. Figures come from each model's
- * published configuration; `source` says where.
+ * published configuration; `source` says where. The first six carry their parameter counts
+ * as published; the decoders added in 2026 (`preset-configs.ts`) are derived from their
+ * Hugging Face config.json by the same code that reads a user's `huggingFaceConfig`.
  */
+import { architectureFromHuggingFaceConfig } from "./hugging-face-config.ts";
+import { DECODER_PRESET_CONFIGS, type DecoderPresetName } from "./preset-configs.ts";
+
 export type ModelFamily = "decoder" | "vit" | "cnn";
 
 export interface ModelArchitecture {
   readonly family: ModelFamily;
-  /** Trainable parameters of the full model. */
+  /** Trainable parameters of the full model (mixture-of-experts: every expert). */
   readonly parameters: number;
+  /**
+   * Mixture-of-experts only: parameters one token passes through (shared layers plus the
+   * experts it is routed to). Compute follows these; memory and communication follow
+   * `parameters`. Undefined for dense models (all parameters are active).
+   */
+  readonly activeParameters?: number;
+  /** Mixture-of-experts only: experts per MoE layer and experts each token is routed to. */
+  readonly experts?: number;
+  readonly expertsPerToken?: number;
   readonly layers: number;
   readonly hiddenSize: number;
   /** Tokens per sample for decoders; patches (+1 class token) per image for ViTs; 0 for CNNs. */
@@ -19,7 +33,7 @@ export interface ModelArchitecture {
   readonly source: string;
 }
 
-export const MODEL_PRESETS = {
+const ORIGINAL_PRESETS = {
   "gpt2-xl": {
     family: "decoder",
     parameters: 1_557_611_200,
@@ -88,5 +102,15 @@ export const MODEL_PRESETS = {
   },
 } as const satisfies Record<string, ModelArchitecture>;
 
-export type ModelPresetName = keyof typeof MODEL_PRESETS;
+export type ModelPresetName = keyof typeof ORIGINAL_PRESETS | DecoderPresetName;
+
+export const MODEL_PRESETS: Readonly<Record<ModelPresetName, ModelArchitecture>> = {
+  ...ORIGINAL_PRESETS,
+  ...(Object.fromEntries(
+    Object.entries(DECODER_PRESET_CONFIGS).map(([name, preset]) => [
+      name,
+      architectureFromHuggingFaceConfig(preset.config, `preset ${name}`, preset.source),
+    ]),
+  ) as Record<DecoderPresetName, ModelArchitecture>),
+};
 export const MODEL_PRESET_NAMES = Object.keys(MODEL_PRESETS) as ModelPresetName[];

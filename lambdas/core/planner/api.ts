@@ -41,14 +41,24 @@ export interface MilpSolution {
   readonly message: string | undefined;
 }
 
+/** An offer that failed at launch; without `region` it is excluded in every region. */
+export interface ExcludedOffer {
+  readonly instanceType: string;
+  readonly market: Market;
+  readonly region?: string;
+}
+
 export interface PlanningInput {
   readonly workload: Workload;
   readonly catalog: Catalog;
+  /** The home region's quotas (and every region's where `quotasByRegion` lacks it). */
   readonly quotas: QuotaTable;
+  /** Quotas per region for multi-region workloads (EC2 quotas are per region). */
+  readonly quotasByRegion?: Readonly<Record<string, QuotaTable>>;
   readonly profiles: ProfileStore;
   readonly solver: SolverPort;
   /** Re-planning: offers that failed (capacity errors) and must not be used. */
-  readonly excludedOffers?: readonly { readonly instanceType: string; readonly market: Market }[];
+  readonly excludedOffers?: readonly ExcludedOffer[];
   /** Wall-clock seconds, for solveSeconds; pass a function so core stays clock-free. */
   readonly clock?: () => number;
   /** Progress callback for long solves. */

@@ -92,7 +92,7 @@ export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan
       }
       for (; current < target; current++) {
         const instance: LiveInstance = {
-          id: `i${String(++counter).padStart(3, "0")}-${pool.type.name}-${pool.market}`,
+          id: `i${String(++counter).padStart(3, "0")}-${pool.type.name}-${pool.region === problem.workload.region ? "" : `${pool.region}-`}${pool.market}`,
           firstJobSlot: undefined,
           busyUntil: slot,
           lastSlottedEnd: 0,
@@ -148,6 +148,7 @@ export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan
           ...(bundle.option.slowdown > 1
             ? { expectedOverheadSeconds: bundle.option.runtimeSeconds * (1 - 1 / bundle.option.slowdown) }
             : {}),
+          ...(bundle.option.transferUsd > 0 ? { transferUsd: bundle.option.transferUsd } : {}),
         });
       }
       for (const host of hosts) host.lastJobEnd = end;
@@ -158,6 +159,7 @@ export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan
         id: instance.id,
         instanceType: pool.type.name,
         market: pool.market,
+        region: pool.region,
         availabilityZone: undefined,
         start: slotStartSeconds(grid, instance.firstJobSlot ?? 0) - problem.bootSeconds,
         end: instance.lastJobEnd,
@@ -198,6 +200,7 @@ export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan
       expectedCostUsd: recomputeCostUsd(instances),
       makespanSeconds: assignments.reduce((latest, assignment) => Math.max(latest, assignment.end), 0),
       budgetCostUsd: recomputeBudgetCostUsd(instances),
+      ...transferTotal(assignments),
     },
     lowerBound: context.lowerBound,
     gap: context.gap,
@@ -211,4 +214,10 @@ export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan
     },
     considered,
   };
+}
+
+/** `{transferCostUsd}` when some job moves data between regions, else nothing. */
+function transferTotal(assignments: readonly Assignment[]): { transferCostUsd?: number } {
+  const total = assignments.reduce((sum, assignment) => sum + (assignment.transferUsd ?? 0), 0);
+  return total > 0 ? { transferCostUsd: total } : {};
 }

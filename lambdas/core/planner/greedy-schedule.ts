@@ -39,13 +39,13 @@ export function greedySchedule(
   const quotaRows = (poolIndex: number): { used: number[]; limit: number; vcpus: number } => {
     const pool = problem.pools[poolIndex];
     if (pool === undefined) throw new RangeError(`unknown pool ${poolIndex}`);
-    const key = `${pool.quotaGroup}|${pool.market}`;
+    const key = pool.quotaCell;
     let used = usage.get(key);
     if (used === undefined) {
       used = new Array<number>(rows).fill(0);
       usage.set(key, used);
     }
-    return { used, limit: problem.quotas[pool.quotaGroup][pool.market], vcpus: pool.type.vcpus };
+    return { used, limit: pool.quotaVcpus, vcpus: pool.type.vcpus };
   };
   // Row r of `used` is quota row s = r - bootSlots (rows before slot 0 hold the first boots).
   const fits = (option: SlottedOption, fromSlot: number, toSlot: number): boolean => {
@@ -87,7 +87,8 @@ export function greedySchedule(
           const pool = problem.pools[option.poolIndex];
           if (pool === undefined) continue;
           const jobs = Math.min(remaining, option.jobsPerBundle);
-          const runUsd = (option.nodes * option.slots * grid.slotSeconds * pool.priceUsdPerHour) / 3600;
+          const runUsd =
+            (option.nodes * option.slots * grid.slotSeconds * pool.priceUsdPerHour) / 3600 + option.transferUsd * jobs;
           const bootUsd = (option.nodes * problem.bootSeconds * pool.priceUsdPerHour) / 3600;
           let foundNew = false;
           for (let slot = 0; slot <= option.lastStart; slot++) {

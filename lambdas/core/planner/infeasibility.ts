@@ -81,13 +81,14 @@ export function deadlineError(
 
 /** The MILP proved that no schedule meets every deadline within the quotas. */
 export function capacityError(problem: PlanningProblem, grid: TimeGrid): InfeasibleWorkloadError {
-  const used = new Set(problem.pools.map((pool) => `${pool.quotaGroup} ${pool.market}`));
-  const quotas = [...used]
-    .map((cell) => {
-      const [group, market] = cell.split(" ") as [keyof PlanningProblem["quotas"], "spot" | "on-demand"];
-      return `${cell} ${problem.quotas[group][market]} vCPUs`;
-    })
-    .join(", ");
+  const multiRegion = problem.pools.some((pool) => pool.region !== problem.workload.region);
+  const cells = new Map(
+    problem.pools.map((pool) => [
+      `${multiRegion ? `${pool.region} ` : ""}${pool.quotaGroup} ${pool.market}`,
+      pool.quotaVcpus,
+    ]),
+  );
+  const quotas = [...cells].map(([cell, vcpus]) => `${cell} ${vcpus} vCPUs`).join(", ");
   const horizon = (grid.originSeconds + grid.slots * grid.slotSeconds) / 3600;
   return new InfeasibleWorkloadError(
     "quota",

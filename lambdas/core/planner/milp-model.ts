@@ -1,10 +1,10 @@
 /**
  * The planning MILP (docs/plan.md, "The MILP"), time-indexed and aggregated by class.
  *
- * Sets:  K classes (k has n_k jobs), P pools (type x market), O options (o runs a bundle of
+ * Sets:  K classes (k has n_k jobs), P pools (type x region x market), O options (o runs a bundle of
  *        up to r_o jobs of class k(o) on N_o instances of pool p(o) for d_o slots; its start
  *        lies in 0..L_o), T = {0..S-1} slots of length D, B = ceil(boot / D) boot slots,
- *        G quota cells (quota group x market) with limit Q_g and pools P_g.
+ *        G quota cells (region x quota group x market) with limit Q_g and pools P_g.
  * Data:  expected price c_p and budget (worst-case) price c'_p (USD/h; equal on demand),
  *        vCPUs v_p, boot b (s), M_p = floor(Q_g / v_p).
  * Variables:
@@ -13,7 +13,9 @@
  *   u[p,t] >= 0    instances of pool p launched for slot t (boot before t)
  *   a[t]   in {0,1} min-time only: some instance is alive in slot t
  * Objective:
- *   min-cost: min  sum_p c_p/3600 * sum_t (D z[p,t] + b u[p,t])
+ *   min-cost: min  sum_p c_p/3600 * sum_t (D z[p,t] + b u[p,t]) + sum_o r_o f_o sum_t x[o,t]
+ *             (f_o: USD per job of moving data and checkpoints to and from the home region,
+ *             0 at home; data-transfer.ts; charged at r_o jobs per bundle)
  *   min-time: min  D sum_t a[t] + eps * cost,  eps = 0.01 D / budget  (cost only breaks ties)
  * Constraints:
  *   (1) demand    sum_{o: k(o)=k} sum_t min(r_o, n_k) x[o,t] >= n_k                 for all k
@@ -105,7 +107,12 @@ export function buildPlanModel(
   for (const option of options) {
     const jobClass = problem.classes[option.classIndex];
     const most = Math.ceil((jobClass?.jobs.length ?? 0) / option.jobsPerBundle);
+    const transferUsd = option.transferUsd * Math.min(option.jobsPerBundle, jobClass?.jobs.length ?? 1);
     for (let t = 0; t <= option.lastStart; t++) {
+      if (transferUsd > 0) {
+        costTerms.push([transferUsd, x(option, t)]);
+        budgetTerms.push([transferUsd, x(option, t)]);
+      }
       columns.push(x(option, t));
       integers.push(x(option, t));
       bounds.push(` 0 <= ${x(option, t)} <= ${most}`);
@@ -172,13 +179,14 @@ export function buildPlanModel(
   for (const p of usedPools) {
     const pool = problem.pools[p];
     if (pool === undefined) continue;
-    const key = `${pool.quotaGroup}_${pool.market}`;
+    // Single-region models keep their pre-region row names.
+    const key = pool.region === problem.workload.region ? `${pool.quotaGroup}_${pool.market}` : pool.quotaCell;
     cells.set(key, [...(cells.get(key) ?? []), p]);
   }
   for (const [key, members] of cells) {
     const first = problem.pools[members[0] as number];
     if (first === undefined) continue;
-    const limit = problem.quotas[first.quotaGroup][first.market];
+    const limit = first.quotaVcpus;
     for (let s = -B; s < S; s++) {
       const terms: [number, string][] = [];
       for (const p of members) {
@@ -224,7 +232,7 @@ export function buildPlanModel(
 
   const head = [
     "Minimize",
-    ` obj: ${expression(objectiveTerms) || "0 a_dummy"}`,
+    ` obj: ${expression(mergeTerms(objectiveTerms)) || "0 a_dummy"}`,
     "Subject To",
     ...rows,
     "Bounds",
@@ -308,6 +316,13 @@ export function buildPlanModel(
     read,
     ...(initialSolution === undefined ? {} : { initialSolution }),
   };
+}
+
+/** One term per column (a transfer charge and a start tie-break may name the same x). */
+function mergeTerms(terms: readonly [number, string][]): [number, string][] {
+  const merged = new Map<string, number>();
+  for (const [coefficient, name] of terms) merged.set(name, (merged.get(name) ?? 0) + coefficient);
+  return [...merged].map(([name, coefficient]) => [coefficient, name]);
 }
 
 function row(name: string, terms: readonly [number, string][], sense: "<=" | ">=", rhs: number): string {

@@ -72,6 +72,7 @@ export async function planFromCandidates(
   const problem = buildPlanningProblem({
     workload,
     quotas: input.quotas,
+    ...(input.quotasByRegion === undefined ? {} : { quotasByRegion: input.quotasByRegion }),
     instanceTypes: candidateInput.instanceTypes,
     candidates: candidateInput.candidates,
     ...(input.excludedOffers === undefined ? {} : { excludedOffers: input.excludedOffers }),
@@ -196,6 +197,7 @@ export async function planFromCandidates(
       workload: validationWorkload(workload, objective),
       catalog: input.catalog,
       quotas: input.quotas,
+      ...(input.quotasByRegion === undefined ? {} : { quotasByRegion: input.quotasByRegion }),
       bootSeconds: problem.bootSeconds,
     });
     if (violations.length > 0) {
@@ -549,7 +551,7 @@ function consideredCandidates(problem: PlanningProblem): Plan["considered"] {
 function staleTypes(problem: PlanningProblem, plan: Plan): string[] {
   const used = new Set(plan.instances.map((instance) => instance.instanceType));
   return problem.pools
-    .filter((pool) => used.has(pool.type.name) && pool.type.prices[problem.workload.region]?.stale === true)
+    .filter((pool) => used.has(pool.type.name) && pool.type.prices[pool.region]?.stale === true)
     .map((pool) => pool.type.name)
     .filter((name, index, all) => all.indexOf(name) === index);
 }

@@ -10,6 +10,8 @@ export interface PlannedInstance {
   readonly id: string;
   readonly instanceType: string;
   readonly market: Market;
+  /** The region it runs in; absent in plans written before regions existed (read: the workload's region). */
+  readonly region?: string;
   readonly availabilityZone: string | undefined;
   readonly start: number;
   readonly end: number;
@@ -39,6 +41,8 @@ export interface Assignment {
   readonly gpuIndices?: readonly number[];
   /** Spot only: expected runtime including interruption overhead (end - start); on-demand: undefined. */
   readonly expectedOverheadSeconds?: number;
+  /** USD for moving the job's data and checkpoints between its region and the home region; absent at home. */
+  readonly transferUsd?: number;
 }
 
 export interface ConsideredCandidate {
@@ -66,6 +70,11 @@ export interface Plan {
      * catalog's prices; what a budget is checked against. Absent where the instances lack it.
      */
     readonly budgetCostUsd?: number;
+    /**
+     * Inter-region data transfer of the jobs placed outside the home region (sum of the
+     * assignments' `transferUsd`), on top of the instance costs above. Absent: none.
+     */
+    readonly transferCostUsd?: number;
   };
   /** Proven bound on the objective (USD for min-cost, seconds for min-time). */
   readonly lowerBound: number;

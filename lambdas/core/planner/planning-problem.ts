@@ -4,8 +4,9 @@
  * - a *class* is a set of jobs that are interchangeable for planning (same candidates with
  *   the same runtimes, same checkpointing and deadline): sweep clones. The model decides
  *   how many jobs of a class start where, never which one;
- * - a *pool* is an instance type in a market (p4d.24xlarge on spot), with its price,
- *   quota group and the most instances its quota admits at once;
+ * - a *pool* is an instance type in a region and a market (p4d.24xlarge in us-east-2 on
+ *   spot), with its price, its quota cell (group x market in that region: EC2 quotas are
+ *   per region) and the most instances its quota admits at once;
  * - an *option* is a way to run one class in one pool: technique, nodes, GPUs per node and
  *   how many jobs of the class run side by side on one instance (the *bundle*; eight 1-GPU
  *   jobs on one p4d). A bundle always occupies whole instances; its jobs start together.
@@ -19,7 +20,8 @@ import type { InstanceType } from "../catalog/types.ts";
 import type { Candidate, ThroughputSource } from "../estimator/types.ts";
 import type { Job, Workload } from "../spec/workload.ts";
 import type { Market, QuotaGroup, Technique } from "../spec/workload-schema.ts";
-import type { QuotaTable } from "./api.ts";
+import type { ExcludedOffer, QuotaTable } from "./api.ts";
+import { jobTransfer } from "./data-transfer.ts";
 import { spotSlowdown } from "./spot-overhead.ts";
 
 export interface Pool {
@@ -27,11 +29,17 @@ export interface Pool {
   readonly key: string;
   readonly type: InstanceType;
   readonly market: Market;
+  /** The region its instances run in. */
+  readonly region: string;
   /** Expected USD per hour (`expectedHourlyPrice`): the min-cost objective and expected costs. */
   readonly priceUsdPerHour: number;
   /** Worst-case USD per hour (`budgetHourlyPrice`): the budget row and every hard limit. */
   readonly budgetPriceUsdPerHour: number;
   readonly quotaGroup: QuotaGroup;
+  /** The quota cell the pool counts against: `region|group|market`; pools with the same cell share one limit. */
+  readonly quotaCell: string;
+  /** vCPUs the quota cell admits at once. */
+  readonly quotaVcpus: number;
   /** floor(quota / vCPUs): the most instances of this pool alone that the quota admits at once. */
   readonly maxInstances: number;
 }
@@ -60,6 +68,8 @@ export interface PlanOption {
   readonly runtimeSeconds: number;
   /** Expected runtime / uninterrupted runtime (1 on demand). */
   readonly slowdown: number;
+  /** USD per job for moving its data and checkpoints between its pool's region and the home region (0 at home). */
+  readonly transferUsd: number;
 }
 
 export interface PlanningProblem {
@@ -81,43 +91,54 @@ export interface DropReason {
 
 export interface ProblemInput {
   readonly workload: Workload;
+  /** The home region's quotas, and any region's that `quotasByRegion` lacks. */
   readonly quotas: QuotaTable;
+  readonly quotasByRegion?: Readonly<Record<string, QuotaTable>>;
   readonly instanceTypes: readonly InstanceType[];
   /** Candidates per job id (jobs with identical candidates may share one array). */
   readonly candidates: ReadonlyMap<string, readonly Candidate[]>;
-  readonly excludedOffers?: readonly { readonly instanceType: string; readonly market: Market }[];
+  readonly excludedOffers?: readonly ExcludedOffer[];
 }
 
 export function buildPlanningProblem(input: ProblemInput): PlanningProblem {
   const { workload, quotas } = input;
   const bootSeconds = workload.planner.bootMinutes * 60;
   const typesByName = new Map(input.instanceTypes.map((type) => [type.name, type]));
-  const excluded = new Set((input.excludedOffers ?? []).map((offer) => `${offer.instanceType}|${offer.market}`));
+  const excluded = new Set(
+    (input.excludedOffers ?? []).map((offer) => `${offer.instanceType}|${offer.market}|${offer.region ?? "*"}`),
+  );
+  const multiRegion = workload.regions.length > 1 || workload.regions[0] !== workload.region;
+  const quotasIn = (region: string): QuotaTable => input.quotasByRegion?.[region] ?? quotas;
   const planDeadline = workload.objective.kind === "min-time" ? undefined : workload.objective.deadlineHours;
 
   const pools: Pool[] = [];
   const poolIndex = new Map<string, number | DropReason>();
-  const poolFor = (type: InstanceType, market: Market): Pool | DropReason => {
-    const key = `${type.name}|${market}`;
+  const poolFor = (type: InstanceType, region: string, market: Market): Pool | DropReason => {
+    const key = `${type.name}|${region}|${market}`;
     const known = poolIndex.get(key);
     if (known !== undefined) return typeof known === "number" ? (pools[known] as Pool) : known;
-    const reason = poolProblem(type, market, workload, quotas, excluded);
+    const reason = poolProblem(type, region, market, quotasIn(region), excluded);
     if (reason !== undefined) {
       poolIndex.set(key, reason);
       return reason;
     }
-    const price = expectedHourlyPrice(type, workload.region, market) as number;
-    const budgetPrice = budgetHourlyPrice(type, workload.region, market) as number;
+    const price = expectedHourlyPrice(type, region, market) as number;
+    const budgetPrice = budgetHourlyPrice(type, region, market) as number;
     const quotaGroup = type.quotaGroups[market];
+    const quotaVcpus = quotasIn(region)[quotaGroup][market];
     const pool: Pool = {
       index: pools.length,
-      key: `${type.name}_${market}`,
+      // Single-region plans keep the names they had before regions existed.
+      key: multiRegion ? `${type.name}_${region}_${market}` : `${type.name}_${market}`,
       type,
       market,
+      region,
       priceUsdPerHour: price,
       budgetPriceUsdPerHour: budgetPrice,
       quotaGroup,
-      maxInstances: Math.floor(quotas[quotaGroup][market] / type.vcpus),
+      quotaCell: `${region}|${quotaGroup}|${market}`,
+      quotaVcpus,
+      maxInstances: Math.floor(quotaVcpus / type.vcpus),
     };
     pools.push(pool);
     poolIndex.set(key, pool.index);
@@ -175,11 +196,11 @@ export function buildPlanningProblem(input: ProblemInput): PlanningProblem {
       if (type === undefined) {
         reasons.push({
           kind: "type",
-          text: `${config.instanceType}: not allowed or not offered in ${workload.region}`,
+          text: `${config.instanceType}: not allowed or not offered in ${workload.regions.join(", ")}`,
         });
         continue;
       }
-      for (const market of workload.markets) {
+      for (const [region, market] of workload.regions.flatMap((r) => workload.markets.map((m) => [r, m] as const))) {
         if (market === "spot" && !job.checkpointable) {
           reasons.push({
             kind: "spot",
@@ -187,7 +208,7 @@ export function buildPlanningProblem(input: ProblemInput): PlanningProblem {
           });
           continue;
         }
-        const pool = poolFor(type, market);
+        const pool = poolFor(type, region, market);
         if (!("index" in pool)) {
           reasons.push(pool);
           continue;
@@ -206,6 +227,13 @@ export function buildPlanningProblem(input: ProblemInput): PlanningProblem {
           source: estimate.source,
           runtimeSeconds: candidate.runtimeSeconds * slowdown,
           slowdown,
+          transferUsd: jobTransfer(
+            job,
+            candidate.runtimeSeconds * slowdown,
+            workload.spot.checkpointIntervalMinutes,
+            workload.region,
+            region,
+          ).usd,
         };
         const key = `${pool.index}|${config.nodes}|${jobsPerBundle}`;
         const best = fastest.get(key);
@@ -223,16 +251,16 @@ export function buildPlanningProblem(input: ProblemInput): PlanningProblem {
 
 function poolProblem(
   type: InstanceType,
+  region: string,
   market: Market,
-  workload: Workload,
   quotas: QuotaTable,
   excluded: ReadonlySet<string>,
 ): DropReason | undefined {
-  if (excluded.has(`${type.name}|${market}`)) {
-    return { kind: "excluded", text: `${type.name} ${market}: excluded after a failed launch` };
+  if (excluded.has(`${type.name}|${market}|*`) || excluded.has(`${type.name}|${market}|${region}`)) {
+    return { kind: "excluded", text: `${type.name} ${market} in ${region}: excluded after a failed launch` };
   }
-  if (expectedHourlyPrice(type, workload.region, market) === undefined) {
-    return { kind: "price", text: `${type.name} has no ${market} price in ${workload.region}` };
+  if (expectedHourlyPrice(type, region, market) === undefined) {
+    return { kind: "price", text: `${type.name} has no ${market} price in ${region}` };
   }
   const group = type.quotaGroups[market];
   const quota = quotas[group][market];

@@ -44,7 +44,8 @@ export function pruneOptions(
     const lastStart = lastEndSlot(grid, optionDeadlineSeconds(problem, option)) - slots;
     if (lastStart < 0) continue; // P1
     const costPerJobUsd =
-      (option.nodes * slots * grid.slotSeconds * pool.priceUsdPerHour) / 3600 / option.jobsPerBundle;
+      (option.nodes * slots * grid.slotSeconds * pool.priceUsdPerHour) / 3600 / option.jobsPerBundle +
+      option.transferUsd;
     const list = byClass.get(option.classIndex) ?? [];
     list.push({ ...option, slots, lastStart, costPerJobUsd });
     byClass.set(option.classIndex, list);
@@ -85,7 +86,7 @@ function fastestPerPool(problem: PlanningProblem, options: readonly SlottedOptio
   }
   const cellOf = (option: SlottedOption) => {
     const pool = problem.pools[option.poolIndex];
-    return `${pool?.quotaGroup}|${pool?.market}`;
+    return pool?.quotaCell ?? "";
   };
   const vcpusPerJob = (option: SlottedOption) =>
     (option.nodes * (problem.pools[option.poolIndex]?.type.vcpus ?? 0)) / option.jobsPerBundle;

@@ -28,6 +28,8 @@ export interface PlanValidationContext {
   readonly workload: Workload;
   readonly catalog: Catalog;
   readonly quotas: QuotaTable;
+  /** Quotas per region (multi-region workloads); a region without an entry uses `quotas`. */
+  readonly quotasByRegion?: Readonly<Record<string, QuotaTable>>;
   /** Seconds an instance needs after launch before a job can start; default: the workload's bootMinutes. */
   readonly bootSeconds?: number;
 }
@@ -77,16 +79,20 @@ export function validatePlan(plan: Plan, context: PlanValidationContext): string
       violations.push(`V5 instance ${instance.id}: type ${instance.instanceType} is not in the catalog`);
       continue;
     }
+    const region = instance.region ?? workload.region;
+    if (!workload.regions.includes(region)) {
+      violations.push(`V5 instance ${instance.id}: region ${region} is not one of the workload's regions`);
+    }
     if (!allowed.has(type.name)) {
-      violations.push(`V5 instance ${instance.id}: type ${type.name} is not allowed in ${workload.region} by the spec`);
+      violations.push(`V5 instance ${instance.id}: type ${type.name} is not allowed in ${region} by the spec`);
     }
     if (!workload.markets.includes(instance.market)) {
       violations.push(`V5 instance ${instance.id}: market ${instance.market} is not allowed by the spec`);
     }
-    const price = expectedHourlyPrice(type, workload.region, instance.market);
-    const budgetPrice = budgetHourlyPrice(type, workload.region, instance.market);
+    const price = expectedHourlyPrice(type, region, instance.market);
+    const budgetPrice = budgetHourlyPrice(type, region, instance.market);
     if (price === undefined) {
-      violations.push(`V5 instance ${instance.id}: ${type.name} has no ${instance.market} price in ${workload.region}`);
+      violations.push(`V5 instance ${instance.id}: ${type.name} has no ${instance.market} price in ${region}`);
     } else if (!close(price, instance.hourlyPriceUsd)) {
       violations.push(
         `V5 instance ${instance.id}: hourly price ${instance.hourlyPriceUsd} differs from the catalog's expected ${price}`,
@@ -193,7 +199,7 @@ export function validatePlan(plan: Plan, context: PlanValidationContext): string
   }
 
   // V4: quotas at every moment.
-  violations.push(...quotaViolations(plan.instances, typesByName, quotas));
+  violations.push(...quotaViolations(plan.instances, typesByName, workload.region, quotas, context.quotasByRegion));
 
   // V6: deadline or budget.
   const makespan = plan.assignments.reduce((latest, assignment) => Math.max(latest, assignment.end), 0);
@@ -210,13 +216,16 @@ export function validatePlan(plan: Plan, context: PlanValidationContext): string
       violations.push(`V6 job '${assignment.jobId}' ends at ${hours(assignment.end)} h, after its ${limit} h deadline`);
     }
   }
+  const transfer = plan.assignments.reduce((sum, assignment) => sum + (assignment.transferUsd ?? 0), 0);
   if (budgetUsd !== undefined) {
     // The catalog's worst-case prices, not the plan's own figures: a plan cannot talk its way under.
+    // Inter-region transfer is spent money too.
     const worstCase = plan.instances.reduce((sum, instance) => {
       const type = typesByName.get(instance.instanceType);
-      const budgetPrice = type === undefined ? undefined : budgetHourlyPrice(type, workload.region, instance.market);
+      const region = instance.region ?? workload.region;
+      const budgetPrice = type === undefined ? undefined : budgetHourlyPrice(type, region, instance.market);
       return sum + instanceCostUsd({ ...instance, hourlyPriceUsd: budgetPrice ?? instance.hourlyPriceUsd });
-    }, 0);
+    }, transfer);
     if (worstCase > budgetUsd * (1 + RELATIVE_TOLERANCE)) {
       violations.push(
         `V6 the plan costs $${worstCase.toFixed(2)} at the highest spot prices, above the $${budgetUsd} budget`,
@@ -229,6 +238,19 @@ export function validatePlan(plan: Plan, context: PlanValidationContext): string
     violations.push(
       `V7 reported cost $${plan.totals.expectedCostUsd} differs from $${cost} recomputed from instance lifetimes`,
     );
+  }
+  if (!close(transfer, plan.totals.transferCostUsd ?? 0)) {
+    violations.push(
+      `V7 reported transfer cost $${plan.totals.transferCostUsd ?? 0} differs from $${transfer} summed over the assignments`,
+    );
+  }
+  for (const assignment of plan.assignments) {
+    const home = assignment.instanceIds.every(
+      (id) => (instances.get(id)?.region ?? workload.region) === workload.region,
+    );
+    if (home && (assignment.transferUsd ?? 0) > 0) {
+      violations.push(`V7 job '${assignment.jobId}' runs in the home region but is charged a transfer`);
+    }
   }
   const budgetCost = plan.totals.budgetCostUsd;
   if (budgetCost !== undefined && !close(recomputeBudgetCostUsd(plan.instances), budgetCost)) {
@@ -281,21 +303,23 @@ function gpuViolations(
 function quotaViolations(
   instances: readonly PlannedInstance[],
   typesByName: ReadonlyMap<string, InstanceType>,
+  home: string,
   quotas: QuotaTable,
+  quotasByRegion: Readonly<Record<string, QuotaTable>> | undefined,
 ): string[] {
   const violations: string[] = [];
   const events = new Map<string, { time: number; vcpus: number }[]>();
   for (const instance of instances) {
     const type = typesByName.get(instance.instanceType);
     if (type === undefined) continue;
-    const key = `${type.quotaGroups[instance.market]}|${instance.market}`;
+    const key = `${type.quotaGroups[instance.market]}|${instance.market}|${instance.region ?? home}`;
     const list = events.get(key) ?? [];
     list.push({ time: instance.start, vcpus: type.vcpus }, { time: instance.end, vcpus: -type.vcpus });
     events.set(key, list);
   }
   for (const [key, list] of events) {
-    const [group, market] = key.split("|") as [keyof QuotaTable, "spot" | "on-demand"];
-    const limit = quotas[group][market];
+    const [group, market, region] = key.split("|") as [keyof QuotaTable, "spot" | "on-demand", string];
+    const limit = (quotasByRegion?.[region] ?? quotas)[group][market];
     // Ends before starts at the same moment: an instance that stops when another launches frees its vCPUs.
     list.sort((a, b) => a.time - b.time || a.vcpus - b.vcpus);
     let running = 0;

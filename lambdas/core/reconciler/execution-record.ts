@@ -26,9 +26,11 @@ export interface JobRecord {
   readonly throughputReportedForAttempt: string | undefined;
 }
 
+/** A type in a market, and the region when the failure was in one region only. */
 export interface Offer {
   readonly instanceType: string;
   readonly market: Market;
+  readonly region?: string;
 }
 
 export interface QuotaCut {
@@ -99,6 +101,7 @@ export interface LaunchFailure {
   readonly code: string;
   readonly instanceType: string;
   readonly market: Market;
+  readonly region?: string;
   readonly availabilityZone: string | undefined;
   readonly at: number;
 }

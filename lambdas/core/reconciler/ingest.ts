@@ -10,7 +10,9 @@ import { attemptMatches, isLive } from "./plan-view.ts";
 import type { ReconcileContext } from "./reconcile-context.ts";
 
 function hasOffer(offers: readonly Offer[], offer: Offer): boolean {
-  return offers.some((o) => o.instanceType === offer.instanceType && o.market === offer.market);
+  return offers.some(
+    (o) => o.instanceType === offer.instanceType && o.market === offer.market && o.region === offer.region,
+  );
 }
 
 /**
@@ -29,7 +31,11 @@ export function ingestLaunchFailures(
     let excludedOffers = next.excludedOffers;
     let quotaCuts = next.quotaCuts;
     if (failure.kind === "capacity" || failure.kind === "other") {
-      const offer = { instanceType: failure.instanceType, market: failure.market };
+      const offer = {
+        instanceType: failure.instanceType,
+        market: failure.market,
+        ...(failure.region === undefined ? {} : { region: failure.region }),
+      };
       if (!hasOffer(excludedOffers, offer)) excludedOffers = [...excludedOffers, offer];
     } else {
       const shape = context.instanceTypes.get(failure.instanceType);

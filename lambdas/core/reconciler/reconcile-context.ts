@@ -14,7 +14,9 @@ export interface InstanceShape {
 export interface ReconcileContext {
   readonly workload: Workload;
   readonly instanceTypes: ReadonlyMap<string, InstanceShape>;
-  /** Quotas as the planner saw them before any cut. */
+  /** Quotas as the planner saw them before any cut (the home region's). */
   readonly quotas: QuotaTable;
+  /** Other regions' quotas for multi-region workloads; a region without an entry uses `quotas`. */
+  readonly quotasByRegion?: Readonly<Record<string, QuotaTable>>;
   readonly rules: ReconcilerRules;
 }

@@ -109,7 +109,10 @@ export function reconcile(
     } else if (instance === undefined && planned !== undefined) {
       const token = launchClientToken(next, slot);
       const excluded = next.excludedOffers.some(
-        (o) => o.instanceType === planned.instanceType && o.market === planned.market,
+        (o) =>
+          o.instanceType === planned.instanceType &&
+          o.market === planned.market &&
+          (o.region === undefined || o.region === (planned.region ?? context.workload.region)),
       );
       if (next.failedLaunchTokens.includes(token) || excluded) {
         requestReplan({
@@ -341,11 +344,13 @@ function launchSlots(
   const actions: Action[] = [];
   const needed = neededSlots(record);
   const usage = new Map<string, number>();
-  const key = (group: string, market: string) => `${group}/${market}`;
+  // Quotas are per region: usage is counted per region, group and market.
+  const home = context.workload.region;
+  const key = (group: string, market: string, region: string | undefined) => `${region ?? home}/${group}/${market}`;
   for (const instance of instances.filter(isLive)) {
     const shape = context.instanceTypes.get(instance.instanceType);
     if (shape === undefined) continue;
-    const k = key(shape.quotaGroups[instance.market], instance.market);
+    const k = key(shape.quotaGroups[instance.market], instance.market, instance.region);
     usage.set(k, (usage.get(k) ?? 0) + shape.vcpus);
   }
   const slots = [...record.plan.instances].sort((a, b) => a.start - b.start || a.id.localeCompare(b.id));
@@ -362,17 +367,19 @@ function launchSlots(
     if (shape === undefined) continue;
     const group = shape.quotaGroups[planned.market];
     const cut = record.quotaCuts.find((c) => c.group === group && c.market === planned.market)?.vcpus;
-    const quota = Math.min(context.quotas[group]?.[planned.market] ?? 0, cut ?? Number.POSITIVE_INFINITY);
-    const used = usage.get(key(group, planned.market)) ?? 0;
+    const quotas = context.quotasByRegion?.[planned.region ?? home] ?? context.quotas;
+    const quota = Math.min(quotas[group]?.[planned.market] ?? 0, cut ?? Number.POSITIVE_INFINITY);
+    const used = usage.get(key(group, planned.market, planned.region)) ?? 0;
     // A late predecessor can still hold the quota the plan gave this slot: wait for it.
     if (used + shape.vcpus > quota) continue;
-    usage.set(key(group, planned.market), used + shape.vcpus);
+    usage.set(key(group, planned.market, planned.region), used + shape.vcpus);
     actions.push({
       kind: "launch",
       slot: planned.id,
       request: {
         instanceType: planned.instanceType,
         market: planned.market,
+        ...(planned.region === undefined ? {} : { region: planned.region }),
         availabilityZone: planned.availabilityZone,
         tags: slotTags(record, planned.id),
         clientToken: token,

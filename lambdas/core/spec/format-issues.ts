@@ -204,7 +204,11 @@ function bestUnionBranch(issue: z.core.$ZodIssue): readonly z.core.$ZodIssue[] |
     depth: Math.max(...branch.map((i) => i.path.length)),
     typeMismatch: branch.every((i) => (i.code === "invalid_type" || i.code === "invalid_value") && i.path.length === 0),
   }));
-  const structural = scored.filter((s) => !s.typeMismatch);
+  let structural = scored.filter((s) => !s.typeMismatch);
+  // Of several object branches, the one whose keys the value uses (no unknown keys at its root).
+  if (structural.length > 1) {
+    structural = structural.filter((s) => !s.branch.some((i) => i.code === "unrecognized_keys" && i.path.length === 0));
+  }
   if (structural.length === 1) {
     const only = structural[0];
     if (only) return only.branch.map((i) => ({ ...i, path: [...issue.path, ...i.path] }));

@@ -33,6 +33,10 @@ const instanceTypeOrFamily = z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z0-9]+)?$/,
   error: "expected an instance type such as 'p4d.24xlarge' or a family such as 'g6e'",
 });
 
+const awsRegion = z
+  .string({ error: "expected an AWS region such as 'us-east-1'" })
+  .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: "expected an AWS region such as 'us-east-1'" });
+
 export const objectiveSchema = z.discriminatedUnion("kind", [
   z.strictObject({
     kind: z.literal("min-cost"),
@@ -63,6 +67,18 @@ export const customModelSchema = z.strictObject({
   sequenceLength: z.int().min(0).default(0),
   vocabularySize: z.int().min(0).default(0),
   forwardFlopsPerSample: z.number().min(0).default(0),
+  /** Mixture of experts: parameters one token passes through (compute); `parameters` is every expert (memory). */
+  activeParameters: z.number().int().min(1_000).optional(),
+});
+
+/**
+ * A Hugging Face config.json: a path (read by the CLI, relative to the spec file) or the
+ * parsed object itself (what the API accepts). `lambdas/core/models/hugging-face-config.ts`.
+ */
+export const huggingFaceModelSchema = z.strictObject({
+  huggingFaceConfig: z.union([z.string().min(1), z.record(z.string(), z.unknown())], {
+    error: "expected a path to a config.json or the config object itself",
+  }),
 });
 
 export const workSchema = z
@@ -110,8 +126,10 @@ export const entrypointSchema = z.union(
 export const jobSchema = z
   .strictObject({
     id: identifier,
-    model: z.union([z.enum(MODEL_PRESET_NAMES as [string, ...string[]]), customModelSchema], {
-      error: `expected a preset (${MODEL_PRESET_NAMES.join(", ")}) or {family, parameters, layers, hiddenSize, ...}`,
+    model: z.union([z.enum(MODEL_PRESET_NAMES as [string, ...string[]]), huggingFaceModelSchema, customModelSchema], {
+      error:
+        `expected a preset (${MODEL_PRESET_NAMES.join(", ")}), {huggingFaceConfig: path/to/config.json} ` +
+        "or {family, parameters, layers, hiddenSize, ...}",
     }),
     method: z.enum(["full", "lora"]).default("full"),
     loraRank: z.int().min(1).max(1024).optional(),
@@ -125,6 +143,11 @@ export const jobSchema = z
       .min(1)
       .default([...TECHNIQUES]),
     checkpointable: z.boolean().default(true),
+    /**
+     * Size of the job's training data in GiB, read from the home region. Default: the
+     * samples it trains on once, at 4 bytes per token (decoders) or 110 KiB per image.
+     */
+    datasetGiB: z.number().min(0).finite().optional(),
     deadlineHours: positiveNumber.optional(),
     entrypoint: entrypointSchema.optional(),
     hyperparameters: z.record(z.string(), hyperparameterValue).default({}),
@@ -138,6 +161,8 @@ export const jobSchema = z
   });
 
 export const quotaOverrideSchema = z.strictObject({
+  /** The region the quota holds in (quotas are per region); absent: every region of the workload. */
+  region: awsRegion.optional(),
   group: z.enum(QUOTA_GROUPS),
   market: z.enum(MARKETS),
   vcpus: z.int().min(0),
@@ -180,10 +205,14 @@ export const profilingSettingsSchema = z.strictObject({
 export const workloadSchema = z
   .strictObject({
     name: identifier,
-    region: z
-      .string()
-      .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { error: "expected an AWS region such as 'us-east-1'" })
-      .default("us-east-1"),
+    /** The home region: data and checkpoints live here. Default: the first of `regions`, else us-east-1. */
+    region: awsRegion.optional(),
+    /** Regions the planner may run jobs in (the home region need not be one). Default: the home region. */
+    regions: z
+      .array(awsRegion)
+      .min(1)
+      .refine((list) => new Set(list).size === list.length, { error: "expected each region once" })
+      .optional(),
     objective: objectiveSchema,
     markets: z
       .array(z.enum(MARKETS))

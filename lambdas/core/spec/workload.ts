@@ -4,6 +4,7 @@
  */
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { InvalidWorkloadError } from "../errors.ts";
+import { architectureFromHuggingFaceConfig } from "../models/hugging-face-config.ts";
 import { MODEL_PRESETS, type ModelArchitecture, type ModelPresetName } from "../models/presets.ts";
 import { formatIssues } from "./format-issues.ts";
 import {
@@ -36,6 +37,8 @@ export interface Job {
   readonly totalSamples: number;
   readonly techniques: readonly Technique[];
   readonly checkpointable: boolean;
+  /** GiB of training data the job reads from the home region (docs/workload.md, `datasetGiB`). */
+  readonly datasetGiB: number;
   readonly deadlineHours: number | undefined;
   readonly entrypoint: Entrypoint;
   readonly hyperparameters: Readonly<Record<string, number | string | boolean>>;
@@ -43,7 +46,10 @@ export interface Job {
 
 export interface Workload {
   readonly name: string;
+  /** The home region: data and checkpoints live here; the only region unless `regions` says more. */
   readonly region: string;
+  /** Regions the planner may run instances in, in the spec's order (at least one). */
+  readonly regions: readonly string[];
   readonly objective: Objective;
   readonly markets: readonly Market[];
   readonly instanceTypes: { readonly allow: readonly string[] | undefined; readonly deny: readonly string[] };
@@ -55,8 +61,29 @@ export interface Workload {
   readonly jobs: readonly Job[];
 }
 
+/**
+ * How to read files a spec refers to (`model: {huggingFaceConfig: path}`): the CLI passes
+ * one that reads relative to the spec file; without it only inline configs are accepted.
+ */
+export interface SpecFileReader {
+  /** The parsed JSON at `path`; throws InvalidWorkloadError naming the path when unreadable. */
+  readonly readJson: (path: string) => unknown;
+}
+
+export interface ParseOptions {
+  readonly files?: SpecFileReader;
+}
+
+/** The home region when the spec names none. */
+export const DEFAULT_REGION = "us-east-1";
+
+/** Bytes per token of tokenised text data (uint32 token ids). */
+const DATASET_BYTES_PER_TOKEN = 4;
+/** Bytes per image: ImageNet-1k's training set is ~147 GB for 1.28M JPEGs, ~110 KiB each. */
+const DATASET_BYTES_PER_IMAGE = 110 * 1024;
+
 /** Parses YAML or JSON text (JSON is YAML) into a resolved workload, or throws InvalidWorkloadError. */
-export function parseWorkloadText(text: string): Workload {
+export function parseWorkloadText(text: string, options: ParseOptions = {}): Workload {
   let data: unknown;
   try {
     data = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
@@ -72,12 +99,12 @@ export function parseWorkloadText(text: string): Workload {
       cause: error,
     });
   }
-  return parseWorkload(data);
+  return parseWorkload(data, options);
 }
 
 /** Validates a parsed document and resolves it. Throws InvalidWorkloadError listing every problem. */
-export function parseWorkload(data: unknown): Workload {
-  return resolveWorkload(validateWorkloadSpec(data));
+export function parseWorkload(data: unknown, options: ParseOptions = {}): Workload {
+  return resolveWorkload(validateWorkloadSpec(data), options);
 }
 
 export function validateWorkloadSpec(data: unknown): WorkloadSpec {
@@ -86,8 +113,8 @@ export function validateWorkloadSpec(data: unknown): WorkloadSpec {
   return result.data;
 }
 
-export function resolveWorkload(spec: WorkloadSpec): Workload {
-  const jobs = spec.jobs.flatMap((job, index) => expandJob(job, index));
+export function resolveWorkload(spec: WorkloadSpec, options: ParseOptions = {}): Workload {
+  const jobs = spec.jobs.flatMap((job, index) => expandJob(job, index, options));
   const seen = new Map<string, string>();
   const clashes: { path: string; message: string }[] = [];
   for (const job of jobs) {
@@ -101,9 +128,11 @@ export function resolveWorkload(spec: WorkloadSpec): Workload {
     seen.set(job.id, job.sourceId);
   }
   if (clashes.length > 0) throw new InvalidWorkloadError(clashes);
+  const region = spec.region ?? spec.regions?.[0] ?? DEFAULT_REGION;
   return {
     name: spec.name,
-    region: spec.region,
+    region,
+    regions: spec.regions ?? [region],
     objective: spec.objective,
     markets: spec.markets,
     instanceTypes: { allow: spec.instanceTypes.allow, deny: spec.instanceTypes.deny },
@@ -115,12 +144,8 @@ export function resolveWorkload(spec: WorkloadSpec): Workload {
   };
 }
 
-function expandJob(job: JobSpecInput, index: number): Job[] {
-  const model: ModelArchitecture =
-    typeof job.model === "string"
-      ? MODEL_PRESETS[job.model as ModelPresetName]
-      : { ...job.model, source: `custom model in jobs[${index}]` };
-  const modelName = typeof job.model === "string" ? job.model : "custom";
+function expandJob(job: JobSpecInput, index: number, options: ParseOptions): Job[] {
+  const { model, modelName } = resolveModel(job.model, index, options);
   const sequenceLength = job.sequenceLength ?? model.sequenceLength;
   const work = job.work;
   const totalSamples =
@@ -139,6 +164,7 @@ function expandJob(job: JobSpecInput, index: number): Job[] {
     totalSamples,
     techniques: job.techniques,
     checkpointable: job.checkpointable,
+    datasetGiB: job.datasetGiB ?? defaultDatasetGiB(job, model, sequenceLength, totalSamples),
     deadlineHours: job.deadlineHours,
     entrypoint: job.entrypoint ?? { recipe: model.family === "decoder" ? "causal-lm" : "image-classification" },
   };
@@ -153,6 +179,63 @@ function expandJob(job: JobSpecInput, index: number): Job[] {
       .join("-")}`.slice(0, 63),
     hyperparameters: { ...job.hyperparameters, ...combo },
   }));
+}
+
+/** The samples a job trains on once (one epoch of its dataset, else all its samples), as stored data. */
+function defaultDatasetGiB(
+  job: JobSpecInput,
+  model: ModelArchitecture,
+  sequenceLength: number,
+  totalSamples: number,
+): number {
+  const samples = job.work.datasetSamples ?? totalSamples;
+  const bytes =
+    model.family === "decoder" ? samples * sequenceLength * DATASET_BYTES_PER_TOKEN : samples * DATASET_BYTES_PER_IMAGE;
+  return bytes / 2 ** 30;
+}
+
+function resolveModel(
+  spec: JobSpecInput["model"],
+  index: number,
+  options: ParseOptions,
+): { model: ModelArchitecture; modelName: string } {
+  if (typeof spec === "string") return { model: MODEL_PRESETS[spec as ModelPresetName], modelName: spec };
+  if ("huggingFaceConfig" in spec) {
+    const where = `jobs[${index}].model.huggingFaceConfig`;
+    const reference = spec.huggingFaceConfig;
+    if (typeof reference !== "string") {
+      return {
+        model: architectureFromHuggingFaceConfig(reference, where, `Hugging Face config inline in jobs[${index}]`),
+        modelName: huggingFaceModelName(reference, "hf-inline"),
+      };
+    }
+    if (options.files === undefined) {
+      throw new InvalidWorkloadError([
+        {
+          path: where,
+          message: `expected the config object itself here (files are read only by the CLI), got the path '${reference}'`,
+        },
+      ]);
+    }
+    const config = options.files.readJson(reference);
+    return {
+      model: architectureFromHuggingFaceConfig(config, `${where} (${reference})`, `Hugging Face config ${reference}`),
+      modelName: huggingFaceModelName(config, `hf:${reference}`),
+    };
+  }
+  const { activeParameters, ...dense } = spec;
+  const model: ModelArchitecture = {
+    ...dense,
+    ...(activeParameters !== undefined && activeParameters < spec.parameters ? { activeParameters } : {}),
+    source: `custom model in jobs[${index}]`,
+  };
+  return { model, modelName: "custom" };
+}
+
+/** `_name_or_path` when the config has one (what `save_pretrained` writes), else the fallback. */
+function huggingFaceModelName(config: unknown, fallback: string): string {
+  const name = (config as { _name_or_path?: unknown } | null)?._name_or_path;
+  return typeof name === "string" && name !== "" ? name : fallback;
 }
 
 function cartesian(

@@ -53,9 +53,30 @@ describe("catalogRows", () => {
     expect(row?.spotUsdPerGpuHour).toBeNull();
   });
 
-  it("marks the P-family prices of the bundled catalog stale and the G-family ones not", () => {
-    const rows = catalogRows(loadCatalog(), { region: "us-east-1" });
-    const staleFamilies = new Set(rows.filter((row) => row.stale).map((row) => row.family));
-    expect(staleFamilies).toEqual(new Set(["p4d", "p4de", "p5", "p5en"]));
+  it("holds the post-June-2025 P prices, none stale, in each of the three bundled regions", () => {
+    for (const region of ["us-east-1", "us-east-2", "us-west-2"]) {
+      const rows = catalogRows(loadCatalog(), { region });
+      expect(rows.filter((row) => row.stale)).toEqual([]);
+      const price = (type: string) => rows.find((row) => row.instanceType === type)?.onDemandUsdPerHour;
+      // AWS News Blog 2025-06-05: P4d -33%, P5 -44%, P5en -25% from 32.7726, 98.32, 84.8.
+      expect(price("p4d.24xlarge")).toBeCloseTo(32.7726 * 0.67, 2);
+      expect(price("p5.48xlarge")).toBe(55.04);
+      expect(price("p5en.48xlarge")).toBe(63.296);
+      expect(price("p6-b200.48xlarge")).toBe(113.9328);
+    }
+  });
+
+  it("lists the families launched since 2025 with their GPUs", () => {
+    const rows = catalogRows(loadCatalog(), { region: "us-west-2" });
+    const gpus = (type: string) => {
+      const row = rows.find((entry) => entry.instanceType === type);
+      return row === undefined ? undefined : `${row.gpus} x ${row.gpuModel} ${row.gpuMemoryGiB}`;
+    };
+    expect(gpus("p5.4xlarge")).toBe("1 x H100 80");
+    expect(gpus("p5e.48xlarge")).toBe("8 x H200 141");
+    expect(gpus("p6-b200.48xlarge")).toBe("8 x B200 180");
+    expect(gpus("p6-b300.48xlarge")).toBe("8 x B300 262");
+    expect(gpus("g7.48xlarge")).toBe("8 x RTX-PRO-4500 32");
+    expect(gpus("g7e.48xlarge")).toBe("8 x RTX-PRO-6000 96");
   });
 });

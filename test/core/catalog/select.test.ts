@@ -54,6 +54,22 @@ describe("offeredInstanceTypes", () => {
     expect(offeredInstanceTypes(catalog, filter("us-east-1", undefined))).toEqual([]);
   });
 
+  it("plans a type resting on unconfirmed figures only when allow names it or its family", () => {
+    const catalog = loadCatalog();
+    const everything = names(offeredInstanceTypes(catalog, filter("us-east-1", undefined)));
+    expect(everything.filter((name) => name.startsWith("g7"))).toEqual([]);
+    expect(everything).toContain("p6-b200.48xlarge");
+    expect(names(offeredInstanceTypes(catalog, filter("us-east-1", ["g7e", "g7.48xlarge"])))).toEqual([
+      "g7.48xlarge",
+      "g7e.2xlarge",
+      "g7e.4xlarge",
+      "g7e.8xlarge",
+      "g7e.12xlarge",
+      "g7e.24xlarge",
+      "g7e.48xlarge",
+    ]);
+  });
+
   it("rejects an allow entry that names no catalog type, with its path and a suggestion", () => {
     const act = () => offeredInstanceTypes(sampleCatalog(), filter("us-east-1", ["g5", "p4d.24xlarg"]));
     expect(act).toThrow(InvalidWorkloadError);
@@ -95,7 +111,7 @@ describe("selectInstanceTypes", () => {
     expect(names(selection.types)).toEqual(["g5.xlarge", "g5.12xlarge"]);
     expect(selection.warnings).toEqual([
       "instanceTypes.allow: 'p5' has no price in us-east-1 in the catalog, so it selects nothing there; " +
-        "run `saturn catalog refresh --region us-east-1` or pick another region",
+        "run `saturn catalog refresh --regions us-east-1` or pick another region",
     ]);
   });
 
