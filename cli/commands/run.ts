@@ -154,7 +154,14 @@ export async function runCommand(specPath: string, options: RunOptions, io: RunI
         `${(phase.seconds / 60).toFixed(1)} min, ${phase.failed.length} failed to launch, ` +
         `${phase.instancesLeftRunning} instances left running; records appended to ${profilesPath}\n`,
     );
-    planners = milpPlanners({ catalog, quotas, quotasByRegion, profiles: profiling.profiles, planSeconds, replanSeconds });
+    planners = milpPlanners({
+      catalog,
+      quotas,
+      quotasByRegion,
+      profiles: profiling.profiles,
+      planSeconds,
+      replanSeconds,
+    });
     planning = await planners.initial(workload);
   }
   const plan = planning.plan;
