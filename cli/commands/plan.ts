@@ -346,7 +346,7 @@ function totalsLines(plan: Plan): string[] {
     );
   }
   lines.push(
-    `Lower bound:     ${unit(plan.lowerBound)} (proven for the slotted model), gap ${(plan.gap * 100).toFixed(2)}%`,
+    `Lower bound:     ${unit(plan.lowerBound)} (holds for every plan on these candidates), gap ${(plan.gap * 100).toFixed(2)}%`,
     `Solve time:      ${plan.solveSeconds.toFixed(2)} s`,
   );
   return lines;

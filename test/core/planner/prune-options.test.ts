@@ -67,10 +67,11 @@ describe("pruneOptions", () => {
     expect(poolNames(pruneOptions(problem, grid, 20, true), problem)).toContain("slow.x1");
   });
 
-  it("ends a spot run early enough to absorb one more interruption before the deadline", () => {
+  it("ends a spot run early enough to absorb one more interruption and a slower pace before the deadline", () => {
     const catalog = catalogOf([{ name: "g1.x1", gpus: 1, vcpus: 4, onDemand: 2, spot: 1 }]);
     const grid = { slotSeconds: 60, slots: 600, originSeconds: 300, bootSlots: 5 };
-    // Boot 5 min + restart 10 min + 2 min reaction: a spot run must end 17 min before the deadline.
+    // Boot 5 min + restart 10 min + 2 min reaction = 17 min, and the pace allowance:
+    // a spot run must end by (deadline - 17 min) / 1.2.
     const marketsKept = (deadlineHours: number) => {
       const workload = workloadOf({ jobs: [{ id: "a" }], objective: { kind: "min-cost", deadlineHours } });
       const problem = buildPlanningProblem({
@@ -81,8 +82,11 @@ describe("pruneOptions", () => {
       });
       return pruneOptions(problem, grid, 8).map((option) => problem.pools[option.poolIndex]?.market);
     };
-    // Spot runs 1 h x the expected interruption overhead (61 one-minute slots); boot ends at 5 min.
-    expect(marketsKept(5 / 60 + 1.05 + 17 / 60)).toEqual(["spot", "on-demand"]);
-    expect(marketsKept(5 / 60 + 1.05 + 10 / 60)).toEqual(["on-demand"]);
+    // Spot runs 1 h x the expected interruption overhead (61 one-minute slots) from 5 min to
+    // 66 min: it needs a deadline of at least 66 x 1.2 + 17 = 96.2 min.
+    expect(marketsKept(97 / 60)).toEqual(["spot", "on-demand"]);
+    expect(marketsKept(95 / 60)).toEqual(["on-demand"]);
+    // 17 min after the run's end was enough before the pace allowance; no longer.
+    expect(marketsKept(5 / 60 + 1.05 + 17 / 60)).toEqual(["on-demand"]);
   });
 });
