@@ -12,7 +12,6 @@
  */
 import { TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { beforeAll, describe, expect, it } from "vitest";
-import { SATURN_TAGS } from "../../lambdas/core/cloud/cloud-port.ts";
 import { ADMIN_ROLE, lambdaContext } from "./support/api-events.ts";
 import { createContractResources } from "./support/contract-resources.ts";
 import { ControlPlaneHarness } from "./support/control-plane-harness.ts";
