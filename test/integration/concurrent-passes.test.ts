@@ -27,7 +27,8 @@ describe("concurrent passes", { timeout: 240_000 }, () => {
     await harness.pumpPlans();
     await harness.call("POST", `/workloads/${id}/approve`);
     // Drain the approve's request so only the two invocations below run passes.
-    await harness.receive(harness.env.SATURN_RECONCILE_QUEUE_URL);
+    // (deleted, not just received: an in-flight FIFO message would hold back the group's later requests)
+    await harness.drain(harness.env.SATURN_RECONCILE_QUEUE_URL);
     const event = (n: number): SQSEvent => ({
       Records: [
         {

@@ -148,6 +148,18 @@ export class ControlPlaneHarness {
     }));
   }
 
+  /** Receives and deletes whatever a queue holds, running nothing. */
+  async drain(queueUrl: string): Promise<void> {
+    for (let records = await this.receive(queueUrl); records.length > 0; records = await this.receive(queueUrl)) {
+      await this.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: records.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
+        }),
+      );
+    }
+  }
+
   async #pump(
     queue: EnvName,
     invoke: (event: SQSEvent) => Promise<SQSBatchResponse>,
