@@ -73,7 +73,9 @@ export function alternativePlans(input: AlternativeInput): AlternativePlan[] {
       if (cost !== undefined && cost >= best) continue;
     }
     const plan = tryBaseline(name, context);
-    if (plan === undefined) continue;
+    // Baselines pick from the whole catalog; a plan on an offer this solve cannot use (one
+    // excluded after a failed launch, or without price or quota) is no alternative.
+    if (plan === undefined || !usesOnlyPools(plan, input.problem)) continue;
     const considered = markChosen(input.considered, plan.assignments, plan.instances);
     const full: Plan = { ...plan, objective: input.workload.objective.kind, considered };
     if (input.isValid(full)) plans.push({ source: name, plan: full });
@@ -120,6 +122,15 @@ function referencePoolBound(
   }
   const boot = input.problem.bootSeconds;
   return { costUsd, makespanSeconds: boot + Math.max(longest, gpuSeconds / (count * type.gpus)) };
+}
+
+/** True when every instance of the plan sits in one of the problem's pools (type, region, market). */
+function usesOnlyPools(plan: Plan, problem: PlanningProblem): boolean {
+  const home = problem.workload.region;
+  const pools = new Set(problem.pools.map((pool) => `${pool.type.name}|${pool.market}|${pool.region}`));
+  return plan.instances.every((instance) =>
+    pools.has(`${instance.instanceType}|${instance.market}|${instance.region ?? home}`),
+  );
 }
 
 function tryCost(context: BaselineContext): number | undefined {
