@@ -87,7 +87,7 @@ export async function runCommand(specPath: string, options: RunOptions, io: RunI
       [
         {
           path: "--cloud",
-          message: `expected 'sim', got '${options.cloud}': saturn run drives the simulated cloud only; on AWS, submit the workload to the deployed control plane with 'saturn submit <spec>' (docs/cli.md)`,
+          message: `expected 'sim', got '${options.cloud}': saturn run drives the simulated cloud only (--cloud sim); on AWS, submit the workload to the deployed control plane with 'saturn submit <spec>' (docs/cli.md)`,
         },
       ],
       { subject: "command line" },
