@@ -15,8 +15,10 @@ import type { QuotaTable } from "./api.ts";
 import { type BaselineContext, quotaInstanceLimit, REFERENCE_INSTANCE_TYPE } from "./baselines/baseline-context.ts";
 import { perJobCheapestCostUsd } from "./baselines/per-job-cheapest.ts";
 import { type BaselineName, runBaseline } from "./baselines/run-baselines.ts";
-import { listSchedulePlan, markChosen } from "./list-schedule.ts";
+import { makespanLowerBound } from "./bounds.ts";
+import { listScheduleByDeadline, listSchedulePlan, listScheduleWithinBudget } from "./list-schedule.ts";
 import type { Plan, PlanSource } from "./plan.ts";
+import { markChosen } from "./plan-parts.ts";
 import type { PlanningProblem } from "./planning-problem.ts";
 import { spotSlowdown } from "./spot-overhead.ts";
 
@@ -47,12 +49,21 @@ export function alternativePlans(input: AlternativeInput): AlternativePlan[] {
   // only if the validator says so).
   const preferences = input.compareBy === "cost" ? (["cost"] as const) : (["time", "cost"] as const);
   for (const preference of preferences) {
-    const listed = listSchedulePlan(input.problem, {
-      deadlineSeconds: input.deadlineSeconds,
-      considered: input.considered,
-      preference,
-    });
+    const context = { deadlineSeconds: input.deadlineSeconds, considered: input.considered, preference };
+    // Cost-preferring schedules trade cost for time only when the cheapest choices miss the deadline.
+    const listed =
+      preference === "cost" ? listScheduleByDeadline(input.problem, context) : listSchedulePlan(input.problem, context);
     if (listed !== undefined && input.isValid(listed)) plans.push({ source: "list-schedule", plan: listed });
+  }
+  const budgetUsd = input.workload.objective.kind === "min-time" ? input.workload.objective.budgetUsd : undefined;
+  if (input.compareBy === "makespan" && budgetUsd !== undefined) {
+    // The cheapest list schedule at the shortest deadline the budget allows (exact runtimes).
+    const searched = listScheduleWithinBudget(input.problem, {
+      considered: input.considered,
+      budgetUsd,
+      lowSeconds: makespanLowerBound(input.problem),
+    });
+    if (searched !== undefined && input.isValid(searched)) plans.push({ source: "list-schedule", plan: searched });
   }
   const context = baselineContext(input);
   const value = (plan: Plan) =>

@@ -17,11 +17,11 @@
  * recomputed from these lifetimes (per-second billing, 60 s minimum), so it is at most the
  * model's.
  */
-import type { Assignment, ConsideredCandidate, Plan, PlannedInstance } from "./plan.ts";
+import type { Assignment, Plan, PlannedInstance } from "./plan.ts";
+import { bundleAssignments, instanceId, markChosen, plannedInstance, planTotals, sortPlanParts } from "./plan-parts.ts";
 import type { PlanningProblem } from "./planning-problem.ts";
 import type { ScheduledBundle, SlotSchedule } from "./slot-schedule.ts";
 import { slotStartSeconds, type TimeGrid } from "./time-grid.ts";
-import { recomputeBudgetCostUsd, recomputeCostUsd } from "./validate-plan.ts";
 
 export interface DecodeContext {
   readonly problem: PlanningProblem;
@@ -92,7 +92,7 @@ export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan
       }
       for (; current < target; current++) {
         const instance: LiveInstance = {
-          id: `i${String(++counter).padStart(3, "0")}-${pool.type.name}-${pool.region === problem.workload.region ? "" : `${pool.region}-`}${pool.market}`,
+          id: instanceId(++counter, pool, problem.workload.region),
           firstJobSlot: undefined,
           busyUntil: slot,
           lastSlottedEnd: 0,
@@ -128,67 +128,19 @@ export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan
         ),
       );
       const end = start + bundle.option.runtimeSeconds;
-      const jobClass = problem.classes[bundle.option.classIndex];
-      for (let lane = 0; lane < bundle.jobs; lane++) {
-        const index = nextJob.get(bundle.option.classIndex) ?? 0;
-        nextJob.set(bundle.option.classIndex, index + 1);
-        const job = jobClass?.jobs[index];
-        if (job === undefined) continue;
-        const gpus = bundle.option.gpusPerNode;
-        assignments.push({
-          jobId: job.id,
-          technique: bundle.option.technique,
-          instanceIds: hosts.map((host) => host.id),
-          gpusPerInstance: gpus,
-          gpuIndices: Array.from({ length: gpus }, (_, k) => lane * gpus + k),
-          start,
-          end,
-          samplesPerSecond: bundle.option.samplesPerSecond / bundle.option.slowdown,
-          throughputSource: bundle.option.source,
-          ...(bundle.option.slowdown > 1
-            ? { expectedOverheadSeconds: bundle.option.runtimeSeconds * (1 - 1 / bundle.option.slowdown) }
-            : {}),
-          ...(bundle.option.transferUsd > 0 ? { transferUsd: bundle.option.transferUsd } : {}),
-        });
-      }
+      const ids = hosts.map((host) => host.id);
+      assignments.push(...bundleAssignments(problem, bundle.option, bundle.jobs, ids, start, end, nextJob));
       for (const host of hosts) host.lastJobEnd = end;
     }
     for (const instance of all) {
       if (instance.jobs === 0) continue;
-      instances.push({
-        id: instance.id,
-        instanceType: pool.type.name,
-        market: pool.market,
-        region: pool.region,
-        availabilityZone: undefined,
-        start: slotStartSeconds(grid, instance.firstJobSlot ?? 0) - problem.bootSeconds,
-        end: instance.lastJobEnd,
-        hourlyPriceUsd: pool.priceUsdPerHour,
-        budgetHourlyPriceUsd: pool.budgetPriceUsdPerHour,
-      });
+      const start = slotStartSeconds(grid, instance.firstJobSlot ?? 0) - problem.bootSeconds;
+      instances.push(plannedInstance(instance.id, pool, start, instance.lastJobEnd));
     }
   }
 
-  instances.sort((a, b) => a.start - b.start || a.id.localeCompare(b.id));
-  assignments.sort((a, b) => a.start - b.start || a.jobId.localeCompare(b.jobId));
-  const chosen = new Map(assignments.map((assignment) => [assignment.jobId, assignment]));
-  const typeOf = new Map(instances.map((instance) => [instance.id, instance.instanceType]));
-  const considered = context.considered.map((entry) => {
-    const assignment = chosen.get(entry.jobId);
-    const type = assignment === undefined ? undefined : typeOf.get(assignment.instanceIds[0] ?? "");
-    return {
-      jobId: entry.jobId,
-      candidates: entry.candidates.map((candidate): ConsideredCandidate => {
-        const isChosen =
-          assignment !== undefined &&
-          candidate.config.technique === assignment.technique &&
-          candidate.config.instanceType === type &&
-          candidate.config.nodes === assignment.instanceIds.length &&
-          candidate.config.gpusPerNode === assignment.gpusPerInstance;
-        return isChosen === candidate.chosen ? candidate : { ...candidate, chosen: isChosen };
-      }),
-    };
-  });
+  sortPlanParts(instances, assignments);
+  const considered = markChosen(context.considered, assignments, instances);
 
   return {
     schemaVersion: 1,
@@ -196,12 +148,7 @@ export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan
     objective: problem.workload.objective.kind,
     instances,
     assignments,
-    totals: {
-      expectedCostUsd: recomputeCostUsd(instances),
-      makespanSeconds: assignments.reduce((latest, assignment) => Math.max(latest, assignment.end), 0),
-      budgetCostUsd: recomputeBudgetCostUsd(instances),
-      ...transferTotal(assignments),
-    },
+    totals: planTotals(instances, assignments),
     lowerBound: context.lowerBound,
     gap: context.gap,
     solveSeconds: context.solveSeconds,
@@ -214,10 +161,4 @@ export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan
     },
     considered,
   };
-}
-
-/** `{transferCostUsd}` when some job moves data between regions, else nothing. */
-function transferTotal(assignments: readonly Assignment[]): { transferCostUsd?: number } {
-  const total = assignments.reduce((sum, assignment) => sum + (assignment.transferUsd ?? 0), 0);
-  return total > 0 ? { transferCostUsd: total } : {};
 }

@@ -17,9 +17,9 @@
  */
 import { UsageProfile } from "./baselines/usage-profile.ts";
 import type { Assignment, Plan, PlannedInstance } from "./plan.ts";
+import { bundleAssignments, instanceId, markChosen, plannedInstance, planTotals, sortPlanParts } from "./plan-parts.ts";
 import type { PlanningProblem, PlanOption } from "./planning-problem.ts";
 import { spotLatestEndSeconds } from "./spot-overhead.ts";
-import { recomputeBudgetCostUsd, recomputeCostUsd } from "./validate-plan.ts";
 
 export const MAX_OPTIONS_PER_CLASS = 12;
 
@@ -44,11 +44,18 @@ export interface ListScheduleContext {
   readonly considered: Plan["considered"];
   /** "cost" (default): the lowest cost per job; "time": the earliest end, ties by cost per job. */
   readonly preference?: "cost" | "time";
+  /**
+   * With "cost": only placements ending by earliest + share x (deadline - earliest) compete,
+   * where earliest is the bundle's earliest possible end (0: the earliest end, as "time";
+   * undefined or 1: any end before the deadline). Used by `listScheduleByDeadline`.
+   */
+  readonly slackShare?: number;
 }
 
 export function listSchedulePlan(problem: PlanningProblem, context: ListScheduleContext): Plan | undefined {
   const boot = problem.bootSeconds;
   const byTime = context.preference === "time";
+  const slackShare = byTime ? undefined : context.slackShare;
   const deadlineOf = (option: PlanOption): number => {
     const own = problem.classes[option.classIndex]?.deadlineSeconds ?? Number.POSITIVE_INFINITY;
     const deadline = Math.min(own, context.deadlineSeconds ?? Number.POSITIVE_INFINITY);
@@ -65,7 +72,9 @@ export function listSchedulePlan(problem: PlanningProblem, context: ListSchedule
     if (usable.length === 0) return undefined;
     const perJob = (option: PlanOption) =>
       ((problem.pools[option.poolIndex]?.priceUsdPerHour ?? 0) * option.nodes * option.runtimeSeconds) /
-      Math.min(option.jobsPerBundle, n);
+        3600 /
+        Math.min(option.jobsPerBundle, n) +
+      option.transferUsd;
     usable.sort((a, b) => perJob(a) - perJob(b) || a.runtimeSeconds - b.runtimeSeconds || a.index - b.index);
     const kept = usable.slice(0, MAX_OPTIONS_PER_CLASS);
     const fastest = usable.reduce((best, option) => (option.runtimeSeconds < best.runtimeSeconds ? option : best));
@@ -77,11 +86,11 @@ export function listSchedulePlan(problem: PlanningProblem, context: ListSchedule
   const cellOf = (option: PlanOption): { profile: UsageProfile; need: number } => {
     const pool = problem.pools[option.poolIndex];
     if (pool === undefined) throw new RangeError(`unknown pool ${option.poolIndex}`);
-    const key = `${pool.quotaGroup}|${pool.market}`;
-    let profile = cells.get(key);
+    // Quotas are per region: one profile per quota cell (region, group, market).
+    let profile = cells.get(pool.quotaCell);
     if (profile === undefined) {
-      profile = new UsageProfile(problem.quotas[pool.quotaGroup][pool.market]);
-      cells.set(key, profile);
+      profile = new UsageProfile(pool.quotaVcpus);
+      cells.set(pool.quotaCell, profile);
     }
     return { profile, need: option.nodes * pool.type.vcpus };
   };
@@ -101,38 +110,28 @@ export function listSchedulePlan(problem: PlanningProblem, context: ListSchedule
     let remaining = jobClass.jobs.length;
     const options = optionsByClass.get(jobClass.index) ?? [];
     while (remaining > 0) {
-      let best: Placement | undefined;
-      let bestScore = Number.POSITIVE_INFINITY;
+      const found: Placement[] = [];
+      let latestDeadline = 0;
       for (const option of options) {
         const pool = problem.pools[option.poolIndex];
         if (pool === undefined) continue;
         const jobs = Math.min(remaining, option.jobsPerBundle);
         const deadline = deadlineOf(option);
-        const runUsd = (option.nodes * pool.priceUsdPerHour * option.runtimeSeconds) / 3600;
+        latestDeadline = Math.max(latestDeadline, deadline);
+        const runUsd = (option.nodes * pool.priceUsdPerHour * option.runtimeSeconds) / 3600 + jobs * option.transferUsd;
         const bootUsd = (option.nodes * pool.priceUsdPerHour * boot) / 3600;
         const { profile, need } = cellOf(option);
-        const consider = (placement: Placement) => {
-          const score = byTime ? placement.end : placement.costUsd / jobs;
-          const tie = byTime ? placement.costUsd / jobs : placement.end;
-          const bestTie = byTime
-            ? (best?.costUsd ?? 0) / Math.min(remaining, best?.option.jobsPerBundle ?? 1)
-            : (best?.end ?? 0);
-          if (score < bestScore - 1e-12 || (Math.abs(score - bestScore) <= 1e-12 && tie < bestTie)) {
-            best = placement;
-            bestScore = score;
-          }
-        };
         // Append: the chain that frees up first and still lets the run meet its deadline.
         const chains = chainsByKey.get(chainKey(option)) ?? [];
         for (const chain of chains) {
           if (chain.end + option.runtimeSeconds > deadline) continue;
           if (profile.earliestFit(chain.end, option.runtimeSeconds, need) !== chain.end) continue;
-          consider({ option, chain, start: chain.end, end: chain.end + option.runtimeSeconds, costUsd: runUsd });
+          found.push({ option, chain, start: chain.end, end: chain.end + option.runtimeSeconds, costUsd: runUsd });
           break;
         }
         const launch = profile.earliestFit(0, boot + option.runtimeSeconds, need);
         if (launch !== undefined && launch + boot + option.runtimeSeconds <= deadline) {
-          consider({
+          found.push({
             option,
             chain: undefined,
             start: launch + boot,
@@ -141,6 +140,7 @@ export function listSchedulePlan(problem: PlanningProblem, context: ListSchedule
           });
         }
       }
+      const best = pick(found, remaining, byTime, slackShare, latestDeadline);
       if (best === undefined) return undefined;
       const chosen: Placement = best;
       const jobs = Math.min(remaining, chosen.option.jobsPerBundle);
@@ -148,9 +148,9 @@ export function listSchedulePlan(problem: PlanningProblem, context: ListSchedule
       let chain = chosen.chain;
       if (chain === undefined) {
         const pool = problem.pools[chosen.option.poolIndex];
-        const ids = Array.from(
-          { length: chosen.option.nodes },
-          () => `i${String(++counter).padStart(3, "0")}-${pool?.type.name}-${pool?.market}`,
+        if (pool === undefined) throw new RangeError(`unknown pool ${chosen.option.poolIndex}`);
+        const ids = Array.from({ length: chosen.option.nodes }, () =>
+          instanceId(++counter, pool, problem.workload.region),
         );
         chain = { option: chosen.option, ids, launch: chosen.start - boot, end: chosen.start };
         profile.add(chain.launch, chosen.start, need);
@@ -183,56 +183,23 @@ function toPlan(
   for (const chain of chains) {
     const pool = problem.pools[chain.option.poolIndex];
     if (pool === undefined) continue;
-    for (const id of chain.ids) {
-      instances.push({
-        id,
-        instanceType: pool.type.name,
-        market: pool.market,
-        availabilityZone: undefined,
-        start: chain.launch,
-        end: chain.end,
-        hourlyPriceUsd: pool.priceUsdPerHour,
-        budgetHourlyPriceUsd: pool.budgetPriceUsdPerHour,
-      });
-    }
+    for (const id of chain.ids) instances.push(plannedInstance(id, pool, chain.launch, chain.end));
   }
   const nextJob = new Map<number, number>();
   const assignments: Assignment[] = [];
   for (const { placement, chain, jobs } of placed) {
-    const option = placement.option;
-    const jobClass = problem.classes[option.classIndex];
-    for (let lane = 0; lane < jobs; lane++) {
-      const index = nextJob.get(option.classIndex) ?? 0;
-      nextJob.set(option.classIndex, index + 1);
-      const job = jobClass?.jobs[index];
-      if (job === undefined) continue;
-      assignments.push({
-        jobId: job.id,
-        technique: option.technique,
-        instanceIds: chain.ids,
-        gpusPerInstance: option.gpusPerNode,
-        gpuIndices: Array.from({ length: option.gpusPerNode }, (_, k) => lane * option.gpusPerNode + k),
-        start: placement.start,
-        end: placement.end,
-        samplesPerSecond: option.samplesPerSecond / option.slowdown,
-        throughputSource: option.source,
-        ...(option.slowdown > 1 ? { expectedOverheadSeconds: option.runtimeSeconds * (1 - 1 / option.slowdown) } : {}),
-      });
-    }
+    assignments.push(
+      ...bundleAssignments(problem, placement.option, jobs, chain.ids, placement.start, placement.end, nextJob),
+    );
   }
-  instances.sort((a, b) => a.start - b.start || a.id.localeCompare(b.id));
-  assignments.sort((a, b) => a.start - b.start || a.jobId.localeCompare(b.jobId));
+  sortPlanParts(instances, assignments);
   return {
     schemaVersion: 1,
     workload: problem.workload.name,
     objective: problem.workload.objective.kind,
     instances,
     assignments,
-    totals: {
-      expectedCostUsd: recomputeCostUsd(instances),
-      makespanSeconds: assignments.reduce((latest, assignment) => Math.max(latest, assignment.end), 0),
-      budgetCostUsd: recomputeBudgetCostUsd(instances),
-    },
+    totals: planTotals(instances, assignments),
     lowerBound: 0,
     gap: 0,
     solveSeconds: 0,
@@ -240,32 +207,106 @@ function toPlan(
   };
 }
 
-/** The considered candidates with the chosen configuration of every job marked. */
-export function markChosen(
-  considered: Plan["considered"],
-  assignments: readonly Assignment[],
-  instances: readonly PlannedInstance[],
-): Plan["considered"] {
-  const chosen = new Map(assignments.map((assignment) => [assignment.jobId, assignment]));
-  const typeOf = new Map(instances.map((instance) => [instance.id, instance.instanceType]));
-  return considered.map((entry) => {
-    const assignment = chosen.get(entry.jobId);
-    const type = assignment === undefined ? undefined : typeOf.get(assignment.instanceIds[0] ?? "");
-    return {
-      jobId: entry.jobId,
-      candidates: entry.candidates.map((candidate) => {
-        const isChosen =
-          assignment !== undefined &&
-          candidate.config.technique === assignment.technique &&
-          candidate.config.instanceType === type &&
-          candidate.config.nodes === assignment.instanceIds.length &&
-          candidate.config.gpusPerNode === assignment.gpusPerInstance;
-        return isChosen === candidate.chosen ? candidate : { ...candidate, chosen: isChosen };
-      }),
-    };
-  });
+/** The placement a bundle takes (see `ListScheduleContext`); undefined when it fits nowhere. */
+function pick(
+  found: readonly Placement[],
+  remaining: number,
+  byTime: boolean,
+  slackShare: number | undefined,
+  latestDeadline: number,
+): Placement | undefined {
+  if (found.length === 0) return undefined;
+  const perJob = (placement: Placement) => placement.costUsd / Math.min(remaining, placement.option.jobsPerBundle);
+  const earliest = Math.min(...found.map((placement) => placement.end));
+  const limit =
+    byTime || slackShare === undefined || !Number.isFinite(latestDeadline)
+      ? Number.POSITIVE_INFINITY
+      : earliest + slackShare * Math.max(0, latestDeadline - earliest);
+  let best: Placement | undefined;
+  for (const placement of found) {
+    if (placement.end > limit + 1e-9) continue;
+    if (best === undefined) {
+      best = placement;
+      continue;
+    }
+    const [score, bestScore] = byTime ? [placement.end, best.end] : [perJob(placement), perJob(best)];
+    const [tie, bestTie] = byTime ? [perJob(placement), perJob(best)] : [placement.end, best.end];
+    if (score < bestScore - 1e-12 || (Math.abs(score - bestScore) <= 1e-12 && tie < bestTie)) best = placement;
+  }
+  return best;
 }
 
 function shortest(options: readonly PlanOption[] | undefined): number {
   return (options ?? []).reduce((least, option) => Math.min(least, option.runtimeSeconds), Number.POSITIVE_INFINITY);
+}
+
+/** Steps of the deadline search in `listScheduleWithinBudget` (each halves the interval). */
+const BUDGET_SEARCH_STEPS = 12;
+
+/**
+ * Min-time on exact runtimes: the shortest plan-wide deadline at which the cost-preferring
+ * list schedule stays within `budgetUsd` at worst-case prices (transfer included), found by
+ * bisection between `lowSeconds` (a makespan bound) and the makespan of the unconstrained
+ * cheapest list schedule. Each step is one list schedule; the schedule's makespan is not
+ * strictly monotone in the deadline, so the result is the best plan seen, not a proof.
+ * Undefined when even the cheapest list schedule is over the budget.
+ */
+export function listScheduleWithinBudget(
+  problem: PlanningProblem,
+  context: { readonly considered: Plan["considered"]; readonly budgetUsd: number; readonly lowSeconds: number },
+): Plan | undefined {
+  const within = (plan: Plan | undefined): plan is Plan =>
+    plan !== undefined &&
+    (plan.totals.budgetCostUsd ?? plan.totals.expectedCostUsd) + (plan.totals.transferCostUsd ?? 0) <=
+      context.budgetUsd * (1 + 1e-9);
+  // The search compares totals only: the considered candidates are marked once, at the end.
+  const cheapest = listSchedulePlan(problem, { considered: [], preference: "cost" });
+  if (!within(cheapest)) return undefined;
+  let best = cheapest;
+  let low = context.lowSeconds;
+  let high = cheapest.totals.makespanSeconds;
+  for (let step = 0; step < BUDGET_SEARCH_STEPS && high - low > Math.max(60, 0.005 * high); step++) {
+    const deadlineSeconds = (low + high) / 2;
+    const plan = listSchedulePlan(problem, { considered: [], preference: "cost", deadlineSeconds });
+    if (within(plan)) {
+      if (plan.totals.makespanSeconds < best.totals.makespanSeconds) best = plan;
+      high = Math.min(deadlineSeconds, plan.totals.makespanSeconds);
+    } else {
+      low = deadlineSeconds;
+    }
+  }
+  return { ...best, considered: markChosen(context.considered, best.assignments, best.instances) };
+}
+
+/** Bisection steps of `listScheduleByDeadline` over the slack share. */
+const SLACK_STEPS = 7;
+
+/**
+ * Min-cost on exact runtimes when the cheapest-first list schedule cannot fit every job
+ * before the deadline (its cheap, slow choices fill the quota early and the last bundles
+ * fit nowhere): the largest slack share (`ListScheduleContext.slackShare`) at which every
+ * bundle still fits, by bisection between 0 (earliest end first, which fits whenever any
+ * list schedule does) and 1 (cheapest first). Feasibility is not monotone in the share, so
+ * this is the cheapest plan seen, not a proof. Undefined when none fits.
+ */
+export function listScheduleByDeadline(problem: PlanningProblem, context: ListScheduleContext): Plan | undefined {
+  const run = (slackShare: number | undefined) =>
+    listSchedulePlan(problem, { ...context, considered: [], preference: "cost", slackShare });
+  let best = run(undefined);
+  if (best === undefined && context.deadlineSeconds !== undefined) {
+    let low = 0;
+    let high = 1;
+    best = run(0);
+    for (let step = 0; best !== undefined && step < SLACK_STEPS; step++) {
+      const share = (low + high) / 2;
+      const plan = run(share);
+      if (plan === undefined) high = share;
+      else {
+        if (plan.totals.expectedCostUsd < best.totals.expectedCostUsd) best = plan;
+        low = share;
+      }
+    }
+  }
+  if (best === undefined) return undefined;
+  return { ...best, considered: markChosen(context.considered, best.assignments, best.instances) };
 }

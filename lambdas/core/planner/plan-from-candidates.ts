@@ -25,6 +25,10 @@ import { validatePlan } from "./validate-plan.ts";
 
 /** Share of a solve's time limit the LP relaxation may take (it guides the greedy incumbent). */
 const LP_SHARE_OF_LIMIT = 0.2;
+/** Share of the time limit kept for decoding, validating and comparing after the last solve. */
+const WALL_RESERVE_SHARE = 0.15;
+/** The least a MILP is given, even when the limit is spent (it returns its incumbent at once). */
+const MIN_SOLVE_SECONDS = 0.5;
 /** Pareto mode without a budget: min-time still needs a finite budget row. */
 const UNBOUNDED_BUDGET_USD = 1e9;
 /** Pareto: how far below a plan's makespan the next deadline is tried. */
@@ -91,10 +95,33 @@ export async function planFromCandidates(
   const reports: SolveReport[] = [];
   const considered = consideredCandidates(problem);
   const timeLimit = workload.planner.timeLimitSeconds;
+  /**
+   * `planner.timeLimitSeconds` bounds the whole solve where a clock is given, not only the
+   * solver's share: a MILP gets at most what is left of it, less a reserve for decoding,
+   * validating and comparing its plan (WALL_RESERVE_SHARE of the limit), and never less
+   * than MIN_SOLVE_SECONDS. Without a clock only the solver's own seconds count.
+   */
+  const wallLimit = (limitSeconds: number): number => {
+    if (clock === undefined) return limitSeconds;
+    const left = timeLimit * (1 - WALL_RESERVE_SHARE) - (clock() - started);
+    return Math.max(MIN_SOLVE_SECONDS, Math.min(limitSeconds, left));
+  };
   const maxOptions = tuning.maxOptionsPerClass ?? DEFAULT_MAX_OPTIONS_PER_CLASS;
   // Min-time and pareto look for fast plans: P3 keeps the fastest option of every pool too.
-  const fastPools = workload.objective.kind !== "min-cost";
-  const prune = (grid: TimeGrid): SlottedOption[] => pruneOptions(problem, grid, maxOptions, fastPools);
+  // Min-cost keeps them too once a model without them proved infeasible (binding quotas need
+  // faster options than the cheapest few; see slottedMinCost).
+  let fastPools = workload.objective.kind !== "min-cost";
+  // Pruning depends on the grid only; the horizon searches below ask for the same grid often.
+  const prunedByGrid = new Map<string, SlottedOption[]>();
+  const prune = (grid: TimeGrid): SlottedOption[] => {
+    const key = `${grid.slots}|${grid.slotSeconds}|${grid.originSeconds}|${grid.bootSlots}|${fastPools}`;
+    let options = prunedByGrid.get(key);
+    if (options === undefined) {
+      options = pruneOptions(problem, grid, maxOptions, fastPools);
+      prunedByGrid.set(key, options);
+    }
+    return options;
+  };
   let solverSeconds = 0;
   /** Pruning note of the last grid modelled (one line, not one per solve). */
   let prunedNote: string | undefined;
@@ -141,6 +168,7 @@ export async function planFromCandidates(
     limitSeconds: number,
   ): Promise<{ schedule: SlotSchedule | undefined; solution: MilpSolution }> => {
     const model = buildPlanModel(problem, grid, options, objective, start);
+    limitSeconds = wallLimit(limitSeconds);
     input.onProgress?.(
       `solving ${objective.kind}: ${problem.classes.length} job classes, ${options.length} options, ` +
         `${grid.slots} slots of ${grid.slotSeconds / 60} min, ${model.columns.length} columns, ${model.rows} rows` +
@@ -229,8 +257,9 @@ export async function planFromCandidates(
       // The LP relaxation says which options a good plan uses; a greedy restricted to them
       // first is often far closer to the optimum than the plain one, and a close incumbent
       // lets the solver stop at the gap sooner.
+      const unstarted = buildPlanModel(problem, grid, options, objective, undefined);
       const relaxed = await input.solver.solve(
-        buildPlanModel(problem, grid, options, objective, undefined).relaxation,
+        unstarted.relaxation,
         {
           timeLimitSeconds: Math.max(0.5, limitSeconds * LP_SHARE_OF_LIMIT),
           mipGap: 0,
@@ -246,7 +275,7 @@ export async function planFromCandidates(
       }
       const preferred =
         relaxed.status === "optimal"
-          ? buildPlanModel(problem, grid, options, objective, undefined).usedOptions(relaxed.values)
+          ? unstarted.usedOptions(relaxed.values)
           : undefined;
       const starts = [
         greedySchedule(problem, grid, options, "cost"),
@@ -312,7 +341,7 @@ export async function planFromCandidates(
   /** The plans compared with the slotted one (docs/plan.md, "Plans compared"), valid for this solve only. */
   function comparedPlans(objective: ModelObjective, deadlineSeconds: number | undefined): AlternativePlan[] {
     const solveWorkload = workloadOfSolve(workload, objective, deadlineSeconds);
-    return alternativePlans({
+    const plans = alternativePlans({
       problem,
       workload: solveWorkload,
       catalog: input.catalog,
@@ -330,6 +359,18 @@ export async function planFromCandidates(
           bootSeconds: problem.bootSeconds,
         }).length === 0,
     });
+    input.onProgress?.(
+      `compared plans for ${objective.kind}${deadlineSeconds === undefined ? "" : ` by ${(deadlineSeconds / 3600).toFixed(1)} h`}: ` +
+        (plans.length === 0
+          ? "none valid"
+          : plans
+              .map(
+                (entry) =>
+                  `${entry.source} $${entry.plan.totals.expectedCostUsd.toFixed(2)} / ${(entry.plan.totals.makespanSeconds / 3600).toFixed(2)} h`,
+              )
+              .join(", ")),
+    );
+    return plans;
   }
 
   /**
@@ -426,8 +467,14 @@ export async function planFromCandidates(
 
   async function slottedMinCost(deadlineSeconds: number, limitSeconds: number): Promise<Entry> {
     let grid = gridFor(deadlineSeconds);
+    let probe = greedySchedule(problem, grid, optionsOn(grid), "cost");
+    if (probe === undefined && !fastPools && tuning.grid === undefined) {
+      // No greedy schedule on the cheapest options: quotas bind, keep the fastest ones too.
+      fastPools = true;
+      grid = gridFor(deadlineSeconds);
+      probe = greedySchedule(problem, grid, optionsOn(grid), "cost");
+    }
     // A finer grid when the deadline is far beyond what the work needs (docs/plan.md, "Horizon").
-    const probe = greedySchedule(problem, grid, optionsOn(grid), "cost");
     if (probe !== undefined && tuning.grid === undefined) {
       const needed = grid.originSeconds + 2 * slottedMakespanSlots(probe.alive) * grid.slotSeconds;
       if (needed < 0.75 * deadlineSeconds) {
@@ -435,7 +482,16 @@ export async function planFromCandidates(
         if (greedySchedule(problem, finer, prune(finer), "cost") !== undefined) grid = finer;
       }
     }
-    const { attempt, solution } = await planOn(grid, { kind: "min-cost" }, limitSeconds);
+    let { attempt, solution } = await planOn(grid, { kind: "min-cost" }, limitSeconds);
+    if (attempt === undefined && solution.status === "infeasible" && !fastPools && tuning.grid === undefined) {
+      // Infeasible with each class's cheapest options only: under binding quotas the plan
+      // needs faster ones. Model again with the fastest option of every pool kept.
+      fastPools = true;
+      const left = Math.max(0.5, limitSeconds - solution.seconds);
+      const retryGrid = gridFor(deadlineSeconds);
+      ({ attempt, solution } = await planOn(retryGrid, { kind: "min-cost" }, left));
+      grid = retryGrid;
+    }
     if (attempt === undefined) {
       if (solution.status === "infeasible") throw capacityError(problem, grid);
       throw noPlanFoundError(limitSeconds);
@@ -448,7 +504,10 @@ export async function planFromCandidates(
     let slotted: Entry | undefined;
     let failure = oversized(alternatives);
     try {
-      if (failure === undefined) slotted = await slottedMinTime(budgetUsd, limitSeconds);
+      // The fastest compared plan's makespan is the horizon: a slotted plan must beat it to matter.
+      const hint = Math.min(...alternatives.map((entry) => entry.plan.totals.makespanSeconds));
+      if (failure === undefined)
+        slotted = await slottedMinTime(budgetUsd, limitSeconds, Number.isFinite(hint) ? hint : undefined);
     } catch (error) {
       if (!isInfeasible(error) || alternatives.length === 0) throw error;
       failure = (error as Error).message;
@@ -456,10 +515,11 @@ export async function planFromCandidates(
     return choose("min-time", slotted, alternatives, makespanLowerBound(problem), failure);
   }
 
-  async function slottedMinTime(budgetUsd: number, limitSeconds: number): Promise<Entry> {
-    // Horizon: double a first guess (twice the slowest class's fastest run) until a greedy
-    // schedule on that grid fits the budget; serial = every job after another on its
-    // cheapest option bounds the search. The makespan found bounds the optimal one.
+  async function slottedMinTime(budgetUsd: number, limitSeconds: number, hintSeconds?: number): Promise<Entry> {
+    // Horizon: the fastest compared plan's makespan when there is one (exact runtimes; a
+    // slotted plan is only worth having if it is faster). Otherwise double a first guess
+    // (twice the slowest class's fastest run) until a greedy schedule on that grid fits the
+    // budget; serial = every job after another on its cheapest option bounds the search.
     const fastestRun = (classIndex: number) =>
       Math.min(...problem.options.filter((o) => o.classIndex === classIndex).map((o) => o.runtimeSeconds));
     const cheapestRun = (classIndex: number) => {
@@ -473,7 +533,7 @@ export async function planFromCandidates(
       problem.classes.reduce((sum, jobClass) => sum + jobClass.jobs.length * cheapestRun(jobClass.index), 0) * 1.05 +
       3600;
     let guess = problem.bootSeconds + 2 * Math.max(...problem.classes.map((jobClass) => fastestRun(jobClass.index)));
-    let horizon: number | undefined;
+    let horizon: number | undefined = hintSeconds === undefined ? undefined : Math.min(hintSeconds, serial);
     for (; horizon === undefined && guess < 2 * serial; guess *= 2) {
       const grid = gridFor(Math.min(guess, serial));
       const options = prune(grid);
