@@ -258,13 +258,10 @@ export async function planFromCandidates(
       // first is often far closer to the optimum than the plain one, and a close incumbent
       // lets the solver stop at the gap sooner.
       const unstarted = buildPlanModel(problem, grid, options, objective, undefined);
-      const relaxed = await input.solver.solve(
-        unstarted.relaxation,
-        {
-          timeLimitSeconds: Math.max(0.5, limitSeconds * LP_SHARE_OF_LIMIT),
-          mipGap: 0,
-        },
-      );
+      const relaxed = await input.solver.solve(unstarted.relaxation, {
+        timeLimitSeconds: Math.max(0.5, limitSeconds * LP_SHARE_OF_LIMIT),
+        mipGap: 0,
+      });
       solverSeconds += relaxed.seconds;
       left = Math.max(0.5, limitSeconds - relaxed.seconds);
       if (relaxed.status === "optimal" && relaxed.objective !== undefined) {
@@ -273,10 +270,7 @@ export async function planFromCandidates(
         const jobs = problem.classes.reduce((sum, jobClass) => sum + jobClass.jobs.length, 0);
         lpBound = relaxed.objective - START_TIE_BREAK_USD * grid.slots * jobs;
       }
-      const preferred =
-        relaxed.status === "optimal"
-          ? unstarted.usedOptions(relaxed.values)
-          : undefined;
+      const preferred = relaxed.status === "optimal" ? unstarted.usedOptions(relaxed.values) : undefined;
       const starts = [
         greedySchedule(problem, grid, options, "cost"),
         preferred === undefined ? undefined : greedySchedule(problem, grid, options, "cost", preferred),
@@ -604,8 +598,10 @@ export async function planFromCandidates(
         ? deadlineHours * 3600
         : Math.max(4 * fastest.totals.makespanSeconds, fastest.totals.makespanSeconds + 3600);
     const plans: Plan[] = [fastest];
+    // Spent time: the wall clock where there is one (compared plans and decodes count too).
+    const spent = () => (clock === undefined ? solverSeconds : clock() - started);
     const tryDeadline = async (deadline: number): Promise<Plan | undefined> => {
-      const left = limitSeconds - solverSeconds;
+      const left = limitSeconds * (1 - WALL_RESERVE_SHARE) - spent();
       if (deadline <= problem.bootSeconds || left <= 0) return undefined;
       try {
         return await minCost(deadline, Math.min(share, left));
@@ -620,7 +616,7 @@ export async function planFromCandidates(
     const key = (plan: Plan) => `${plan.totals.expectedCostUsd.toFixed(6)}|${plan.totals.makespanSeconds.toFixed(3)}`;
     for (
       let attempt = 0;
-      attempt < 3 * points && nonDominated(plans).length < points && solverSeconds < limitSeconds;
+      attempt < 3 * points && nonDominated(plans).length < points && spent() < limitSeconds * (1 - WALL_RESERVE_SHARE);
       attempt++
     ) {
       const frontierNow = nonDominated(plans).sort((a, b) => a.totals.makespanSeconds - b.totals.makespanSeconds);
