@@ -26,7 +26,9 @@ import { spotSlowdown } from "./spot-overhead.ts";
 /** One usable configuration of a class, priced by GPU share. */
 interface ShareOption {
   readonly classIndex: number;
+  /** The pool's quota cell (region, group, market) and the vCPUs it admits. */
   readonly cell: string;
+  readonly quotaVcpus: number;
   readonly costUsd: number;
   readonly vcpuSeconds: number;
   readonly runtimeSeconds: number;
@@ -42,7 +44,14 @@ export interface CostBound {
 
 function shareOptions(problem: PlanningProblem, deadlineSeconds: number | undefined): ShareOption[][] {
   const { workload, bootSeconds } = problem;
-  const pools = new Map(problem.pools.map((pool) => [`${pool.type.name}|${pool.market}`, pool]));
+  // Every region's pool of a (type, market): the bound takes the cheapest usable one, each
+  // against its own region's quota cell. Like `expectedCostUsd`, it leaves transfer out.
+  const pools = new Map<string, PlanningProblem["pools"][number][]>();
+  for (const pool of problem.pools) {
+    const key = `${pool.type.name}|${pool.market}`;
+    pools.set(key, [...(pools.get(key) ?? []), pool]);
+  }
+
   return problem.classes.map((jobClass) => {
     const job = jobClass.jobs[0];
     const deadline = Math.min(
@@ -55,18 +64,20 @@ function shareOptions(problem: PlanningProblem, deadlineSeconds: number | undefi
       if (job !== undefined && !job.techniques.includes(candidate.config.technique)) continue;
       for (const market of workload.markets) {
         if (market === "spot" && job?.checkpointable === false) continue;
-        const pool = pools.get(`${candidate.config.instanceType}|${market}`);
-        if (pool === undefined || candidate.config.nodes > pool.maxInstances) continue;
-        const runtime = candidate.runtimeSeconds * (market === "spot" ? spotSlowdown(pool.type, workload.spot) : 1);
-        if (bootSeconds + runtime > deadline + 1e-6) continue;
-        const share = (candidate.config.nodes * candidate.config.gpusPerNode) / pool.type.gpus;
-        list.push({
-          classIndex: jobClass.index,
-          cell: `${pool.quotaGroup}|${pool.market}`,
-          costUsd: (share * pool.priceUsdPerHour * runtime) / 3600,
-          vcpuSeconds: share * pool.type.vcpus * runtime,
-          runtimeSeconds: runtime,
-        });
+        for (const pool of pools.get(`${candidate.config.instanceType}|${market}`) ?? []) {
+          if (candidate.config.nodes > pool.maxInstances) continue;
+          const runtime = candidate.runtimeSeconds * (market === "spot" ? spotSlowdown(pool.type, workload.spot) : 1);
+          if (bootSeconds + runtime > deadline + 1e-6) continue;
+          const share = (candidate.config.nodes * candidate.config.gpusPerNode) / pool.type.gpus;
+          list.push({
+            classIndex: jobClass.index,
+            cell: pool.quotaCell,
+            quotaVcpus: pool.quotaVcpus,
+            costUsd: (share * pool.priceUsdPerHour * runtime) / 3600,
+            vcpuSeconds: share * pool.type.vcpus * runtime,
+            runtimeSeconds: runtime,
+          });
+        }
       }
     }
     return list;
@@ -108,11 +119,15 @@ export async function costLowerBound(
   const demand: string[] = [];
   /** cell -> deadline -> terms of the classes with that deadline. */
   const usage = new Map<string, Map<number, string[]>>();
+  const cellLimit = new Map<string, number>();
   for (const [classIndex, list] of options.entries()) {
     const n = problem.classes[classIndex]?.jobs.length ?? 0;
     const row: string[] = [];
     const byCell = new Map<string, ShareOption[]>();
-    for (const option of list) byCell.set(option.cell, [...(byCell.get(option.cell) ?? []), option]);
+    for (const option of list) {
+      byCell.set(option.cell, [...(byCell.get(option.cell) ?? []), option]);
+      cellLimit.set(option.cell, option.quotaVcpus);
+    }
     for (const [cell, cellOptions] of byCell) {
       for (const [k, option] of lowerHull(cellOptions).entries()) {
         const name = `y_c${classIndex}_${cell.replace(/[^A-Za-z0-9]/g, "_")}_${k}`;
@@ -134,8 +149,7 @@ export async function costLowerBound(
   // w_1 + ... + w_i <= Q x d_i. Each column appears in one row only.
   const quotaRows: string[] = [];
   for (const [cell, byDeadline] of usage) {
-    const [group, market] = cell.split("|") as [keyof PlanningProblem["quotas"], "spot" | "on-demand"];
-    const limit = problem.quotas[group][market];
+    const limit = cellLimit.get(cell) ?? 0;
     const sorted = [...byDeadline.keys()].sort((a, b) => a - b);
     const cellName = cell.replace(/[^A-Za-z0-9]/g, "_");
     const sums: string[] = [];

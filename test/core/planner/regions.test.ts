@@ -57,6 +57,11 @@ describe("planning across regions", () => {
     expect(transfer).toBeGreaterThan(0);
     expect(result.totals.transferCostUsd).toBeCloseTo(transfer, 9);
     expect(result.instances[0]?.id).toContain("us-east-2");
+    // The bound prices each region's pool at its own price: at most the plan's cost, and above
+    // what home prices alone would give.
+    expect(result.lowerBound).toBeLessThanOrEqual(result.totals.expectedCostUsd);
+    const home = await plan(workload({ regions: undefined }));
+    expect(result.lowerBound).toBeLessThan(home.plan.lowerBound);
   });
 
   it("keeps a job at home when moving its data costs more than the cheaper region saves", async () => {
