@@ -29,6 +29,12 @@ const LP_SHARE_OF_LIMIT = 0.2;
 const WALL_RESERVE_SHARE = 0.15;
 /** The least a MILP is given, even when the limit is spent (it returns its incumbent at once). */
 const MIN_SOLVE_SECONDS = 0.5;
+/**
+ * ... and never less than this share of what it asked for: on small workloads with short
+ * limits (synthetic-100: 7 s) the work around the MILP would otherwise leave it nothing,
+ * and its gap is a target of its own.
+ */
+const MIN_SOLVE_SHARE = 0.5;
 /** Pareto mode without a budget: min-time still needs a finite budget row. */
 const UNBOUNDED_BUDGET_USD = 1e9;
 /** Pareto: how far below a plan's makespan the next deadline is tried. */
@@ -99,12 +105,13 @@ export async function planFromCandidates(
    * `planner.timeLimitSeconds` bounds the whole solve where a clock is given, not only the
    * solver's share: a MILP gets at most what is left of it, less a reserve for decoding,
    * validating and comparing its plan (WALL_RESERVE_SHARE of the limit), and never less
-   * than MIN_SOLVE_SECONDS. Without a clock only the solver's own seconds count.
+   * than MIN_SOLVE_SHARE of its own share or MIN_SOLVE_SECONDS. Without a clock only the
+   * solver's own seconds count.
    */
   const wallLimit = (limitSeconds: number): number => {
     if (clock === undefined) return limitSeconds;
     const left = timeLimit * (1 - WALL_RESERVE_SHARE) - (clock() - started);
-    return Math.max(MIN_SOLVE_SECONDS, Math.min(limitSeconds, left));
+    return Math.max(MIN_SOLVE_SECONDS, MIN_SOLVE_SHARE * limitSeconds, Math.min(limitSeconds, left));
   };
   const maxOptions = tuning.maxOptionsPerClass ?? DEFAULT_MAX_OPTIONS_PER_CLASS;
   // Min-time and pareto look for fast plans: P3 keeps the fastest option of every pool too.
