@@ -33,6 +33,7 @@ import {
   relaxedWorkload,
   remainingWorkload,
 } from "../reconciler/replanning.ts";
+import { spentUsd } from "../reconciler/transfer-ledger.ts";
 import type { Workload } from "../spec/workload.ts";
 
 export interface ReplanRequestInput {
@@ -204,7 +205,9 @@ export class ExecutionEngine {
     const { now } = observed;
     const context = this.#context;
     const reports = new Map(observed.jobs.map((report) => [report.jobId, report]));
-    const remaining = remainingWorkload(context.workload, record, reports, now, observed.spendUsd);
+    // The budget left is net of the inter-region transfer already charged, not only the cloud's bill.
+    const spent = spentUsd(record, observed.spendUsd);
+    const remaining = remainingWorkload(context.workload, record, reports, now, spent);
     const quotas = effectiveQuotas(context.quotas, record.quotaCuts);
     const input = { excludedOffers: record.excludedOffers, quotas, measured: record.measured };
     let plan: Plan;
@@ -219,7 +222,7 @@ export class ExecutionEngine {
         return {
           ...keepPlan(record, now, `no plan within the remaining budget: ${message}`),
           status: "stopped-for-budget",
-          statusReason: `after "${request.reason}" no plan finishes the remaining work within the budget ($${observed.spendUsd.toFixed(2)} spent): ${message}`,
+          statusReason: `after "${request.reason}" no plan finishes the remaining work within the budget ($${spent.toFixed(2)} spent): ${message}`,
         };
       }
       // The deadline can no longer be met: finish the remaining work as early as possible.
@@ -271,7 +274,8 @@ function currentRemaining(
     totalSamples: new Map(context.workload.jobs.map((job) => [job.id, job.totalSamples])),
     bootSeconds: context.workload.planner.bootMinutes * 60,
   };
-  const cost = projectedSpendUsd(projection, observed.spendUsd, context.rules.terminationSeconds) - observed.spendUsd;
+  const spent = spentUsd(record, observed.spendUsd);
+  const cost = projectedSpendUsd(projection, spent, context.rules.terminationSeconds) - spent;
   const ends = pendingAssignments(record).map((assignment) => projectedJobEnd(projection, assignment));
   return { costUsd: cost, makespanSeconds: Math.max(0, ...ends.map((end) => end - observed.now)) };
 }
