@@ -317,6 +317,7 @@ export async function planFromCandidates(
       workload: solveWorkload,
       catalog: input.catalog,
       quotas: input.quotas,
+      ...(input.quotasByRegion === undefined ? {} : { quotasByRegion: input.quotasByRegion }),
       instanceTypes: candidateInput.instanceTypes,
       candidates: candidateInput.candidates,
       deadlineSeconds,
@@ -327,6 +328,7 @@ export async function planFromCandidates(
           workload: solveWorkload,
           catalog: input.catalog,
           quotas: input.quotas,
+          ...(input.quotasByRegion === undefined ? {} : { quotasByRegion: input.quotasByRegion }),
           bootSeconds: problem.bootSeconds,
         }).length === 0,
     });
