@@ -40,10 +40,13 @@ export interface Offer {
   readonly region?: string;
 }
 
+/** A quota lowered after EC2 refused a launch for it. EC2 quotas are per region. */
 export interface QuotaCut {
   readonly group: QuotaGroup;
   readonly market: Market;
   readonly vcpus: number;
+  /** The region whose quota it is; absent (records written before regions): the home region. */
+  readonly region?: string;
 }
 
 /** Throughput a job showed on a configuration; fed to re-plans as measured (it overrides estimates). */

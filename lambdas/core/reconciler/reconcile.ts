@@ -29,7 +29,7 @@ import type {
   ReconcileResult,
   ReplanRequest,
 } from "./execution-record.ts";
-import { ingestInterruptions, ingestLaunchFailures, ingestMeasurements, workerCrashes } from "./ingest.ts";
+import { cutRegion, ingestInterruptions, ingestLaunchFailures, ingestMeasurements, workerCrashes } from "./ingest.ts";
 import {
   assignmentInstances,
   attemptMatches,
@@ -372,8 +372,11 @@ function launchSlots(
     const shape = context.instanceTypes.get(planned.instanceType);
     if (shape === undefined) continue;
     const group = shape.quotaGroups[planned.market];
-    const cut = record.quotaCuts.find((c) => c.group === group && c.market === planned.market)?.vcpus;
-    const quotas = context.quotasByRegion?.[planned.region ?? home] ?? context.quotas;
+    const region = planned.region ?? home;
+    const cut = record.quotaCuts.find(
+      (c) => c.group === group && c.market === planned.market && cutRegion(c, home) === region,
+    )?.vcpus;
+    const quotas = context.quotasByRegion?.[region] ?? context.quotas;
     const quota = Math.min(quotas[group]?.[planned.market] ?? 0, cut ?? Number.POSITIVE_INFINITY);
     const used = usage.get(key(group, planned.market, planned.region)) ?? 0;
     // A late predecessor can still hold the quota the plan gave this slot: wait for it.
