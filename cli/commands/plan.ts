@@ -18,7 +18,7 @@ import type { Command } from "commander";
 import { BUNDLED_CATALOG_PATH, loadCatalog } from "../../lambdas/adapters/catalog-file.ts";
 import { HighsSolver } from "../../lambdas/adapters/highs-solver.ts";
 import { loadProfileStore } from "../../lambdas/adapters/profile-file.ts";
-import { readQuotasFromAws } from "../../lambdas/adapters/service-quotas.ts";
+import { readRegionQuotasFromAws } from "../../lambdas/adapters/service-quotas.ts";
 import { isQuotaApplicable, type QuotasFromAws, resolveWorkloadQuotas } from "../../lambdas/core/catalog/quotas.ts";
 import { InvalidWorkloadError } from "../../lambdas/core/errors.ts";
 import { InMemoryProfileStore } from "../../lambdas/core/estimator/profiles.ts";
@@ -162,10 +162,9 @@ async function quotasFor(
   workload: Workload,
   offline: boolean,
 ): Promise<{ quotas: QuotaTable; quotasByRegion: Readonly<Record<string, QuotaTable>>; warnings: string[] }> {
-  const readings = new Map<string, QuotasFromAws>();
-  const warnings: string[] = [];
-  for (const region of workload.regions) {
-    const open = QUOTA_GROUPS.some((group) =>
+  // Only regions with a cell the spec leaves open are read, each through its own client.
+  const toRead = workload.regions.filter((region) =>
+    QUOTA_GROUPS.some((group) =>
       MARKETS.some(
         (market) =>
           isQuotaApplicable(group, market) &&
@@ -176,12 +175,14 @@ async function quotasFor(
               (quota.region === undefined || quota.region === region),
           ),
       ),
-    );
-    if (!open || offline || !hasAwsCredentials(process.env)) continue;
-    const reading = await readQuotasFromAws(region);
-    readings.set(region, reading.quotas);
-    warnings.push(...reading.warnings);
-  }
+    ),
+  );
+  const reading =
+    offline || !hasAwsCredentials(process.env) || toRead.length === 0
+      ? { byRegion: new Map<string, QuotasFromAws>(), warnings: [] }
+      : await readRegionQuotasFromAws(toRead);
+  const readings = reading.byRegion;
+  const warnings = [...reading.warnings];
   const resolved = resolveWorkloadQuotas(workload, (region) => readings.get(region));
   return {
     quotas: resolved.quotas,

@@ -23,7 +23,7 @@ export interface RunPlanners {
 export function milpPlanners(options: {
   readonly catalog: Catalog;
   readonly quotas: QuotaTable;
-  /** Multi-region workloads: every region's quotas (re-plans apply quota cuts to the home region only). */
+  /** Multi-region workloads: every region's quotas (re-plans take the engine's, with each region's cuts). */
   readonly quotasByRegion?: Readonly<Record<string, QuotaTable>>;
   readonly profiles: ProfileStore;
   readonly planSeconds: number;
@@ -44,12 +44,12 @@ export function milpPlanners(options: {
         solver,
         clock,
       }),
-    remaining: async ({ workload, excludedOffers, quotas, measured }) => {
+    remaining: async ({ workload, excludedOffers, quotas, quotasByRegion, measured }) => {
       const result = await planWorkload({
         workload: withTimeLimit(workload, Math.min(workload.planner.timeLimitSeconds, options.replanSeconds)),
         catalog,
         quotas,
-        ...byRegion,
+        ...(quotasByRegion === undefined ? byRegion : { quotasByRegion }),
         profiles: withMeasurements(profiles, workload, measured),
         solver,
         excludedOffers,

@@ -70,3 +70,28 @@ export async function readQuotasFromAws(region: string, client?: ServiceQuotasPo
   }
   return { quotas: quotas as QuotasFromAws, warnings };
 }
+
+export interface RegionQuotaReadings {
+  /** region -> what AWS answered there (regions whose read failed entirely answer `{}`). */
+  readonly byRegion: ReadonlyMap<string, QuotasFromAws>;
+  readonly warnings: string[];
+}
+
+/**
+ * Reads every quota in QUOTA_CODES in each region, through that region's own client: EC2
+ * quotas are per region, and Service Quotas answers for the region its client is in.
+ * `clientFor` is called once per region (pass one to use an emulator).
+ */
+export async function readRegionQuotasFromAws(
+  regions: readonly string[],
+  clientFor: (region: string) => ServiceQuotasPort = (region) => new ServiceQuotasClient({ region }),
+): Promise<RegionQuotaReadings> {
+  const byRegion = new Map<string, QuotasFromAws>();
+  const warnings: string[] = [];
+  for (const region of new Set(regions)) {
+    const reading = await readQuotasFromAws(region, clientFor(region));
+    byRegion.set(region, reading.quotas);
+    warnings.push(...reading.warnings);
+  }
+  return { byRegion, warnings };
+}

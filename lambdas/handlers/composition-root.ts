@@ -143,8 +143,13 @@ export function controlPlane(env: Environment, seams: ControlPlaneSeams = {}): C
     if (seams.awsQuotas !== undefined) return seams.awsQuotas;
     return (await readQuotasFromAws(required("AWS_REGION"))).quotas;
   });
+  // The control plane launches in one region (its own); a spec override naming another
+  // region holds only there (EC2 quotas are per region), so it is left out here.
   const quotasFor = async (workload: Workload): Promise<QuotaTable> =>
-    resolveQuotas(workload.quotas, await awsQuotas()).quotas;
+    resolveQuotas(
+      workload.quotas.filter((quota) => quota.region === undefined || quota.region === workload.region),
+      await awsQuotas(),
+    ).quotas;
   const solver = once(() => new HighsSolver());
   const planners = once(() =>
     controlPlanePlanners({

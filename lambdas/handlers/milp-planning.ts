@@ -52,12 +52,13 @@ export function controlPlanePlanners(options: PlanningOptions): ControlPlanePlan
         clock,
       });
     },
-    remaining: async ({ workload, excludedOffers, quotas, measured }) => {
+    remaining: async ({ workload, excludedOffers, quotas, quotasByRegion, measured }) => {
       const limit = Math.min(workload.planner.timeLimitSeconds, options.replanSeconds);
       const result = await planWorkload({
         workload: withTimeLimit(workload, limit),
         catalog,
         quotas,
+        ...(quotasByRegion === undefined ? {} : { quotasByRegion }),
         profiles: withMeasurements(await storedProfiles(store, workload), workload, measured),
         solver,
         excludedOffers,

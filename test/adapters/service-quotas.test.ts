@@ -4,8 +4,12 @@ import {
   ServiceQuotasClient,
 } from "@aws-sdk/client-service-quotas";
 import { beforeEach, describe, expect, it } from "vitest";
-import { readQuotasFromAws, type ServiceQuotasPort } from "../../lambdas/adapters/service-quotas.ts";
-import { QUOTA_CODES, resolveQuotas } from "../../lambdas/core/catalog/quotas.ts";
+import {
+  readQuotasFromAws,
+  readRegionQuotasFromAws,
+  type ServiceQuotasPort,
+} from "../../lambdas/adapters/service-quotas.ts";
+import { QUOTA_CODES, resolveQuotas, resolveWorkloadQuotas } from "../../lambdas/core/catalog/quotas.ts";
 import { MARKETS, QUOTA_GROUPS } from "../../lambdas/core/spec/workload-schema.ts";
 import { emulatorClientConfig, resetEmulator, TEST_REGION } from "../support/aws.ts";
 
@@ -113,5 +117,50 @@ describe("readQuotasFromAws", () => {
     expect(reading.warnings).toEqual([
       "Service Quotas L-DB2E81BA (G on-demand) in us-east-1: expected a vCPU count, got NaN",
     ]);
+  });
+});
+
+describe("readRegionQuotasFromAws", () => {
+  beforeEach(async () => {
+    await resetEmulator();
+  });
+
+  it("reads each region through a client in that region, against the emulator", async () => {
+    const clients: string[] = [];
+    const readings = await readRegionQuotasFromAws(["us-east-1", "us-west-2", "us-east-1"], (region) => {
+      clients.push(region);
+      return new ServiceQuotasClient(emulatorClientConfig(region));
+    });
+    expect(clients).toEqual(["us-east-1", "us-west-2"]);
+    expect([...readings.byRegion.keys()]).toEqual(["us-east-1", "us-west-2"]);
+    for (const quotas of readings.byRegion.values()) {
+      for (const { group, market, code } of CODE_CELLS) {
+        const value = quotas[group]?.[market];
+        if (value === undefined) expect(readings.warnings.some((warning) => warning.includes(code))).toBe(true);
+        else expect(Number.isFinite(value) && value >= 0).toBe(true);
+      }
+    }
+  });
+
+  it("keeps each region's answers apart, so each region plans on its own quotas", async () => {
+    const answers: Record<string, Record<string, number>> = {
+      "us-east-1": { "L-DB2E81BA": 64, "L-3819A6DF": 128, "L-417A185B": 96, "L-7212CCBC": 0, "L-C4BD4855": 384 },
+      "us-west-2": { "L-DB2E81BA": 8, "L-3819A6DF": 16, "L-417A185B": 0, "L-7212CCBC": 0, "L-C4BD4855": 0 },
+    };
+    const readings = await readRegionQuotasFromAws(
+      ["us-east-1", "us-west-2"],
+      (region) => fakeServiceQuotas(answers[region] ?? {}).client,
+    );
+    const workload = {
+      region: "us-east-1",
+      regions: ["us-east-1", "us-west-2"],
+      // An override with a region holds there only.
+      quotas: [{ group: "G" as const, market: "spot" as const, vcpus: 32, region: "us-west-2" }],
+    };
+    const resolved = resolveWorkloadQuotas(workload, (region) => readings.byRegion.get(region));
+    expect(resolved.quotasByRegion["us-east-1"]?.G).toEqual({ "on-demand": 64, spot: 128 });
+    expect(resolved.quotasByRegion["us-west-2"]?.G).toEqual({ "on-demand": 8, spot: 32 });
+    expect(resolved.quotasByRegion["us-west-2"]?.P["on-demand"]).toBe(0);
+    expect(resolved.warnings).toEqual([]);
   });
 });

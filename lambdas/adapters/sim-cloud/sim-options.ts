@@ -62,6 +62,8 @@ export interface SimCloudOptions {
   readonly capacityOutages: readonly CapacityOutage[];
   /** Account quotas the simulated EC2 enforces (VcpuLimitExceeded); undefined: unlimited. */
   readonly quotas: QuotaTable | undefined;
+  /** Per-region account quotas (EC2 quotas are per region); a region listed here ignores `quotas`. */
+  readonly quotasByRegion?: Readonly<Record<string, QuotaTable>>;
   readonly scriptedCrashes: readonly ScriptedCrash[];
   /** Worker crashes per attempt-hour. ASSUMPTION: 0 by default. */
   readonly workerCrashRatePerHour: number;

@@ -144,7 +144,9 @@ export class SimulatedCloud implements CloudPort, WorkerPort {
         `InsufficientInstanceCapacity: no ${request.market} capacity for ${request.instanceType} in ${az} now; try another availability zone, type or market`,
       );
     }
-    const quota = this.#options.quotas?.[type.quotaGroups[request.market]]?.[request.market];
+    // Quotas are per region: each region's usage against its own table.
+    const quotas = this.#options.quotasByRegion?.[region] ?? this.#options.quotas;
+    const quota = quotas?.[type.quotaGroups[request.market]]?.[request.market];
     if (quota !== undefined) {
       const group = type.quotaGroups[request.market];
       const used = [...this.#instances.values()]
@@ -155,7 +157,7 @@ export class SimulatedCloud implements CloudPort, WorkerPort {
       if (used + type.vcpus > quota) {
         throw new QuotaError(
           { ...details, code: "VcpuLimitExceeded" },
-          `VcpuLimitExceeded: ${group} ${request.market} quota is ${quota} vCPUs, ${used} in use, ${request.instanceType} needs ${type.vcpus}; request a quota increase or use fewer vCPUs`,
+          `VcpuLimitExceeded: ${group} ${request.market} quota in ${region} is ${quota} vCPUs, ${used} in use, ${request.instanceType} needs ${type.vcpus}; request a quota increase or use fewer vCPUs`,
         );
       }
     }

@@ -21,6 +21,7 @@ import type {
   Offer,
   QuotaCut,
 } from "../reconciler/execution-record.ts";
+import { cutRegion } from "../reconciler/ingest.ts";
 import { instancesBySlot, pendingAssignments } from "../reconciler/plan-view.ts";
 import { type ProjectionInput, projectedJobEnd, projectedSpendUsd } from "../reconciler/projection.ts";
 import { reconcile } from "../reconciler/reconcile.ts";
@@ -33,6 +34,7 @@ import {
   relaxedWorkload,
   remainingWorkload,
 } from "../reconciler/replanning.ts";
+import { spentUsd } from "../reconciler/transfer-ledger.ts";
 import type { Workload } from "../spec/workload.ts";
 
 export interface ReplanRequestInput {
@@ -40,7 +42,13 @@ export interface ReplanRequestInput {
   /** Throughput measured so far; planners treat it as measured profiles that override estimates. */
   readonly measured: readonly MeasuredThroughput[];
   readonly excludedOffers: readonly Offer[];
+  /** The home region's quotas, cuts applied. */
   readonly quotas: QuotaTable;
+  /**
+   * Every planning region's quotas with that region's cuts applied (EC2 quotas are per
+   * region); planners take these over their own per-region table.
+   */
+  readonly quotasByRegion?: Readonly<Record<string, QuotaTable>>;
 }
 
 /** Plans remaining work (C1's `planWorkload` in production; a stub planner in property tests). */
@@ -204,9 +212,11 @@ export class ExecutionEngine {
     const { now } = observed;
     const context = this.#context;
     const reports = new Map(observed.jobs.map((report) => [report.jobId, report]));
-    const remaining = remainingWorkload(context.workload, record, reports, now, observed.spendUsd);
-    const quotas = effectiveQuotas(context.quotas, record.quotaCuts);
-    const input = { excludedOffers: record.excludedOffers, quotas, measured: record.measured };
+    // The budget left is net of the inter-region transfer already charged, not only the cloud's bill.
+    const spent = spentUsd(record, observed.spendUsd);
+    const remaining = remainingWorkload(context.workload, record, reports, now, spent);
+    const { quotas, quotasByRegion } = effectiveRegionQuotas(context, record.quotaCuts);
+    const input = { excludedOffers: record.excludedOffers, quotas, quotasByRegion, measured: record.measured };
     let plan: Plan;
     let relaxedNote = "";
     try {
@@ -219,7 +229,7 @@ export class ExecutionEngine {
         return {
           ...keepPlan(record, now, `no plan within the remaining budget: ${message}`),
           status: "stopped-for-budget",
-          statusReason: `after "${request.reason}" no plan finishes the remaining work within the budget ($${observed.spendUsd.toFixed(2)} spent): ${message}`,
+          statusReason: `after "${request.reason}" no plan finishes the remaining work within the budget ($${spent.toFixed(2)} spent): ${message}`,
         };
       }
       // The deadline can no longer be met: finish the remaining work as early as possible.
@@ -244,7 +254,27 @@ export class ExecutionEngine {
   }
 }
 
-/** The planner's quota table with the cuts learned from VcpuLimitExceeded applied. */
+/**
+ * The quotas of the home region and of every planning region, each with the cuts learned in
+ * that region applied (a cut holds only where EC2 refused the launch).
+ */
+export function effectiveRegionQuotas(
+  context: Pick<ReconcileContext, "workload" | "quotas" | "quotasByRegion">,
+  cuts: readonly QuotaCut[],
+): { quotas: QuotaTable; quotasByRegion: Readonly<Record<string, QuotaTable>> } {
+  const home = context.workload.region;
+  const quotasByRegion: Record<string, QuotaTable> = {};
+  for (const region of new Set([home, ...context.workload.regions, ...Object.keys(context.quotasByRegion ?? {})])) {
+    const base = context.quotasByRegion?.[region] ?? context.quotas;
+    quotasByRegion[region] = effectiveQuotas(
+      base,
+      cuts.filter((cut) => cutRegion(cut, home) === region),
+    );
+  }
+  return { quotas: quotasByRegion[home] as QuotaTable, quotasByRegion };
+}
+
+/** A quota table with the cuts learned from VcpuLimitExceeded applied (cuts of one region). */
 export function effectiveQuotas(quotas: QuotaTable, cuts: readonly QuotaCut[]): QuotaTable {
   const table: Record<string, Record<string, number>> = {};
   for (const [group, markets] of Object.entries(quotas)) table[group] = { ...markets };
@@ -271,7 +301,8 @@ function currentRemaining(
     totalSamples: new Map(context.workload.jobs.map((job) => [job.id, job.totalSamples])),
     bootSeconds: context.workload.planner.bootMinutes * 60,
   };
-  const cost = projectedSpendUsd(projection, observed.spendUsd, context.rules.terminationSeconds) - observed.spendUsd;
+  const spent = spentUsd(record, observed.spendUsd);
+  const cost = projectedSpendUsd(projection, spent, context.rules.terminationSeconds) - spent;
   const ends = pendingAssignments(record).map((assignment) => projectedJobEnd(projection, assignment));
   return { costUsd: cost, makespanSeconds: Math.max(0, ...ends.map((end) => end - observed.now)) };
 }

@@ -21,6 +21,8 @@ const calibrationRowSchema = z.strictObject({
     name: z.string().min(1),
     family: z.enum(["decoder", "vit", "cnn"]),
     parameters: z.number().positive(),
+    /** Mixture of experts: parameters one token passes through (compute); `parameters` counts every expert (memory). */
+    activeParameters: z.number().positive().optional(),
     layers: z.int().min(1),
     hiddenSize: z.int().min(1),
     vocabularySize: z.int().min(0),

@@ -33,6 +33,8 @@ export interface AlternativeInput {
   readonly workload: Workload;
   readonly catalog: Catalog;
   readonly quotas: QuotaTable;
+  /** Each planning region's quotas, for the baselines that choose regions (per-job cheapest). */
+  readonly quotasByRegion?: Readonly<Record<string, QuotaTable>>;
   readonly instanceTypes: readonly InstanceType[];
   readonly candidates: ReadonlyMap<string, readonly Candidate[]>;
   readonly deadlineSeconds: number | undefined;
@@ -172,6 +174,7 @@ function baselineContext(input: AlternativeInput): BaselineContext {
     workload: input.workload,
     catalog: input.catalog,
     quotas: input.quotas,
+    ...(input.quotasByRegion === undefined ? {} : { quotasByRegion: input.quotasByRegion }),
     // Lean baselines read only configurations, estimates and runtimes: the class's shared
     // list is filtered once per set of types and never copied per job.
     candidatesFor: (job, types) => {

@@ -347,6 +347,7 @@ export async function planFromCandidates(
       workload: solveWorkload,
       catalog: input.catalog,
       quotas: input.quotas,
+      ...(input.quotasByRegion === undefined ? {} : { quotasByRegion: input.quotasByRegion }),
       instanceTypes: candidateInput.instanceTypes,
       candidates: candidateInput.candidates,
       deadlineSeconds,
@@ -357,6 +358,7 @@ export async function planFromCandidates(
           workload: solveWorkload,
           catalog: input.catalog,
           quotas: input.quotas,
+          ...(input.quotasByRegion === undefined ? {} : { quotasByRegion: input.quotasByRegion }),
           bootSeconds: problem.bootSeconds,
         }).length === 0,
     });

@@ -24,6 +24,13 @@ export interface JobRecord {
    * does not re-plan again and again for the same run.
    */
   readonly throughputReportedForAttempt: string | undefined;
+  /**
+   * USD of inter-region transfer charged for this job so far (transfer-ledger.ts); absent:
+   * none. Counted in every budget figure on top of what the cloud bills.
+   */
+  readonly transferUsd?: number;
+  /** Plan version whose assignment's transfer is in `transferUsd` (charged once per version). */
+  readonly transferChargedInPlan?: number;
 }
 
 /** A type in a market, and the region when the failure was in one region only. */
@@ -33,10 +40,13 @@ export interface Offer {
   readonly region?: string;
 }
 
+/** A quota lowered after EC2 refused a launch for it. EC2 quotas are per region. */
 export interface QuotaCut {
   readonly group: QuotaGroup;
   readonly market: Market;
   readonly vcpus: number;
+  /** The region whose quota it is; absent (records written before regions): the home region. */
+  readonly region?: string;
 }
 
 /** Throughput a job showed on a configuration; fed to re-plans as measured (it overrides estimates). */

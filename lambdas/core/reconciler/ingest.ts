@@ -16,8 +16,10 @@ function hasOffer(offers: readonly Offer[], offer: Offer): boolean {
 }
 
 /**
- * Capacity errors exclude the offer (type x market) from re-plans; quota errors cut the
- * quota the planner sees to what is demonstrably running now in that group and market.
+ * Capacity errors exclude the offer (type x market, in the failure's region) from re-plans;
+ * quota errors cut the quota the planner sees, in the region of the failed launch only, to
+ * what is demonstrably running now in that region, group and market (EC2 quotas are per
+ * region: a refusal in us-west-2 says nothing about us-east-1).
  */
 export function ingestLaunchFailures(
   record: ExecutionRecord,
@@ -40,12 +42,14 @@ export function ingestLaunchFailures(
     } else {
       const shape = context.instanceTypes.get(failure.instanceType);
       if (shape !== undefined) {
+        const home = context.workload.region;
+        const region = failure.region ?? home;
         const group = shape.quotaGroups[failure.market];
         const running = instances
-          .filter((i) => isLive(i) && i.market === failure.market)
+          .filter((i) => isLive(i) && i.market === failure.market && (i.region ?? home) === region)
           .filter((i) => context.instanceTypes.get(i.instanceType)?.quotaGroups[failure.market] === group)
           .reduce((sum, i) => sum + (context.instanceTypes.get(i.instanceType)?.vcpus ?? 0), 0);
-        quotaCuts = lowerQuota(quotaCuts, { group, market: failure.market, vcpus: running });
+        quotaCuts = lowerQuota(quotaCuts, { group, market: failure.market, vcpus: running, region }, home);
       }
     }
     next = {
@@ -63,8 +67,14 @@ export function ingestLaunchFailures(
   return next;
 }
 
-function lowerQuota(cuts: readonly QuotaCut[], cut: QuotaCut): readonly QuotaCut[] {
-  const existing = cuts.find((c) => c.group === cut.group && c.market === cut.market);
+/** The region a cut holds in (cuts from before regions hold at home). */
+export function cutRegion(cut: QuotaCut, home: string): string {
+  return cut.region ?? home;
+}
+
+function lowerQuota(cuts: readonly QuotaCut[], cut: QuotaCut, home: string): readonly QuotaCut[] {
+  const region = cutRegion(cut, home);
+  const existing = cuts.find((c) => c.group === cut.group && c.market === cut.market && cutRegion(c, home) === region);
   if (existing === undefined) return [...cuts, cut];
   if (existing.vcpus <= cut.vcpus) return cuts;
   return cuts.map((c) => (c === existing ? cut : c));

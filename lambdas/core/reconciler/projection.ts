@@ -10,6 +10,7 @@ import type { JobReport } from "../cloud/worker-port.ts";
 import type { Assignment } from "../planner/plan.ts";
 import type { ExecutionRecord } from "./execution-record.ts";
 import { assignmentInstances, isLive, isUsable, pendingAssignments, slotOf } from "./plan-view.ts";
+import { transferToComeUsd } from "./transfer-ledger.ts";
 
 export interface ProjectionInput {
   readonly record: ExecutionRecord;
@@ -58,8 +59,10 @@ export function projectedSlotRelease(input: ProjectionInput): Map<string, number
 
 /**
  * Spend so far plus what every live instance costs until its projected release, plus every
- * slot not yet launched for its projected lifetime. Instances with no future work count
- * until their termination completes.
+ * slot not yet launched for its projected lifetime, plus the inter-region transfer of the
+ * pending assignments not charged yet (transfer-ledger.ts). `spendUsd` is what was spent,
+ * transfer charged included. Instances with no future work count until their termination
+ * completes.
  *
  * Live instances cost what the cloud bills them. A slot not yet launched costs its plan's
  * price on `basis`: "expected" (the plan's `hourlyPriceUsd`, to compare plans) or "budget"
@@ -94,7 +97,7 @@ export function projectedSpendUsd(
       basis === "budget" ? (planned.budgetHourlyPriceUsd ?? planned.hourlyPriceUsd) : planned.hourlyPriceUsd;
     total += billedCostUsd(start, Math.max(until, record.planOrigin + planned.end), price);
   }
-  return total;
+  return total + transferToComeUsd(record);
 }
 
 /** Cost of running every live instance for `seconds` more. */

@@ -29,7 +29,7 @@ import type {
   ReconcileResult,
   ReplanRequest,
 } from "./execution-record.ts";
-import { ingestInterruptions, ingestLaunchFailures, ingestMeasurements, workerCrashes } from "./ingest.ts";
+import { cutRegion, ingestInterruptions, ingestLaunchFailures, ingestMeasurements, workerCrashes } from "./ingest.ts";
 import {
   assignmentInstances,
   attemptMatches,
@@ -44,6 +44,7 @@ import {
 import { liveBurnUsd, type ProjectionInput, projectedJobEnd, projectedSpendUsd } from "./projection.ts";
 import type { ReconcileContext } from "./reconcile-context.ts";
 import { mustLeaveSpot } from "./spot-fallback.ts";
+import { chargeStartedTransfers, spentUsd } from "./transfer-ledger.ts";
 
 const BUDGET_REASON = "projected spend exceeds the";
 
@@ -57,6 +58,8 @@ export function reconcile(
   const reports = new Map(observed.jobs.map((report) => [report.jobId, report]));
   let next = ingestLaunchFailures(record, observed.launchFailures, observed.instances, context);
   next = ingestInterruptions(next, observed.instances);
+  // Before jobs settle: a job that completed since the last pass still pays its transfer.
+  next = chargeStartedTransfers(next, reports, instancesBySlot(next, observed.instances));
   next = settleJobs(next, reports, context, now, actions);
 
   if (next.status === "running") next = decideTerminal(next, observed, context, actions);
@@ -139,9 +142,10 @@ export function reconcile(
   next = applyThroughputRule(next, context, reports, assignmentOf, bySlot, now, requestReplan);
 
   const budget = objectiveBudgetUsd(next.objective);
+  const spent = spentUsd(next, observed.spendUsd);
   if (
     budget !== undefined &&
-    projectedSpendUsd(projection, observed.spendUsd, context.rules.terminationSeconds, "budget") > budget
+    projectedSpendUsd(projection, spent, context.rules.terminationSeconds, "budget") > budget
   ) {
     // A plan adopted to get under the budget that still projects above it: re-planning again
     // would only churn; stop cleanly instead.
@@ -150,7 +154,7 @@ export function reconcile(
       next = {
         ...next,
         status: "stopped-for-budget",
-        statusReason: `projected spend still exceeds the $${budget.toFixed(2)} budget after re-planning cheaper; stopped with $${observed.spendUsd.toFixed(2)} spent`,
+        statusReason: `projected spend still exceeds the $${budget.toFixed(2)} budget after re-planning cheaper; stopped with $${spent.toFixed(2)} spent`,
       };
       actions.push({ kind: "stop-for-budget", reason: next.statusReason ?? "" });
       return { record: next, actions: teardown(next, observed, actions) };
@@ -217,8 +221,10 @@ function decideTerminal(
   }
   const budget = objectiveBudgetUsd(record.objective);
   const guardSeconds = context.rules.tickSeconds + context.rules.terminationSeconds;
-  if (budget !== undefined && observed.spendUsd + liveBurnUsd(observed.instances, guardSeconds) >= budget) {
-    const reason = `spend $${observed.spendUsd.toFixed(2)} would cross the $${budget.toFixed(2)} budget within ${guardSeconds} s; stopped all instances`;
+  // Spend counts the inter-region transfer charged so far: the budget covers it too.
+  const spent = spentUsd(record, observed.spendUsd);
+  if (budget !== undefined && spent + liveBurnUsd(observed.instances, guardSeconds) >= budget) {
+    const reason = `spend $${spent.toFixed(2)} would cross the $${budget.toFixed(2)} budget within ${guardSeconds} s; stopped all instances`;
     actions.push({ kind: "stop-for-budget", reason });
     return { ...record, status: "stopped-for-budget", statusReason: reason };
   }
@@ -366,8 +372,11 @@ function launchSlots(
     const shape = context.instanceTypes.get(planned.instanceType);
     if (shape === undefined) continue;
     const group = shape.quotaGroups[planned.market];
-    const cut = record.quotaCuts.find((c) => c.group === group && c.market === planned.market)?.vcpus;
-    const quotas = context.quotasByRegion?.[planned.region ?? home] ?? context.quotas;
+    const region = planned.region ?? home;
+    const cut = record.quotaCuts.find(
+      (c) => c.group === group && c.market === planned.market && cutRegion(c, home) === region,
+    )?.vcpus;
+    const quotas = context.quotasByRegion?.[region] ?? context.quotas;
     const quota = Math.min(quotas[group]?.[planned.market] ?? 0, cut ?? Number.POSITIVE_INFINITY);
     const used = usage.get(key(group, planned.market, planned.region)) ?? 0;
     // A late predecessor can still hold the quota the plan gave this slot: wait for it.

@@ -109,7 +109,8 @@ export function decideAdoption(
   candidate: Plan,
   threshold: number,
 ): AdoptionDecision {
-  const cost = candidate.totals.expectedCostUsd;
+  // Transfer counts on both sides: the current plan's remaining cost includes it (projection.ts).
+  const cost = candidate.totals.expectedCostUsd + (candidate.totals.transferCostUsd ?? 0);
   const time = candidate.totals.makespanSeconds;
   const figures = `remaining cost $${current.costUsd.toFixed(2)} -> $${cost.toFixed(2)}, remaining time ${(current.makespanSeconds / 3600).toFixed(2)} h -> ${(time / 3600).toFixed(2)} h`;
   if (request.broken) return { adopt: true, detail: `current plan broken (${request.reason}); ${figures}` };

@@ -130,7 +130,7 @@ describe("reconcile", () => {
       observed(3600, { launchFailures: [failure], instances: [running] }),
       context(),
     );
-    expect(next.quotaCuts).toEqual([{ group: "G", market: "on-demand", vcpus: 4 }]);
+    expect(next.quotaCuts).toEqual([{ group: "G", market: "on-demand", vcpus: 4, region: "us-east-1" }]);
   });
 
   it("checkpoints and requeues the job of an instance announced for reclaim and re-plans", () => {

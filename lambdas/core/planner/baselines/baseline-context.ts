@@ -5,6 +5,7 @@
  * estimator's `enumerateCandidates` and to the planner's own expected-runtime rule, tests to
  * fixtures.
  */
+import { expectedHourlyPrice } from "../../catalog/select.ts";
 import type { Catalog, InstanceType } from "../../catalog/types.ts";
 import type { Candidate } from "../../estimator/types.ts";
 import type { Job, Workload } from "../../spec/workload.ts";
@@ -14,7 +15,10 @@ import type { QuotaTable } from "../api.ts";
 export interface BaselineContext {
   readonly workload: Workload;
   readonly catalog: Catalog;
+  /** The home region's quotas (and every region's that `quotasByRegion` lacks). */
   readonly quotas: QuotaTable;
+  /** Each planning region's quotas (EC2 quotas are per region); absent: `quotas` everywhere. */
+  readonly quotasByRegion?: Readonly<Record<string, QuotaTable>>;
   /** Every configuration of `job` on the given instance types, fitting or not (the estimator's candidates). */
   readonly candidatesFor: (job: Job, instanceTypes: readonly InstanceType[]) => readonly Candidate[];
   /**
@@ -50,8 +54,26 @@ export function findInstanceType(context: BaselineContext, name: string): Instan
   return context.catalog.instanceTypes.find((type) => type.name === name);
 }
 
-/** Instances of `type` the quota admits at once in `market`. */
+/** Instances of `type` the home region's quota admits at once in `market`. */
 export function quotaInstanceLimit(context: BaselineContext, type: InstanceType, market: Market): number {
   const group = type.quotaGroups[market];
   return Math.floor(context.quotas[group][market] / type.vcpus);
+}
+
+/** The quotas of `region`: its own where the context has them, else the home region's. */
+export function quotasIn(context: BaselineContext, region: string): QuotaTable {
+  return context.quotasByRegion?.[region] ?? context.quotas;
+}
+
+/**
+ * The lowest expected hourly price of `type` in `market` over the workload's regions (what a
+ * lower bound may assume: transfer only adds to it); undefined where no region offers it.
+ */
+export function lowestExpectedPrice(context: BaselineContext, type: InstanceType, market: Market): number | undefined {
+  let lowest: number | undefined;
+  for (const region of context.workload.regions) {
+    const price = expectedHourlyPrice(type, region, market);
+    if (price !== undefined && (lowest === undefined || price < lowest)) lowest = price;
+  }
+  return lowest;
 }

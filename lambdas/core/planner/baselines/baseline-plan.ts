@@ -3,12 +3,12 @@
  * and prices (per-second billing, 60 s minimum), an honest lower bound over the candidates
  * the baseline considered, and the considered list with the choice marked.
  */
-import { budgetHourlyPrice, expectedHourlyPrice } from "../../catalog/select.ts";
+import { budgetHourlyPrice } from "../../catalog/select.ts";
 import { billedCostUsd } from "../../cloud/billing.ts";
 import type { Candidate, Configuration } from "../../estimator/types.ts";
 import type { Market } from "../../spec/workload-schema.ts";
 import type { Assignment, ConsideredCandidate, Plan, PlannedInstance } from "../plan.ts";
-import type { BaselineContext } from "./baseline-context.ts";
+import { type BaselineContext, lowestExpectedPrice } from "./baseline-context.ts";
 
 export interface BaselineSchedule {
   readonly instances: readonly PlannedInstance[];
@@ -34,7 +34,8 @@ export function baselinePlan(
   const types = new Map(context.catalog.instanceTypes.map((type) => [type.name, type]));
   const instances = schedule.instances.map((instance): PlannedInstance => {
     const type = types.get(instance.instanceType);
-    const budget = type === undefined ? undefined : budgetHourlyPrice(type, context.workload.region, instance.market);
+    const region = instance.region ?? context.workload.region;
+    const budget = type === undefined ? undefined : budgetHourlyPrice(type, region, instance.market);
     return { ...instance, budgetHourlyPriceUsd: budget ?? instance.hourlyPriceUsd };
   });
   const expectedCostUsd = instances.reduce(
@@ -46,6 +47,8 @@ export function baselinePlan(
       sum + billedCostUsd(instance.start, instance.end, instance.budgetHourlyPriceUsd ?? instance.hourlyPriceUsd),
     0,
   );
+  // Jobs a baseline placed outside the home region move their data and checkpoints (data-transfer.ts).
+  const transferCostUsd = schedule.assignments.reduce((sum, assignment) => sum + (assignment.transferUsd ?? 0), 0);
   // The makespan is the last job's end, as the validator reads it (instances end no later).
   const makespanSeconds = schedule.assignments.reduce((latest, assignment) => Math.max(latest, assignment.end), 0);
   const pricing = candidatePricing(context);
@@ -64,7 +67,7 @@ export function baselinePlan(
     objective,
     instances,
     assignments: schedule.assignments,
-    totals: { expectedCostUsd, makespanSeconds, budgetCostUsd },
+    totals: { expectedCostUsd, makespanSeconds, budgetCostUsd, ...(transferCostUsd > 0 ? { transferCostUsd } : {}) },
     lowerBound,
     gap: achieved > 0 ? Math.max(0, (achieved - lowerBound) / achieved) : 0,
     solveSeconds: startedAt !== undefined && finishedAt !== undefined ? Math.max(0, finishedAt - startedAt) : 0,
@@ -101,8 +104,9 @@ export function sameConfiguration(a: Configuration, b: Configuration): boolean {
 
 /**
  * Expected USD of the GPUs a candidate occupies for its expected runtime, per market its job
- * may use: the share of the instance price, as the planner's candidates are priced. The
- * spot entry is left out when the job cannot checkpoint.
+ * may use: the share of the instance price (in the cheapest of the workload's regions), as
+ * the planner's candidates are priced. The spot entry is left out when the job cannot
+ * checkpoint.
  */
 export type CandidatePricing = (candidate: Candidate) => Partial<Record<Market, number>>;
 
@@ -116,7 +120,7 @@ export function candidatePricing(context: BaselineContext): CandidatePricing {
     const job = jobs.get(candidate.jobId);
     for (const market of context.workload.markets) {
       if (market === "spot" && job !== undefined && !job.checkpointable) continue;
-      const price = expectedHourlyPrice(type, context.workload.region, market);
+      const price = lowestExpectedPrice(context, type, market);
       if (price === undefined) continue;
       const gpus = candidate.config.nodes * candidate.config.gpusPerNode;
       costs[market] = ((price * gpus) / type.gpus) * (context.expectedRuntimeSeconds(candidate, market) / 3600);

@@ -1,17 +1,21 @@
 /**
  * Baseline "per-job cheapest": how SkyPilot chooses (`sky/optimizer.py` minimises each
- * task's hourly price x estimated runtime, one task at a time). Each job, on its own:
+ * task's hourly price x estimated runtime, one task at a time, over every enabled region,
+ * adding the egress cost of moving the task's inputs there). Each job, on its own:
  *
  *   1. keeps its default technique: the first technique the job lists that fits anywhere
  *      (a SkyPilot user ships one training script, with one parallelism);
  *   2. takes, among that technique's fitting configurations on the offered instance types
  *      and the markets it may use (spot only where a spot price exists and the job can
- *      checkpoint; a configuration only where the quota can ever hold it), the one with the
- *      lowest bill for whole instances: nodes x hourly price x (boot + expected runtime).
+ *      checkpoint; a configuration only where the quota can ever hold it) in every region the
+ *      spec names, the one with the lowest bill: nodes x the region's hourly price x (boot +
+ *      expected runtime) for whole instances, plus the job's inter-region transfer when the
+ *      region is not the home one (the planner's figure, data-transfer.ts).
  *      Configurations that meet the job's deadline on their own are preferred; when none
  *      does, the cheapest overall is taken and the plan will miss the deadline;
  *   3. gets its own instances, launched as soon as the vCPU quota of its group and market
- *      admits them (jobs in spec order), released when it ends. No instance is shared.
+ *      admits them (jobs in spec order; quotas per region), released when it ends. No
+ *      instance is shared.
  */
 import { expectedHourlyPrice, offeredInstanceTypes } from "../../catalog/select.ts";
 import type { InstanceType } from "../../catalog/types.ts";
@@ -19,8 +23,9 @@ import { billedCostUsd } from "../../cloud/billing.ts";
 import { InfeasibleWorkloadError } from "../../errors.ts";
 import type { Job } from "../../spec/workload.ts";
 import type { Market, QuotaGroup } from "../../spec/workload-schema.ts";
+import { jobTransfer } from "../data-transfer.ts";
 import type { Assignment, Plan, PlannedInstance } from "../plan.ts";
-import { type BaselineContext, bootSeconds, jobDeadlineSeconds } from "./baseline-context.ts";
+import { type BaselineContext, bootSeconds, jobDeadlineSeconds, quotasIn } from "./baseline-context.ts";
 import { baselinePlan, type JobChoice } from "./baseline-plan.ts";
 import { allowedMarkets, type FittingCandidate, fittingCandidates } from "./job-options.ts";
 import { UsageProfile } from "./usage-profile.ts";
@@ -31,8 +36,12 @@ interface Offer {
   readonly candidate: FittingCandidate;
   readonly type: InstanceType;
   readonly market: Market;
+  readonly region: string;
   readonly hourlyPriceUsd: number;
   readonly seconds: number;
+  /** Inter-region transfer of the job's data and checkpoints; 0 in the home region. */
+  readonly transferUsd: number;
+  /** Instances for boot + expected runtime, plus the transfer. */
   readonly billUsd: number;
 }
 
@@ -49,10 +58,10 @@ export function perJobCheapestPlan(context: BaselineContext): Plan {
     const candidates = context.candidatesFor(job, types);
     const offer = cheapestOffer(context, job, candidates, types);
     const group = offer.type.quotaGroups[offer.market];
-    const key = `${group}/${offer.market}`;
+    const key = `${offer.region}/${group}/${offer.market}`;
     let profile = quotaUse.get(key);
     if (profile === undefined) {
-      profile = new UsageProfile(context.quotas[group as QuotaGroup][offer.market]);
+      profile = new UsageProfile(quotasIn(context, offer.region)[group as QuotaGroup][offer.market]);
       quotaUse.set(key, profile);
     }
     const vcpus = offer.candidate.config.nodes * offer.type.vcpus;
@@ -68,6 +77,7 @@ export function perJobCheapestPlan(context: BaselineContext): Plan {
         id,
         instanceType: offer.type.name,
         market: offer.market,
+        ...(offer.region === context.workload.region ? {} : { region: offer.region }),
         availabilityZone: undefined,
         start: launch,
         end: launch + boot + offer.seconds,
@@ -84,6 +94,7 @@ export function perJobCheapestPlan(context: BaselineContext): Plan {
       samplesPerSecond: offer.candidate.estimate.samplesPerSecond,
       throughputSource: offer.candidate.estimate.source,
       ...(offer.market === "spot" ? { expectedOverheadSeconds: offer.seconds - offer.candidate.runtimeSeconds } : {}),
+      ...(offer.transferUsd > 0 ? { transferUsd: offer.transferUsd } : {}),
     });
     choices.push({ jobId: job.id, candidates, chosen: offer.candidate.config, market: offer.market });
   }
@@ -91,8 +102,9 @@ export function perJobCheapestPlan(context: BaselineContext): Plan {
 }
 
 /**
- * What the per-job cheapest plan will cost, without scheduling it: each job's bill is fixed
- * by its offer (its own instances for boot + runtime); the schedule only decides when.
+ * What the per-job cheapest plan's instances will cost (its `expectedCostUsd`; transfer
+ * comes on top), without scheduling it: each job's bill is fixed by its offer (its own
+ * instances for boot + runtime); the schedule only decides when.
  */
 export function perJobCheapestCostUsd(context: BaselineContext): number {
   const types = offeredInstanceTypes(context.catalog, context.workload);
@@ -120,19 +132,32 @@ function cheapestOffer(
     if (candidate.config.technique !== technique) continue;
     const type = typesByName.get(candidate.config.instanceType);
     if (type === undefined) continue;
-    for (const market of allowedMarkets(job, context.workload.markets)) {
-      const price = expectedHourlyPrice(type, context.workload.region, market);
-      const group = type.quotaGroups[market];
-      if (price === undefined || candidate.config.nodes * type.vcpus > context.quotas[group][market]) continue;
-      const seconds = context.expectedRuntimeSeconds(candidate, market);
-      offers.push({
-        candidate,
-        type,
-        market,
-        hourlyPriceUsd: price,
-        seconds,
-        billUsd: (candidate.config.nodes * price * (boot + seconds)) / 3600,
-      });
+    for (const region of context.workload.regions) {
+      for (const market of allowedMarkets(job, context.workload.markets)) {
+        const price = expectedHourlyPrice(type, region, market);
+        const group = type.quotaGroups[market];
+        if (price === undefined || candidate.config.nodes * type.vcpus > quotasIn(context, region)[group][market]) {
+          continue;
+        }
+        const seconds = context.expectedRuntimeSeconds(candidate, market);
+        const transferUsd = jobTransfer(
+          job,
+          seconds,
+          context.workload.spot.checkpointIntervalMinutes,
+          context.workload.region,
+          region,
+        ).usd;
+        offers.push({
+          candidate,
+          type,
+          market,
+          region,
+          hourlyPriceUsd: price,
+          seconds,
+          transferUsd,
+          billUsd: (candidate.config.nodes * price * (boot + seconds)) / 3600 + transferUsd,
+        });
+      }
     }
   }
   if (offers.length === 0) {

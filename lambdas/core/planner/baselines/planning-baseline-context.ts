@@ -17,6 +17,8 @@ export interface PlanningBaselineInput {
   readonly workload: Workload;
   readonly catalog: Catalog;
   readonly quotas: QuotaTable;
+  /** Each planning region's quotas; absent: `quotas` in every region. */
+  readonly quotasByRegion?: Readonly<Record<string, QuotaTable>>;
   readonly profiles: ProfileStore;
   readonly clock?: () => number;
 }
@@ -52,6 +54,7 @@ export function planningBaselineContext(input: PlanningBaselineInput): BaselineC
     workload,
     catalog,
     quotas: input.quotas,
+    ...(input.quotasByRegion === undefined ? {} : { quotasByRegion: input.quotasByRegion }),
     candidatesFor,
     expectedRuntimeSeconds: (candidate, market) => {
       const runtime = candidate.runtimeSeconds ?? Number.POSITIVE_INFINITY;

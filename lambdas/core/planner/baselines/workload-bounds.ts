@@ -8,9 +8,12 @@
  *    boot, idle GPUs and the 60-second minimum only add;
  *  - makespan: the boot time plus the longest of the jobs' shortest expected runtimes, over
  *    candidates whose instances the quota can hold at all.
+ *
+ * Over several regions each price and quota is the best any of the workload's regions
+ * offers (transfer only adds to a cost).
  */
 import { expectedHourlyPrice, offeredInstanceTypes } from "../../catalog/select.ts";
-import { type BaselineContext, bootSeconds } from "./baseline-context.ts";
+import { type BaselineContext, bootSeconds, quotasIn } from "./baseline-context.ts";
 import { allowedMarkets, fittingCandidates } from "./job-options.ts";
 
 export interface WorkloadBounds {
@@ -19,7 +22,7 @@ export interface WorkloadBounds {
 }
 
 export function workloadBounds(context: BaselineContext): WorkloadBounds {
-  const { workload, quotas } = context;
+  const { workload } = context;
   const types = offeredInstanceTypes(context.catalog, workload);
   const typesByName = new Map(types.map((type) => [type.name, type]));
   let costUsd = 0;
@@ -31,13 +34,15 @@ export function workloadBounds(context: BaselineContext): WorkloadBounds {
       const type = typesByName.get(candidate.config.instanceType);
       if (type === undefined) continue;
       for (const market of allowedMarkets(job, workload.markets)) {
-        const price = expectedHourlyPrice(type, workload.region, market);
-        if (price === undefined) continue;
-        const seconds = context.expectedRuntimeSeconds(candidate, market);
-        const gpus = candidate.config.nodes * candidate.config.gpusPerNode;
-        cheapest = Math.min(cheapest, ((price * gpus) / type.gpus) * (seconds / 3600));
-        if (candidate.config.nodes * type.vcpus <= quotas[type.quotaGroups[market]][market]) {
-          fastest = Math.min(fastest, seconds);
+        for (const region of workload.regions) {
+          const price = expectedHourlyPrice(type, region, market);
+          if (price === undefined) continue;
+          const seconds = context.expectedRuntimeSeconds(candidate, market);
+          const gpus = candidate.config.nodes * candidate.config.gpusPerNode;
+          cheapest = Math.min(cheapest, ((price * gpus) / type.gpus) * (seconds / 3600));
+          if (candidate.config.nodes * type.vcpus <= quotasIn(context, region)[type.quotaGroups[market]][market]) {
+            fastest = Math.min(fastest, seconds);
+          }
         }
       }
     }
