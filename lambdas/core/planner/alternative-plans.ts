@@ -18,7 +18,7 @@ import { type BaselineName, runBaseline } from "./baselines/run-baselines.ts";
 import { makespanLowerBound } from "./bounds.ts";
 import { listScheduleByDeadline, listSchedulePlan, listScheduleWithinBudget } from "./list-schedule.ts";
 import type { Plan, PlanSource } from "./plan.ts";
-import { markChosen } from "./plan-parts.ts";
+import { expectedSpendUsd, markChosen } from "./plan-parts.ts";
 import type { PlanningProblem } from "./planning-problem.ts";
 import { spotSlowdown } from "./spot-overhead.ts";
 
@@ -68,8 +68,7 @@ export function alternativePlans(input: AlternativeInput): AlternativePlan[] {
     if (searched !== undefined && input.isValid(searched)) plans.push({ source: "list-schedule", plan: searched });
   }
   const context = baselineContext(input);
-  const value = (plan: Plan) =>
-    input.compareBy === "cost" ? plan.totals.expectedCostUsd : plan.totals.makespanSeconds;
+  const value = (plan: Plan) => (input.compareBy === "cost" ? expectedSpendUsd(plan) : plan.totals.makespanSeconds);
   // Per-job cheapest first: it is the one most often close, and the p4d baselines are skipped
   // when their own lower bound cannot beat the best valid plan so far.
   const order: BaselineName[] = ["per-job-cheapest", "current-practice", "fixed-cluster", "greedy"];

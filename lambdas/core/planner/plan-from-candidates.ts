@@ -17,6 +17,7 @@ import { greedySchedule } from "./greedy-schedule.ts";
 import { budgetError, capacityError, deadlineError, noPlanFoundError, unplaceableError } from "./infeasibility.ts";
 import { buildPlanModel, type ModelObjective, START_TIE_BREAK_USD } from "./milp-model.ts";
 import type { ConsideredCandidate, Plan, PlanSource } from "./plan.ts";
+import { expectedSpendUsd } from "./plan-parts.ts";
 import { buildPlanningProblem, type PlanningProblem } from "./planning-problem.ts";
 import { DEFAULT_MAX_OPTIONS_PER_CLASS, pruneOptions, type SlottedOption } from "./prune-options.ts";
 import { type SlotSchedule, slottedCostUsd, slottedMakespanSlots } from "./slot-schedule.ts";
@@ -389,8 +390,9 @@ export async function planFromCandidates(
     failure: string | undefined,
   ): Plan {
     const entries: Entry[] = [...(slotted === undefined ? [] : [slotted]), ...alternatives];
-    const value = (plan: Plan) => (kind === "min-cost" ? plan.totals.expectedCostUsd : plan.totals.makespanSeconds);
-    const tie = (plan: Plan) => (kind === "min-cost" ? plan.totals.makespanSeconds : plan.totals.expectedCostUsd);
+    // Cost includes inter-region transfer, as in the MILP's objective.
+    const value = (plan: Plan) => (kind === "min-cost" ? expectedSpendUsd(plan) : plan.totals.makespanSeconds);
+    const tie = (plan: Plan) => (kind === "min-cost" ? plan.totals.makespanSeconds : expectedSpendUsd(plan));
     let best = entries[0] as Entry;
     for (const entry of entries.slice(1)) {
       const a = value(entry.plan);
@@ -562,7 +564,7 @@ export async function planFromCandidates(
         throw budgetError(
           worstCase,
           budgetUsd,
-          cheapest.discretisation?.solverStatus === "optimal" && worstCase <= cheapest.totals.expectedCostUsd + 1e-9,
+          cheapest.discretisation?.solverStatus === "optimal" && worstCase <= expectedSpendUsd(cheapest) + 1e-9,
         );
       }
       horizon = cheapest.totals.makespanSeconds + (cheapest.discretisation?.slotSeconds ?? 0);
@@ -724,11 +726,11 @@ function workloadOfSolve(
 
 /** The plan's worst-case cost (budget prices); plans from other sources may not carry it. */
 function budgetCostOf(plan: Plan): number {
-  return plan.totals.budgetCostUsd ?? plan.totals.expectedCostUsd;
+  return (plan.totals.budgetCostUsd ?? plan.totals.expectedCostUsd) + (plan.totals.transferCostUsd ?? 0);
 }
 
 function score(plan: Plan, objective: ModelObjective): number {
-  return objective.kind === "min-cost" ? plan.totals.expectedCostUsd : plan.totals.makespanSeconds;
+  return objective.kind === "min-cost" ? expectedSpendUsd(plan) : plan.totals.makespanSeconds;
 }
 
 /**

@@ -111,3 +111,8 @@ export function markChosen(
     };
   });
 }
+
+/** What a plan is expected to spend: its instances plus inter-region transfer (what min-cost compares). */
+export function expectedSpendUsd(plan: Plan): number {
+  return plan.totals.expectedCostUsd + (plan.totals.transferCostUsd ?? 0);
+}
