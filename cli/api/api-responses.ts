@@ -12,6 +12,7 @@ export const WORKLOAD_STATUSES = [
   "planned",
   "infeasible",
   "approved",
+  "profiling",
   "running",
   "completed",
   "failed",

@@ -16,9 +16,17 @@ export const profileRecordSchema = z.strictObject({
   gpusPerNode: z.int({ error: "expected an integer >= 1" }).min(1, { error: "expected an integer >= 1" }),
   samplesPerSecond: z
     .number({ error: "expected a number > 0" })
-    .positive({ error: "expected a number > 0" })
+    .nonnegative({ error: "expected a number > 0" })
     .finite({ error: "expected a finite number > 0" }),
   peakMemoryGiBPerGpu: z.number({ error: "expected a number >= 0" }).nonnegative({ error: "expected a number >= 0" }),
   measuredAt: z.iso.datetime({ error: "expected an ISO 8601 date-time such as '2026-11-27T13:00:00Z'" }),
   where: z.string().min(1, { error: "expected where it was measured, e.g. 'aws:us-east-1:i-0abc' or 'sim'" }),
-}) satisfies z.ZodType<ProfileRecord>;
+  fits: z.boolean({ error: "expected true or false" }).optional(),
+  reason: z.string().max(500, { error: "expected at most 500 characters" }).optional(),
+})
+  // A measurement is > 0 samples/s; only a does-not-fit record (fits: false) carries 0.
+  .superRefine((record, context) => {
+    if (record.fits !== false && record.samplesPerSecond <= 0) {
+      context.addIssue({ code: "custom", path: ["samplesPerSecond"], message: "expected a number > 0" });
+    }
+  }) satisfies z.ZodType<ProfileRecord>;
