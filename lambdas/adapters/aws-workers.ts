@@ -109,7 +109,11 @@ export class AwsWorkers implements WorkerPort, ProfileWorkerPort {
         request.technique,
         Array.from({ length: request.gpusPerInstance }, (_, index) => index),
       )),
-      profile: { warmupSteps: request.warmupSteps, measuredSteps: request.measuredSteps, jobSignature: request.jobSignature },
+      profile: {
+        warmupSteps: request.warmupSteps,
+        measuredSteps: request.measuredSteps,
+        jobSignature: request.jobSignature,
+      },
     });
     for (const instanceId of request.instanceIds) {
       await orders.update(workloadId, instanceId, (current) =>

@@ -56,7 +56,10 @@ export type ProfilingPassOutcome =
       readonly actions: readonly ProfilingAction[];
     };
 
-export async function runProfilingPass(deps: ProfilingPassDeps, input: ProfilingPassInput): Promise<ProfilingPassOutcome> {
+export async function runProfilingPass(
+  deps: ProfilingPassDeps,
+  input: ProfilingPassInput,
+): Promise<ProfilingPassOutcome> {
   const { store, cloud } = deps;
   const { workloadId, now } = input;
   const tags = { [SATURN_TAGS.workload]: workloadId, [SATURN_TAGS.role]: PROFILER_ROLE };

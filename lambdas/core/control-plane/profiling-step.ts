@@ -81,12 +81,15 @@ export function advanceProfilingPhase(
   const liveOf = (run: ProfileRunRecord) => nodesOf(run).filter(isLive);
 
   // Endings reported by the workers, and instances lost under a run.
-  let runs = stored.runs.map((run) => (ENDED_RUN_STATUSES.has(run.status) ? run : observeEnding(run, observed, nodesOf(run))));
+  let runs = stored.runs.map((run) =>
+    ENDED_RUN_STATUSES.has(run.status) ? run : observeEnding(run, observed, nodesOf(run)),
+  );
 
   // Phase-wide stops: cancel, the minutes, the budget guard.
   const live = observed.instances.filter(isLive);
   const projected =
-    observed.spendUsd + live.reduce((sum, instance) => sum + instance.hourlyPriceUsd, 0) * (context.guardSeconds / 3600);
+    observed.spendUsd +
+    live.reduce((sum, instance) => sum + instance.hourlyPriceUsd, 0) * (context.guardSeconds / 3600);
   const stop: { status: ProfileRunStatus; reason: string } | undefined = observed.cancelRequested
     ? { status: "cancelled", reason: "the workload was cancelled" }
     : now >= startedAt + settings.maxMinutes * 60
@@ -225,7 +228,8 @@ function observeEnding(
     if (event.kind === "failed") {
       return ended(run, "failed", `the harness exited ${event.exitCode}: ${event.reason}`, observed.now);
     }
-    if (event.kind === "stopped") return ended(run, "failed", `stopped (${event.reason}) before measuring`, observed.now);
+    if (event.kind === "stopped")
+      return ended(run, "failed", `stopped (${event.reason}) before measuring`, observed.now);
     if (event.kind === "completed") return ended(run, "failed", "completed without a measurement", observed.now);
   }
   const gone = nodes.find((instance) => !isLive(instance));

@@ -11,8 +11,8 @@
  */
 import { type CloudInstance, type CloudPort, SATURN_TAGS } from "../cloud/cloud-port.ts";
 import { isLive } from "../reconciler/plan-view.ts";
-import { PROFILER_ROLE } from "./profiling-phase-record.ts";
 import { FINAL_STATUSES, type WorkloadStore, type WorkloadSummary } from "../store/workload-store.ts";
+import { PROFILER_ROLE } from "./profiling-phase-record.ts";
 
 export interface SweepDecision {
   readonly instanceId: string;

@@ -12,10 +12,10 @@
  *   no item passes DynamoDB's 400 KB limit, and are read back whole or not at all.
  */
 
+import type { ProfilingPhase } from "../control-plane/profiling-phase-record.ts";
 import type { ProfileRecord } from "../estimator/types.ts";
 import type { Plan } from "../planner/plan.ts";
 import type { WorkerEvent } from "../protocol/worker-protocol.ts";
-import type { ProfilingPhase } from "../control-plane/profiling-phase-record.ts";
 import type { ExecutionRecord } from "../reconciler/execution-record.ts";
 import type { AttemptStart } from "../reconciler/worker-events-fold.ts";
 
