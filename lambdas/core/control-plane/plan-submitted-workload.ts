@@ -25,7 +25,16 @@ import {
   type WorkloadStore,
 } from "../store/workload-store.ts";
 import { describeProposal, proposeProfilingPhase, summarizeOutcome } from "./profiling-phase-record.ts";
+import { DEFAULT_GUARD_SECONDS } from "./profiling-step.ts";
 import { type StackLimits, storedWorkload } from "./stored-workload.ts";
+
+/**
+ * What a profile run is billed on the control plane beyond boot and steps: up to a pass
+ * interval (the one-minute schedule) before its assignment and another before its
+ * terminate, plus the budget guard's two-minute look-ahead (profiling-step.ts), so that a
+ * phase priced within its budget does not trip the guard.
+ */
+export const PROFILE_RUN_OVERHEAD_SECONDS = 2 * 60 + DEFAULT_GUARD_SECONDS;
 
 export interface PlanDeps {
   readonly store: WorkloadStore & ProfilingPhaseStore;
@@ -82,7 +91,13 @@ export async function planSubmittedWorkload(deps: PlanDeps, workloadId: string, 
   } else if (workload.profiling !== undefined) {
     const signatures = [...new Set(workload.jobs.map((job) => jobSignature(job)))];
     const profiles = new InMemoryProfileStore(await deps.store.profiles(signatures));
-    const choice = chooseProfilingRuns(plan, workload, profiles, workload.profiling, deps.catalog);
+    const choice = chooseProfilingRuns(
+      plan,
+      workload,
+      profiles,
+      { ...workload.profiling, overheadSeconds: PROFILE_RUN_OVERHEAD_SECONDS },
+      deps.catalog,
+    );
     if (choice.runs.length > 0) {
       const phase = proposeProfilingPhase(choice, workload.profiling, version);
       try {

@@ -2,7 +2,7 @@
  * A reconcile pass of a workload in its profiling phase (the reconcile pass calls it under
  * the workload's lease while the phase is proposed or running):
  *
- *   observe (the phase's instances by tag, worker events, spend) -> advance (pure,
+ *   observe (the phase's instances by tag, worker events) -> advance (pure,
  *   profiling-step.ts) -> act (launch, assign, terminate) -> save the phase (conditional)
  *   -> workload status, audit trail
  *
@@ -63,14 +63,10 @@ export async function runProfilingPass(
   const { store, cloud } = deps;
   const { workloadId, now } = input;
   const tags = { [SATURN_TAGS.workload]: workloadId, [SATURN_TAGS.role]: PROFILER_ROLE };
-  const [instances, events, spendUsd] = await Promise.all([
-    cloud.describe(tags),
-    store.workerEvents(workloadId),
-    cloud.spendUsd(tags),
-  ]);
+  const [instances, events] = await Promise.all([cloud.describe(tags), store.workerEvents(workloadId)]);
   const step = advanceProfilingPhase(
     input.phase,
-    { now, instances, events, spendUsd, cancelRequested: input.cancelRequested },
+    { now, instances, events, cancelRequested: input.cancelRequested },
     {
       workloadId,
       region: input.region,

@@ -1,6 +1,6 @@
 /**
  * One step of the profiling phase, pure: the stored phase and what a pass observed (the
- * phase's instances by tag, the workload's worker events, the phase's spend) in, the next
+ * phase's instances by tag, the workload's worker events) in, the next
  * phase and the actions out. Level-triggered like the reconciler: every rule is decided
  * again from the observation each pass, so a lost pass or a repeated event changes nothing
  * twice.
@@ -12,6 +12,11 @@
  * - a run that ended has its live instances terminated at once;
  * - a waiting run is launched (on demand, every node, tagged) while the spend so far plus
  *   the prices of the runs under way plus its own price stays within the phase's budget;
+ * - the spend is the phase's own account, on the control plane's clock: each launched run's
+ *   on-demand price for every node from the pass that launched it to the pass that ended it,
+ *   at least EC2's 60 s (EC2's LaunchTime is not used: an emulator's clock is not the
+ *   pass's, and the account errs high, since a launch follows its pass and a terminate
+ *   follows the pass that ends the run);
  * - a launched run whose nodes all run gets its assignment (profile mode);
  * - past the phase's minutes, or when the spend so far plus one guard interval of every
  *   live instance would pass the budget, or on cancel, every run not ended ends
@@ -40,8 +45,6 @@ export interface ProfilingObservation {
   /** Every instance tagged with the workload and the profiler role, any state. */
   readonly instances: readonly CloudInstance[];
   readonly events: readonly WorkerEvent[];
-  /** Billed so far for the phase's instances. */
-  readonly spendUsd: number;
   readonly cancelRequested: boolean;
 }
 
@@ -87,9 +90,9 @@ export function advanceProfilingPhase(
 
   // Phase-wide stops: cancel, the minutes, the budget guard.
   const live = observed.instances.filter(isLive);
+  const spendUsd = runs.reduce((sum, run) => sum + billedUsd(run, now), 0);
   const projected =
-    observed.spendUsd +
-    live.reduce((sum, instance) => sum + instance.hourlyPriceUsd, 0) * (context.guardSeconds / 3600);
+    spendUsd + live.reduce((sum, instance) => sum + instance.hourlyPriceUsd, 0) * (context.guardSeconds / 3600);
   const stop: { status: ProfileRunStatus; reason: string } | undefined = observed.cancelRequested
     ? { status: "cancelled", reason: "the workload was cancelled" }
     : now >= startedAt + settings.maxMinutes * 60
@@ -97,7 +100,7 @@ export function advanceProfilingPhase(
       : live.length > 0 && projected > settings.budgetUsd
         ? {
             status: "over-budget",
-            reason: `$${observed.spendUsd.toFixed(2)} spent and the next ${context.guardSeconds} s of the live profile instances would pass the phase's budget of $${settings.budgetUsd.toFixed(2)}`,
+            reason: `$${spendUsd.toFixed(2)} spent and the next ${context.guardSeconds} s of the live profile instances would pass the phase's budget of $${settings.budgetUsd.toFixed(2)}`,
           }
         : undefined;
   if (stop !== undefined) {
@@ -116,11 +119,11 @@ export function advanceProfilingPhase(
       return run;
     }
     if (run.status === "waiting") {
-      if (observed.spendUsd + committed + run.estimatedCostUsd > settings.budgetUsd) {
+      if (spendUsd + committed + run.estimatedCostUsd > settings.budgetUsd) {
         return ended(
           run,
           "over-budget",
-          `$${run.estimatedCostUsd.toFixed(2)} more would pass the phase's budget of $${settings.budgetUsd.toFixed(2)} ($${observed.spendUsd.toFixed(2)} spent, $${committed.toFixed(2)} under way)`,
+          `$${run.estimatedCostUsd.toFixed(2)} more would pass the phase's budget of $${settings.budgetUsd.toFixed(2)} ($${spendUsd.toFixed(2)} spent, $${committed.toFixed(2)} under way)`,
           now,
         );
       }
@@ -168,7 +171,7 @@ export function advanceProfilingPhase(
     status: finished ? (observed.cancelRequested ? "cancelled" : "done") : "running",
     startedAt,
     endedAt: finished ? now : undefined,
-    spentUsd: Math.max(stored.spentUsd, observed.spendUsd),
+    spentUsd: runs.reduce((sum, run) => sum + billedUsd(run, now), 0),
     runs,
   };
   return { phase, actions };
@@ -235,6 +238,20 @@ function observeEnding(
   const gone = nodes.find((instance) => !isLive(instance));
   if (gone !== undefined) return ended(run, "lost", `instance ${gone.id} is ${gone.state}`, observed.now);
   return run;
+}
+
+/** EC2 bills at least a minute per instance (core/cloud/billing.ts). */
+const MINIMUM_BILLED_SECONDS = 60;
+
+/** The run's price per hour for all its nodes, from the choice's price and duration. */
+function usdPerHour(run: ProfileRunRecord): number {
+  return run.estimatedSeconds > 0 ? (run.estimatedCostUsd * 3600) / run.estimatedSeconds : 0;
+}
+
+function billedUsd(run: ProfileRunRecord, now: number): number {
+  if (run.launchedAt === undefined) return 0;
+  const seconds = Math.max(MINIMUM_BILLED_SECONDS, (run.endedAt ?? now) - run.launchedAt);
+  return (usdPerHour(run) * seconds) / 3600;
 }
 
 function ended(run: ProfileRunRecord, status: ProfileRunStatus, reason: string | undefined, now: number) {
