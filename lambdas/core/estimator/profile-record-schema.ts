@@ -25,9 +25,9 @@ export const profileRecordSchema = z
     fits: z.boolean({ error: "expected true or false" }).optional(),
     reason: z.string().max(500, { error: "expected at most 500 characters" }).optional(),
   })
-  // A measurement is > 0 samples/s; only a does-not-fit record (fits: false) carries 0.
+  // A measurement is > 0 samples/s; only a does-not-fit record (fits: false) carries 0 (a negative figure already failed above).
   .superRefine((record, context) => {
-    if (record.fits !== false && record.samplesPerSecond <= 0) {
+    if (record.fits !== false && record.samplesPerSecond === 0) {
       context.addIssue({ code: "custom", path: ["samplesPerSecond"], message: "expected a number > 0" });
     }
   }) satisfies z.ZodType<ProfileRecord>;
