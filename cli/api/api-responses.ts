@@ -12,6 +12,7 @@ export const WORKLOAD_STATUSES = [
   "planned",
   "infeasible",
   "approved",
+  "profiling",
   "running",
   "completed",
   "failed",
@@ -105,7 +106,20 @@ const planSchema = z.looseObject({
   gap: z.number(),
   solveSeconds: z.number(),
 });
-const planAnswerSchema = z.looseObject({ workloadId: z.string(), planVersion: z.number(), plan: planSchema });
+/** The profiling phase proposed with (or run before) the plan; absent from stacks older than it. */
+const profilingSchema = z.looseObject({
+  status: z.string(),
+  estimatedCostUsd: z.number(),
+  spentUsd: z.number(),
+  settings: z.looseObject({ budgetUsd: z.number(), maxMinutes: z.number() }),
+  runs: z.array(z.looseObject({ status: z.string() })),
+});
+const planAnswerSchema = z.looseObject({
+  workloadId: z.string(),
+  planVersion: z.number(),
+  plan: planSchema,
+  profiling: profilingSchema.nullish(),
+});
 export type PlanAnswerView = z.infer<typeof planAnswerSchema>;
 
 export class UnexpectedAnswerError extends Error {

@@ -84,6 +84,13 @@ export async function watchWorkload(
       }
     }
     if (FINAL.has(detail.status)) break;
+    // Back in `planned` after a profiling phase: the measured plan waits for an approval.
+    if (detail.status === "planned" && detail.planVersion > 1) {
+      env.stdout.write(
+        `${detail.id} waits for approval of plan v${detail.planVersion} (made from the profiling phase's measurements): saturn plan ${detail.id}, then saturn approve ${detail.id}\n`,
+      );
+      return EXIT.ok;
+    }
     await env.sleep(pollSecondsBetween * 1000);
   }
   return finalReport(detail, env, api.endpoint.region);

@@ -38,7 +38,7 @@ import { EmulatorIdentities } from "./emulator-identities.ts";
 import { lambdaContext } from "./lambda-context.ts";
 import { MotoServer } from "./moto-server.ts";
 import { type InvocationWrapper, QueueTrigger, type SqsHandler } from "./queue-trigger.ts";
-import { DEFAULT_AGENT_MODEL, type Ec2EventKind, SimulatedAgents } from "./simulated-agents.ts";
+import { type AgentModel, DEFAULT_AGENT_MODEL, type Ec2EventKind, SimulatedAgents } from "./simulated-agents.ts";
 import { VirtualClock } from "./virtual-clock.ts";
 
 export const LOCAL_REGION = "us-east-1";
@@ -67,6 +67,8 @@ export interface LocalStackOptions {
   readonly around?: InvocationWrapper;
   /** SDK request handler of the control plane's clients (the benchmark's meter). */
   readonly requestHandler?: unknown;
+  /** Overrides of the simulated agents' model (tests: a profile run that does not fit). */
+  readonly agentModel?: Partial<AgentModel>;
 }
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
@@ -236,6 +238,7 @@ export class LocalStack {
             if (!spot || type === undefined) return 0;
             return DEFAULT_INTERRUPTION_RATE_PER_HOUR[type.family] ?? FALLBACK_INTERRUPTION_RATE_PER_HOUR;
           },
+          ...options.agentModel,
         },
         onEc2Event: (kind, instance) => deliver(kind, instance.id),
       });

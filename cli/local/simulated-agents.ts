@@ -6,6 +6,12 @@
  * through the deployed worker-event queue (agent-alive, heartbeat, checkpoint-saved,
  * completed, stopped, interruption-notice) exactly as the agent on a GPU instance would.
  *
+ * Profile assignments (`profile` set, the profiling phase) "train" their warm-up and
+ * measured steps at the same drawn true throughput a training attempt would have, then
+ * report it as `throughput-measured` (where: `local:<instance id>`) and `completed`; the
+ * model's `profileDoesNotFit` can make a configuration report does-not-fit instead, as the
+ * harness does when every rank agrees on an out-of-memory.
+ *
  * Spot instances are interrupted at the model's rate: the agent reports the notice, the
  * stack delivers EventBridge's "EC2 Spot Instance Interruption Warning" to the EC2-event
  * handler, and two minutes later the instance is terminated in the emulator (moto never
@@ -41,6 +47,8 @@ export interface AgentModel {
   readonly throughputSigma: number;
   /** AWS's two-minute notice (EC2 User Guide, "Spot Instance interruption notices"). */
   readonly interruptionNoticeSeconds: number;
+  /** A reason when a profile run of this assignment on this type runs out of memory (default: it fits). */
+  readonly profileDoesNotFit?: (assignment: AssignmentMessage, instanceType: string) => string | undefined;
 }
 
 export const DEFAULT_AGENT_MODEL: AgentModel = {
@@ -311,7 +319,7 @@ export class SimulatedAgents {
       // Node 0 of a multi-node attempt speaks for it; an attempt id never starts twice.
       if (assignment.instanceIds[0] !== agent.instanceId || agent.started.has(assignment.attemptId)) continue;
       agent.started.add(assignment.attemptId);
-      const fromSamples = assignment.checkpoint.resumeFrom?.samples ?? 0;
+      const fromSamples = assignment.profile === null ? (assignment.checkpoint.resumeFrom?.samples ?? 0) : 0;
       const sigma = model.throughputSigma;
       const draw = standardNormal(seededStream(model.seed, "throughput", assignment.attemptId));
       agent.attempts.set(assignment.attemptId, {
@@ -339,6 +347,10 @@ export class SimulatedAgents {
     const total = assignment.task.totalSamples;
     const speed = attempt.samplesPerSecond;
     const doneAt = speed > 0 ? attempt.trainingFrom + (total - attempt.fromSamples) / speed : Number.POSITIVE_INFINITY;
+    if (assignment.profile !== null) {
+      if (now >= doneAt) await this.#reportProfile(agent, attempt, doneAt);
+      return;
+    }
     if (assignment.checkpointable) {
       const interval = assignment.checkpoint.intervalSeconds;
       const lastDue = Math.floor((Math.min(now, doneAt) - attempt.trainingFrom) / interval) * interval;
@@ -372,6 +384,40 @@ export class SimulatedAgents {
         peakGpuMemoryBytes: null,
       });
     }
+  }
+
+  /** The end of a profile run: the measurement (or does-not-fit), then completion, as the agent reports them. */
+  async #reportProfile(agent: Agent, attempt: Attempt, at: number): Promise<void> {
+    const { assignment } = attempt;
+    const profile = assignment.profile;
+    if (profile === null) return;
+    const reason = this.#options.model.profileDoesNotFit?.(assignment, agent.instanceType);
+    await this.#send(agent, at, {
+      kind: "throughput-measured",
+      jobId: assignment.jobId,
+      attemptId: assignment.attemptId,
+      record: {
+        jobSignature: profile.jobSignature,
+        technique: assignment.technique,
+        instanceType: agent.instanceType,
+        nodes: assignment.instanceIds.length,
+        gpusPerNode: assignment.gpusPerInstance,
+        samplesPerSecond: reason === undefined ? attempt.samplesPerSecond : 0,
+        // The simulated workers have no memory model (as the simulated cloud's profile runs).
+        peakMemoryGiBPerGpu: 0,
+        measuredAt: iso(at),
+        where: `local:${agent.instanceId}`,
+        ...(reason === undefined ? {} : { fits: false, reason }),
+      },
+    });
+    await this.#send(agent, at, {
+      kind: "completed",
+      jobId: assignment.jobId,
+      attemptId: assignment.attemptId,
+      samples: assignment.task.totalSamples,
+      finalUri: null,
+    });
+    agent.attempts.delete(assignment.attemptId);
   }
 
   async #checkpoint(agent: Agent, attempt: Attempt, samples: number, at: number): Promise<void> {

@@ -44,5 +44,19 @@ export function formatPlanSummary(answer: PlanAnswerView): string {
     `  solver          ${plan.solveSeconds.toFixed(1)} s, gap ${(plan.gap * 100).toFixed(1)}%`,
     table.toString(),
   ];
+  const measured = plan.assignments.filter((a) => a.throughputSource === "measured").length;
+  lines.push(`  measured        ${measured}/${plan.assignments.length} assignments on measured throughput`);
+  const profiling = answer.profiling;
+  if (profiling?.status === "proposed") {
+    lines.push(
+      `Profiling phase first (approving this plan approves it): ${profiling.runs.length} on-demand profile runs, about $${profiling.estimatedCostUsd.toFixed(2)} (hard limit $${profiling.settings.budgetUsd.toFixed(2)}, ${profiling.settings.maxMinutes} min).`,
+      "Then the plan is made again from the measurements and waits for a second approval.",
+    );
+  } else if (profiling !== undefined && profiling !== null) {
+    const ended = profiling.runs.filter((run) => run.status === "measured").length;
+    lines.push(
+      `Profiling phase ${profiling.status}: ${ended}/${profiling.runs.length} runs measured, $${profiling.spentUsd.toFixed(2)} spent.`,
+    );
+  }
   return `${lines.join("\n")}\n`;
 }

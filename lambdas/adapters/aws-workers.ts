@@ -11,6 +11,7 @@
  * agent runs and reports (never a recorded attempt that no agent was told about).
  */
 import type { CloudInstance } from "../core/cloud/cloud-port.ts";
+import type { ProfileWorkerPort, StartProfileRequest } from "../core/cloud/profile-worker-port.ts";
 import type { JobReport, StartJobRequest, WorkerPort } from "../core/cloud/worker-port.ts";
 import { MODEL_PRESET_NAMES } from "../core/models/presets.ts";
 import type { Plan } from "../core/planner/plan.ts";
@@ -28,8 +29,8 @@ import type { S3Orders } from "./s3-orders.ts";
 export interface AwsWorkersOptions {
   readonly workloadId: string;
   readonly workload: Workload;
-  /** The plan in force and its version (assignments name technique and GPU indices). */
-  readonly plan: Plan;
+  /** The plan in force and its version (assignments name technique and GPU indices); undefined for profile runs. */
+  readonly plan: Plan | undefined;
   readonly planVersion: number;
   readonly bucketName: string;
   readonly orders: S3Orders;
@@ -47,7 +48,7 @@ export class AssignmentError extends Error {
   override readonly name = "AssignmentError";
 }
 
-export class AwsWorkers implements WorkerPort {
+export class AwsWorkers implements WorkerPort, ProfileWorkerPort {
   readonly #options: AwsWorkersOptions;
   readonly #jobs: ReadonlyMap<string, Job>;
   readonly #now: () => number;
@@ -77,6 +78,50 @@ export class AwsWorkers implements WorkerPort {
       fromSamples: request.fromSamples,
       startedAt: this.#now(),
     });
+  }
+
+  /**
+   * A profile run: the job's task with `profile` set, under the run's own job id (so its
+   * events fold into no job of the workload), its work just the warm-up and measured steps.
+   * No attempt start is recorded: the profiling phase reads the run's events itself.
+   */
+  async startProfile(request: StartProfileRequest): Promise<void> {
+    const { workloadId, orders } = this.#options;
+    const job = this.#jobs.get(request.jobId);
+    if (job === undefined) {
+      throw new AssignmentError(`startProfile: expected a job of workload ${workloadId}, got '${request.jobId}'`);
+    }
+    const steps = request.warmupSteps + request.measuredSteps;
+    const assignment = this.#validated(request.attemptId, {
+      ...(await this.#message(
+        job,
+        {
+          jobId: request.profileJobId,
+          attemptId: request.attemptId,
+          instanceIds: request.instanceIds,
+          gpusPerInstance: request.gpusPerInstance,
+          fromSamples: 0,
+          totalSamples: Math.max(1, steps * job.batchSize),
+          plannedSamplesPerSecond: request.plannedSamplesPerSecond,
+          checkpointIntervalSeconds: 3600,
+          checkpointable: false,
+        },
+        request.technique,
+        Array.from({ length: request.gpusPerInstance }, (_, index) => index),
+      )),
+      profile: {
+        warmupSteps: request.warmupSteps,
+        measuredSteps: request.measuredSteps,
+        jobSignature: request.jobSignature,
+      },
+    });
+    for (const instanceId of request.instanceIds) {
+      await orders.update(workloadId, instanceId, (current) =>
+        current.assignments.some((a) => a.attemptId === request.attemptId)
+          ? undefined
+          : { ...current, assignments: [...current.assignments, assignment] },
+      );
+    }
   }
 
   async checkpointAndStop(jobId: string, attemptId: string): Promise<void> {
@@ -116,12 +161,30 @@ export class AwsWorkers implements WorkerPort {
   }
 
   async #assignment(request: StartJobRequest): Promise<AssignmentMessage> {
-    const { workloadId, workload, plan, planVersion, bucketName } = this.#options;
+    const { workload, plan } = this.#options;
     const job = this.#jobs.get(request.jobId);
     if (job === undefined) {
       throw new AssignmentError(`startJob: expected a job of workload ${workload.name}, got '${request.jobId}'`);
     }
-    const planned = plan.assignments.find((a) => a.jobId === request.jobId);
+    const planned = plan?.assignments.find((a) => a.jobId === request.jobId);
+    return this.#validated(
+      request.attemptId,
+      await this.#message(
+        job,
+        request,
+        planned?.technique ?? job.techniques[0],
+        planned?.gpuIndices ?? Array.from({ length: request.gpusPerInstance }, (_, index) => index),
+      ),
+    );
+  }
+
+  async #message(
+    job: Job,
+    request: StartJobRequest,
+    technique: string | undefined,
+    gpuIndices: readonly number[],
+  ): Promise<Record<string, unknown>> {
+    const { workloadId, planVersion, bucketName } = this.#options;
     const checkpointPrefix = `s3://${bucketName}/${bucketLayout.checkpointPrefix(workloadId, job.id)}`;
     const resumeFrom =
       request.fromSamples > 0 && job.checkpointable
@@ -130,15 +193,15 @@ export class AwsWorkers implements WorkerPort {
             samples: request.fromSamples,
           }
         : null;
-    const message = {
+    return {
       workloadId,
-      jobId: job.id,
+      jobId: request.jobId,
       attemptId: request.attemptId,
       planVersion: Math.max(1, planVersion),
-      technique: planned?.technique ?? job.techniques[0],
+      technique,
       instanceIds: [...request.instanceIds],
       gpusPerInstance: request.gpusPerInstance,
-      gpuIndices: planned?.gpuIndices ?? Array.from({ length: request.gpusPerInstance }, (_, index) => index),
+      gpuIndices: [...gpuIndices],
       rendezvous: request.instanceIds.length > 1 ? await this.#rendezvous(request) : null,
       task: {
         model: (MODEL_PRESET_NAMES as readonly string[]).includes(job.modelName) ? job.modelName : { ...job.model },
@@ -155,10 +218,13 @@ export class AwsWorkers implements WorkerPort {
       plannedSamplesPerSecond: request.plannedSamplesPerSecond,
       profile: null,
     };
+  }
+
+  #validated(attemptId: string, message: Record<string, unknown>): AssignmentMessage {
     const parsed = assignmentSchema.safeParse(message);
     if (!parsed.success) {
       throw new AssignmentError(
-        `startJob ${request.attemptId}: the assignment fails the worker protocol: ${parsed.error.issues
+        `startJob ${attemptId}: the assignment fails the worker protocol: ${parsed.error.issues
           .map((issue) => `${issue.path.join(".")}: ${issue.message}`)
           .join("; ")}`,
       );

@@ -29,6 +29,7 @@ import { TABLE } from "../config/stack-contract.ts";
 import type { CloudEventSink, CloudEventSource } from "../core/cloud/cloud-event-source.ts";
 import type { CloudEvent } from "../core/cloud/cloud-port.ts";
 import type { InstanceCostLedger } from "../core/cloud/instance-cost-ledger.ts";
+import type { ProfilingPhase } from "../core/control-plane/profiling-phase-record.ts";
 import type { ProfileRecord } from "../core/estimator/types.ts";
 import type { Plan } from "../core/planner/plan.ts";
 import type { WorkerEvent } from "../core/protocol/worker-protocol.ts";
@@ -37,9 +38,11 @@ import type { AttemptStart } from "../core/reconciler/worker-events-fold.ts";
 import {
   type AttemptStartStore,
   type AuditEntry,
+  type ProfilingPhaseStore,
   type RejectedMessage,
   type RejectedMessageReader,
   type StoredExecution,
+  type StoredProfilingPhase,
   VersionConflictError,
   type WorkloadRecord,
   type WorkloadStore,
@@ -76,6 +79,7 @@ export interface DynamoDbStoreOptions {
 const META = "META";
 const SPEC = "SPEC";
 const EXEC = "EXEC";
+const PROFILING = "PROFILING";
 const LEASE = "LEASE";
 const REJECTED = "REJECTED";
 /** GSI partition that holds every workload summary; the sort key starts with the owner. */
@@ -100,6 +104,7 @@ export class DynamoDbStore
   implements
     WorkloadStore,
     AttemptStartStore,
+    ProfilingPhaseStore,
     RejectedMessageReader,
     CloudEventSource,
     CloudEventSink,
@@ -293,6 +298,34 @@ export class DynamoDbStore
     const written = encoded.head.encoding === "gzip-chunks" ? encoded.head.generation : undefined;
     if (previous?.encoding === "gzip-chunks" && previous.generation !== written) {
       await this.#deleteChunks(pk, chunkPrefix(EXEC, Number(previous.generation)));
+    }
+  }
+
+  // ---- profiling phase ----
+
+  async getProfilingPhase(id: string): Promise<StoredProfilingPhase | undefined> {
+    const read = await this.#readDocument(workloadPk(id), PROFILING);
+    if (read === undefined) return undefined;
+    return { phase: read.value as ProfilingPhase, version: Number(read.head.version) };
+  }
+
+  /** Same layout and condition as the execution record (a few hundred runs at most: inline). */
+  async saveProfilingPhase(id: string, expectedVersion: number, phase: ProfilingPhase): Promise<void> {
+    const pk = workloadPk(id);
+    const encoded = encodeDocument(phase, PROFILING, contentGeneration(JSON.stringify(phase)), this.#limits);
+    const condition = expectedVersion === 0 ? "attribute_not_exists(pk)" : "#version = :expected";
+    const previous = expectedVersion === 0 ? undefined : await this.#get(pk, PROFILING);
+    await this.#writeDocument(
+      pk,
+      PROFILING,
+      encoded,
+      { version: expectedVersion + 1, savedAt: this.#now().toISOString() },
+      condition,
+      expectedVersion === 0 ? undefined : expectedVersion,
+    );
+    const written = encoded.head.encoding === "gzip-chunks" ? encoded.head.generation : undefined;
+    if (previous?.encoding === "gzip-chunks" && previous.generation !== written) {
+      await this.#deleteChunks(pk, chunkPrefix(PROFILING, Number(previous.generation)));
     }
   }
 

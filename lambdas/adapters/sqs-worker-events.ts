@@ -6,6 +6,9 @@
  *   message retried to the dead-letter queue is recorded once) and reported as a batch item
  *   failure: SQS redelivers it until `maxReceiveCount`, then moves it to the DLQ;
  * - a store failure for one message fails that message only (retried), never the batch;
+ * - a `throughput-measured` record (a profile run's measurement, or its does-not-fit) goes
+ *   to the profile store too, where the planner reads it (putProfile keeps the newest per
+ *   job signature and configuration, so a redelivery changes nothing);
  * - an agent's own spot-interruption notice is also recorded as a cloud event (when a sink is
  *   given), so the EC2 adapter marks the instance even before EventBridge's warning arrives.
  *
@@ -32,7 +35,7 @@ export interface WorkerEventIngestResult extends SQSBatchResponse {
 }
 
 export interface WorkerEventIngestOptions {
-  readonly store: Pick<WorkloadStore, "putWorkerEvent" | "putRejectedMessage">;
+  readonly store: Pick<WorkloadStore, "putWorkerEvent" | "putRejectedMessage" | "putProfile">;
   readonly cloudEvents?: CloudEventSink;
   readonly now?: () => Date;
   /** Called for each message that failed for another reason than its content (logged by the handler). */
@@ -68,6 +71,8 @@ export async function ingestWorkerEvents(
       continue;
     }
     try {
+      // The profile first: a failure retries the message, and the event dedupe would then skip it.
+      if (parsed.event.kind === "throughput-measured") await options.store.putProfile(parsed.event.record);
       if (await options.store.putWorkerEvent(parsed.event)) stored++;
       else duplicates++;
       await recordNotice(parsed.event, options.cloudEvents);

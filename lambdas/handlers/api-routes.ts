@@ -14,11 +14,11 @@ import { submitWorkload } from "../core/control-plane/submit-workload.ts";
 import { approveWorkload, cancelWorkload, readOwnWorkload } from "../core/control-plane/workload-requests.ts";
 import { workloadView } from "../core/control-plane/workload-view.ts";
 import { InvalidWorkloadError } from "../core/errors.ts";
-import type { WorkloadRecord, WorkloadStore } from "../core/store/workload-store.ts";
+import type { ProfilingPhaseStore, WorkloadRecord, WorkloadStore } from "../core/store/workload-store.ts";
 import { HttpRequestError, jsonResponse } from "./http-errors.ts";
 
 export interface ApiRuntime {
-  readonly store: WorkloadStore;
+  readonly store: WorkloadStore & ProfilingPhaseStore;
   readonly queues: ControlQueues;
   readonly catalog: Catalog;
   readonly limits: StackLimits;
@@ -154,10 +154,14 @@ export async function routeApiRequest(
     }
     case "get": {
       const record = await readOwnWorkload(runtime.store, id, caller);
-      const [execution, audit] = await Promise.all([runtime.store.getExecution(id), runtime.store.audit(id)]);
+      const [execution, audit, profiling] = await Promise.all([
+        runtime.store.getExecution(id),
+        runtime.store.audit(id),
+        runtime.store.getProfilingPhase(id),
+      ]);
       const planVersion = execution?.record.planVersion ?? record.planVersion;
       const plan = planVersion > 0 ? await runtime.store.getPlan(id, planVersion) : undefined;
-      return jsonResponse(200, workloadView(record, plan, execution?.record, audit));
+      return jsonResponse(200, workloadView(record, plan, execution?.record, audit, profiling?.phase));
     }
     case "plan": {
       const record = await readOwnWorkload(runtime.store, id, caller);
@@ -167,7 +171,9 @@ export async function routeApiRequest(
       if (plan === undefined) {
         throw new WorkloadStateError(id, record.status, "it has no plan (yet); see its status for why");
       }
-      return jsonResponse(200, { workloadId: id, planVersion, status: record.status, plan });
+      // The profiling phase's price is part of what approving this plan approves.
+      const profiling = (await runtime.store.getProfilingPhase(id))?.phase ?? null;
+      return jsonResponse(200, { workloadId: id, planVersion, status: record.status, plan, profiling });
     }
     case "approve":
       expectEmptyBody(text);

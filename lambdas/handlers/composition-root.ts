@@ -221,6 +221,21 @@ export function controlPlane(env: Environment, seams: ControlPlaneSeams = {}): C
             now: () => clock() / 1000,
           });
         },
+        // Profile runs use the same orders documents; the plan is not read for them.
+        profileWorkersFor: ({ workloadId, workload, planVersion }) => {
+          const cloud = cloudFor(workloadId);
+          return new AwsWorkers({
+            workloadId,
+            workload,
+            plan: undefined,
+            planVersion,
+            bucketName: required(ENV.bucketName),
+            orders,
+            store: store(),
+            instances: () => cloud.describe({ [SATURN_TAGS.workload]: workloadId }),
+            now: () => clock() / 1000,
+          });
+        },
         planner: (input) => planners().remaining(input),
         catalog: catalog(),
         limits: limits(),

@@ -43,7 +43,9 @@ export function isScheduledEvent(body: string): boolean {
 export function createReconcilerHandler(runtime: () => ReconcilerRuntime, { logger, metrics }: Observability) {
   const schedule = async (): Promise<ScheduleResult> => {
     const deps = runtime();
-    const active = (await deps.store.list(undefined)).filter((w) => w.status === "approved" || w.status === "running");
+    const active = (await deps.store.list(undefined)).filter(
+      (w) => w.status === "approved" || w.status === "running" || w.status === "profiling",
+    );
     const requested = active.map((w) => w.id);
     metrics.addMetric("ScheduledReconcileRequests", MetricUnit.Count, requested.length);
     if (requested.length > 0) await deps.queues.requestReconcile(requested, "schedule");

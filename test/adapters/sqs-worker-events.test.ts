@@ -90,6 +90,7 @@ describe("ingestWorkerEvents", () => {
         return true;
       },
       putRejectedMessage: async () => {},
+      putProfile: async () => {},
     };
     const errors: string[] = [];
     const result = await ingestWorkerEvents(

@@ -251,6 +251,29 @@ describe("the worker agent", () => {
     });
   });
 
+  it("maps the harness's collective does-not-fit to a throughput-measured record with fits false", async () => {
+    const profile = session.assignment(
+      { profile: { warmupSteps: 1, measuredSteps: 3, jobSignature: "sig-oom" } },
+      { hyperparameters: { fake: "profile-oom" } },
+    );
+    await session.writeOrders({ sequence: 1, assignments: [profile] });
+    const outcome = session.start();
+    await session.waitFor((events) => ofKind(events, "completed").length === 1, "completed");
+    await session.writeOrders({ sequence: 2, shutdown: true });
+    await outcome;
+    const [measured] = ofKind(session.events, "throughput-measured");
+    expect(measured?.record).toMatchObject({
+      jobSignature: "sig-oom",
+      technique: profile.technique,
+      instanceType: "g6e.12xlarge",
+      samplesPerSecond: 0,
+      fits: false,
+      reason: "out of memory on rank 0 at step 1",
+      where: `aws:us-east-1:${session.instanceId}`,
+    });
+    expect(ofKind(session.events, "failed")).toEqual([]);
+  });
+
   it("forwards profile records as throughput-measured and completes the profile attempt", async () => {
     const profile = session.assignment(
       { profile: { warmupSteps: 1, measuredSteps: 3, jobSignature: "sig-abc" } },

@@ -277,12 +277,33 @@ export class AttemptRun {
         this.#terminal = line;
         if (line.event === "stopped" && line.path) this.#queueUpload(line.samples, line.path);
         return;
-      case "profile":
+      case "profile": {
         this.#profileRecords += 1;
         if (!line.fits) {
           this.#o.log.info("profiled configuration does not fit", {
             attemptId: this.attemptId,
             reason: line.reason ?? null,
+          });
+          // Reported as a record with `fits: false` (additive, docs/worker-protocol.md): the
+          // control plane stores it and the planner leaves the configuration out.
+          const { assignment, invocation } = this.#o;
+          const configuration = line.configuration ?? {};
+          await this.#o.outbox.send({
+            kind: "throughput-measured",
+            ...this.#ids(),
+            record: {
+              jobSignature: assignment.profile?.jobSignature ?? String(configuration.jobSignature ?? ""),
+              technique: assignment.technique,
+              instanceType: invocation.instanceType,
+              nodes: assignment.instanceIds.length,
+              gpusPerNode: assignment.gpusPerInstance,
+              samplesPerSecond: 0,
+              peakMemoryGiBPerGpu: 0,
+              measuredAt: this.#o.clock.now().toISOString(),
+              where: `aws:${invocation.region}:${invocation.instanceId}`,
+              fits: false,
+              reason: (line.reason ?? "out of memory").slice(0, REASON_LIMIT),
+            },
           });
           return;
         }
@@ -293,6 +314,7 @@ export class AttemptRun {
           record: line.record as never,
         });
         return;
+      }
       case "error":
         this.#errorLine = line;
         return;

@@ -25,7 +25,9 @@ export const progressLineSchema = z.discriminatedUnion("event", [
   z.object({ event: z.literal("stopped"), samples, path: localPath.nullable().optional() }),
   z.object({
     event: z.literal("profile"),
-    record: z.record(z.string(), z.unknown()),
+    // Null when the configuration does not fit (docs/worker-harness.md): `configuration` names it.
+    record: z.record(z.string(), z.unknown()).nullable(),
+    configuration: z.record(z.string(), z.unknown()).nullable().optional(),
     fits: z.boolean(),
     reason: z.string().nullable().optional(),
   }),

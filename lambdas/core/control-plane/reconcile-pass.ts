@@ -14,6 +14,7 @@
  */
 import type { Catalog } from "../catalog/types.ts";
 import type { CloudPort } from "../cloud/cloud-port.ts";
+import type { ProfileWorkerPort } from "../cloud/profile-worker-port.ts";
 import type { WorkerPort } from "../cloud/worker-port.ts";
 import { ExecutionEngine, type PassResult, type RemainingWorkPlanner } from "../engine/execution-engine.ts";
 import type { QuotaTable } from "../planner/api.ts";
@@ -25,6 +26,7 @@ import { DEFAULT_RECONCILER_RULES, type ReconcilerRules } from "../reconciler/re
 import type { Workload } from "../spec/workload.ts";
 import {
   type AuditEntry,
+  type ProfilingPhaseStore,
   VersionConflictError,
   type WorkloadRecord,
   type WorkloadStatus,
@@ -32,6 +34,7 @@ import {
 } from "../store/workload-store.ts";
 import { updateWorkload } from "./conditional-update.ts";
 import type { ControlQueues } from "./control-queues.ts";
+import { type ProfilingPassOutcome, runProfilingPass } from "./profiling-pass.ts";
 import { type StackLimits, storedWorkload } from "./stored-workload.ts";
 
 export interface WorkersInput {
@@ -41,11 +44,17 @@ export interface WorkersInput {
 }
 
 export interface ReconcileDeps {
-  readonly store: WorkloadStore;
+  readonly store: WorkloadStore & ProfilingPhaseStore;
   /** The cloud as one workload's passes see it (its cloud events, its spend ledger). */
   readonly cloudFor: (workloadId: string) => CloudPort;
   /** The worker port of one workload (orders in S3, reports from its stored worker events). */
   readonly workersFor: (input: WorkersInput) => WorkerPort;
+  /** Where profile runs get their orders (the profiling phase; docs/plan.md). */
+  readonly profileWorkersFor: (input: {
+    readonly workloadId: string;
+    readonly workload: Workload;
+    readonly planVersion: number;
+  }) => ProfileWorkerPort;
   readonly planner: RemainingWorkPlanner;
   readonly catalog: Catalog;
   readonly limits: StackLimits;
@@ -67,6 +76,7 @@ export interface PassInput {
 
 export type PassOutcome =
   | { readonly kind: "busy" }
+  | ProfilingPassOutcome
   | { readonly kind: "skipped"; readonly reason: string }
   | { readonly kind: "lost-race" }
   | {
@@ -97,11 +107,41 @@ async function passUnderLease(deps: ReconcileDeps, input: PassInput): Promise<Pa
   const { workloadId, now } = input;
   const summary = await store.get(workloadId);
   if (summary === undefined) return { kind: "skipped", reason: `workload '${workloadId}' does not exist` };
-  if (summary.status !== "approved" && summary.status !== "running") {
+  if (summary.status !== "approved" && summary.status !== "running" && summary.status !== "profiling") {
     return { kind: "skipped", reason: `workload is ${summary.status}` };
   }
   const workload = storedWorkload(summary, deps.catalog, deps.limits);
   const stored = await store.getExecution(workloadId);
+  if (stored === undefined) {
+    // The approved plan came with a profiling phase: it runs first, and it has ended only
+    // once the planner stored the plan made from its measurements.
+    const profiling = await store.getProfilingPhase(workloadId);
+    const pending =
+      profiling !== undefined &&
+      (profiling.phase.status === "proposed" ||
+        profiling.phase.status === "running" ||
+        summary.planVersion === profiling.phase.chosenOnPlanVersion);
+    if (profiling !== undefined && pending) {
+      return runProfilingPass(
+        {
+          store,
+          cloud: deps.cloudFor(workloadId),
+          workers: deps.profileWorkersFor({ workloadId, workload, planVersion: summary.planVersion }),
+          queues: deps.queues,
+        },
+        {
+          workloadId,
+          region: workload.region,
+          planVersion: summary.planVersion,
+          cancelRequested: summary.cancelRequested,
+          phase: profiling.phase,
+          phaseVersion: profiling.version,
+          now,
+          toIso: input.toIso,
+        },
+      );
+    }
+  }
   let record: ExecutionRecord;
   if (stored !== undefined) {
     record = stored.record;
@@ -109,7 +149,7 @@ async function passUnderLease(deps: ReconcileDeps, input: PassInput): Promise<Pa
     const plan = await store.getPlan(workloadId, summary.planVersion);
     if (plan === undefined)
       throw new Error(`workload '${workloadId}' is ${summary.status} but plan v${summary.planVersion} is missing`);
-    record = createExecutionRecord(workload, plan, now);
+    record = createExecutionRecord(workload, plan, now, summary.planVersion);
   }
   if (summary.cancelRequested) record = requestCancel(record);
 

@@ -1,17 +1,18 @@
 /**
  * The sweeper: the last line of defence against paying for something no plan needs. Tags,
- * not the database, say what runs, so it reads every instance tagged `saturn:role` and
- * terminates each live one whose workload
+ * not the database, say what runs, so it reads every instance tagged `saturn:role`
+ * (`worker`, and `profiler` for profiling-phase runs) and terminates each live one whose workload
  *   (1) is unknown (no record, or no `saturn:workload` tag at all),
  *   (2) is final (completed, failed, cancelled, stopped for budget, infeasible) or was never
  *       approved (planning, planned): nothing may run for it,
- *   (3) is approved or running, but the instance showed no sign of life (launch, or any
+ *   (3) is approved, profiling or running, but the instance showed no sign of life (launch, or any
  *       worker event from it) for longer than the heartbeat timeout: its agent is gone, and
  *       the reconciler re-plans around the lost instance on its next pass.
  */
 import { type CloudInstance, type CloudPort, SATURN_TAGS } from "../cloud/cloud-port.ts";
 import { isLive } from "../reconciler/plan-view.ts";
 import { FINAL_STATUSES, type WorkloadStore, type WorkloadSummary } from "../store/workload-store.ts";
+import { PROFILER_ROLE } from "./profiling-phase-record.ts";
 
 export interface SweepDecision {
   readonly instanceId: string;
@@ -67,7 +68,10 @@ export async function runSweep(
   deps: SweepDeps,
   options: { readonly now: number; readonly heartbeatTimeoutSeconds: number },
 ): Promise<SweepDecision[]> {
-  const instances = await deps.cloud.describe({ [SATURN_TAGS.role]: "worker" });
+  const instances = [
+    ...(await deps.cloud.describe({ [SATURN_TAGS.role]: "worker" })),
+    ...(await deps.cloud.describe({ [SATURN_TAGS.role]: PROFILER_ROLE })),
+  ];
   const live = instances.filter(isLive);
   const ids = [
     ...new Set(live.map((i) => i.tags[SATURN_TAGS.workload]).filter((id): id is string => id !== undefined)),
@@ -78,7 +82,7 @@ export async function runSweep(
     const record = await deps.store.get(id);
     if (record === undefined) continue;
     workloads.set(id, record);
-    if (record.status !== "approved" && record.status !== "running") continue;
+    if (record.status !== "approved" && record.status !== "running" && record.status !== "profiling") continue;
     for (const event of await deps.store.workerEvents(id)) {
       const at = Date.parse(event.sentAt) / 1000;
       if (Number.isFinite(at) && at > (lastEventAt.get(event.instanceId) ?? Number.NEGATIVE_INFINITY)) {

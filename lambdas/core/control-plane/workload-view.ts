@@ -9,6 +9,7 @@ import { objectiveBudgetUsd, objectiveDeadlineHours } from "../reconciler/deadli
 import type { ExecutionRecord, ObservationSnapshot } from "../reconciler/execution-record.ts";
 import { parseWorkloadText } from "../spec/workload.ts";
 import type { AuditEntry, WorkloadRecord, WorkloadSummary } from "../store/workload-store.ts";
+import type { ProfilingPhase } from "./profiling-phase-record.ts";
 
 export interface JobView {
   readonly id: string;
@@ -44,6 +45,11 @@ export interface WorkloadView extends Omit<WorkloadSummary, "statusReason"> {
   /** Epoch seconds of the observation the progress and instances come from. */
   readonly observedAt: number | null;
   readonly recentActions: readonly AuditEntry[];
+  /**
+   * The profiling phase, when the plan came with one: proposed (its price is part of what
+   * approving the plan approves), running, or ended with each run's outcome. Null without.
+   */
+  readonly profiling: ProfilingPhase | null;
 }
 
 /** How many audit entries the view shows, newest last. */
@@ -54,6 +60,7 @@ export function workloadView(
   plan: Plan | undefined,
   execution: ExecutionRecord | undefined,
   audit: readonly AuditEntry[],
+  profiling?: ProfilingPhase,
 ): WorkloadView {
   const workload = parseWorkloadText(summary.specText);
   const observation = execution?.observation;
@@ -100,5 +107,6 @@ export function workloadView(
     instances: observation?.instances ?? [],
     observedAt: observation?.at ?? null,
     recentActions: audit.slice(-RECENT_ACTIONS),
+    profiling: profiling ?? null,
   };
 }

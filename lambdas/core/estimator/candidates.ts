@@ -100,6 +100,13 @@ function withProfile(
 ): ThroughputEstimate {
   const record = profiles.find(signature, config);
   if (record === undefined) return estimate;
+  if (record.fits === false) {
+    return {
+      fits: false,
+      reason: `measured: does not fit (${record.reason ?? "out of memory"}; ${record.where}, ${record.measuredAt})`,
+      peakMemoryGiBPerGpu: record.peakMemoryGiBPerGpu,
+    };
+  }
   return {
     fits: true,
     samplesPerSecond: record.samplesPerSecond,

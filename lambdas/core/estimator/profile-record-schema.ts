@@ -6,19 +6,28 @@ import { z } from "zod";
 import { TECHNIQUES } from "../spec/workload-schema.ts";
 import type { ProfileRecord } from "./types.ts";
 
-export const profileRecordSchema = z.strictObject({
-  jobSignature: z.string().min(1, { error: "expected a job signature (see `saturn estimate --json`)" }),
-  technique: z.enum(TECHNIQUES),
-  instanceType: z
-    .string()
-    .regex(/^[a-z0-9-]+\.[a-z0-9]+$/, { error: "expected an instance type such as 'p4d.24xlarge'" }),
-  nodes: z.int({ error: "expected an integer >= 1" }).min(1, { error: "expected an integer >= 1" }),
-  gpusPerNode: z.int({ error: "expected an integer >= 1" }).min(1, { error: "expected an integer >= 1" }),
-  samplesPerSecond: z
-    .number({ error: "expected a number > 0" })
-    .positive({ error: "expected a number > 0" })
-    .finite({ error: "expected a finite number > 0" }),
-  peakMemoryGiBPerGpu: z.number({ error: "expected a number >= 0" }).nonnegative({ error: "expected a number >= 0" }),
-  measuredAt: z.iso.datetime({ error: "expected an ISO 8601 date-time such as '2026-11-27T13:00:00Z'" }),
-  where: z.string().min(1, { error: "expected where it was measured, e.g. 'aws:us-east-1:i-0abc' or 'sim'" }),
-}) satisfies z.ZodType<ProfileRecord>;
+export const profileRecordSchema = z
+  .strictObject({
+    jobSignature: z.string().min(1, { error: "expected a job signature (see `saturn estimate --json`)" }),
+    technique: z.enum(TECHNIQUES),
+    instanceType: z
+      .string()
+      .regex(/^[a-z0-9-]+\.[a-z0-9]+$/, { error: "expected an instance type such as 'p4d.24xlarge'" }),
+    nodes: z.int({ error: "expected an integer >= 1" }).min(1, { error: "expected an integer >= 1" }),
+    gpusPerNode: z.int({ error: "expected an integer >= 1" }).min(1, { error: "expected an integer >= 1" }),
+    samplesPerSecond: z
+      .number({ error: "expected a number > 0" })
+      .nonnegative({ error: "expected a number > 0" })
+      .finite({ error: "expected a finite number > 0" }),
+    peakMemoryGiBPerGpu: z.number({ error: "expected a number >= 0" }).nonnegative({ error: "expected a number >= 0" }),
+    measuredAt: z.iso.datetime({ error: "expected an ISO 8601 date-time such as '2026-11-27T13:00:00Z'" }),
+    where: z.string().min(1, { error: "expected where it was measured, e.g. 'aws:us-east-1:i-0abc' or 'sim'" }),
+    fits: z.boolean({ error: "expected true or false" }).optional(),
+    reason: z.string().max(500, { error: "expected at most 500 characters" }).optional(),
+  })
+  // A measurement is > 0 samples/s; only a does-not-fit record (fits: false) carries 0 (a negative figure already failed above).
+  .superRefine((record, context) => {
+    if (record.fits !== false && record.samplesPerSecond === 0) {
+      context.addIssue({ code: "custom", path: ["samplesPerSecond"], message: "expected a number > 0" });
+    }
+  }) satisfies z.ZodType<ProfileRecord>;

@@ -59,6 +59,14 @@ export interface ProfileRecord {
   readonly measuredAt: string;
   /** Where it was measured: "aws:us-east-1:i-0abc", "sim", "cpu-harness", ... */
   readonly where: string;
+  /**
+   * False: the profile run found, across ranks, that the configuration does not fit (out of
+   * memory); `samplesPerSecond` is then 0 and the planner leaves the configuration out.
+   * Absent or true: a measurement. (Additive: files and stores written before it omit it.)
+   */
+  readonly fits?: boolean;
+  /** Why it does not fit, as the harness said it (only with `fits: false`). */
+  readonly reason?: string;
 }
 
 /** Port: measured records override estimates. */

@@ -28,6 +28,13 @@ export interface ProfilingSettingsInput {
   readonly marginPercent: number;
   readonly warmupSteps: number;
   readonly measuredSteps: number;
+  /**
+   * Seconds each run is billed beyond boot and steps, as the driver sees it: on the control
+   * plane, the passes between "running" and the assignment and between the measurement and
+   * the terminate, plus the budget guard's look-ahead. Absent: 0 (the simulated cloud acts
+   * at once).
+   */
+  readonly overheadSeconds?: number;
 }
 
 /** One short run: boot, warm-up, measured steps of one job's configuration. */
@@ -172,7 +179,7 @@ function profileRun(
   const stepSeconds = job.batchSize / samplesPerSecond;
   const seconds = Math.max(
     MINIMUM_BILLED_SECONDS,
-    bootSeconds + (settings.warmupSteps + settings.measuredSteps) * stepSeconds,
+    bootSeconds + (settings.warmupSteps + settings.measuredSteps) * stepSeconds + (settings.overheadSeconds ?? 0),
   );
   return {
     jobSignature: signature,

@@ -3,7 +3,8 @@ import type { Plan } from "../planner/plan.ts";
 import type { Workload } from "../spec/workload.ts";
 import type { ExecutionRecord, JobRecord } from "./execution-record.ts";
 
-export function createExecutionRecord(workload: Workload, plan: Plan, now: number): ExecutionRecord {
+/** `planVersion`: the approved plan's (2 and up after a profiling phase re-planned). */
+export function createExecutionRecord(workload: Workload, plan: Plan, now: number, planVersion = 1): ExecutionRecord {
   const jobs: Record<string, JobRecord> = {};
   for (const job of workload.jobs) {
     jobs[job.id] = {
@@ -23,7 +24,7 @@ export function createExecutionRecord(workload: Workload, plan: Plan, now: numbe
     status: "running",
     statusReason: undefined,
     cancelRequested: false,
-    planVersion: 1,
+    planVersion,
     plan,
     planOrigin: now,
     bindings: {},

@@ -12,6 +12,7 @@
  *   no item passes DynamoDB's 400 KB limit, and are read back whole or not at all.
  */
 
+import type { ProfilingPhase } from "../control-plane/profiling-phase-record.ts";
 import type { ProfileRecord } from "../estimator/types.ts";
 import type { Plan } from "../planner/plan.ts";
 import type { WorkerEvent } from "../protocol/worker-protocol.ts";
@@ -22,6 +23,8 @@ export type WorkloadStatus =
   | "planning"
   | "planned"
   | "infeasible"
+  /** Approved, and the profiling phase runs before the measured plan is made (docs/plan.md). */
+  | "profiling"
   | "approved"
   | "running"
   | "completed"
@@ -134,6 +137,22 @@ export interface AttemptStartStore {
   /** Records the start once (by attempt id); false when it was already recorded. */
   putAttemptStart(start: AttemptStart): Promise<boolean>;
   attemptStarts(workloadId: string): Promise<readonly AttemptStart[]>;
+}
+
+/**
+ * The profiling phase's document (added with it; kept out of `WorkloadStore` so that
+ * existing implementations stay valid): one per workload, conditional on its version like
+ * the execution record.
+ */
+export interface ProfilingPhaseStore {
+  getProfilingPhase(id: string): Promise<StoredProfilingPhase | undefined>;
+  /** Conditional: `expectedVersion` 0 creates it; a stale version is `VersionConflictError`. */
+  saveProfilingPhase(id: string, expectedVersion: number, phase: ProfilingPhase): Promise<void>;
+}
+
+export interface StoredProfilingPhase {
+  readonly phase: ProfilingPhase;
+  readonly version: number;
 }
 
 export interface RejectedMessage {
