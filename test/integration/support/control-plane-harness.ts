@@ -7,7 +7,7 @@
  * report as failed.
  */
 import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
-import { S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
@@ -19,6 +19,11 @@ import type { DynamoDbStore } from "../../../lambdas/adapters/dynamodb-store.ts"
 import type { Ec2ClientPort } from "../../../lambdas/adapters/ec2-fleet.ts";
 import { SqsControlQueues } from "../../../lambdas/adapters/sqs-control-queues.ts";
 import { ENV, type EnvName } from "../../../lambdas/config/stack-contract.ts";
+import {
+  bucketLayout,
+  type InstanceOrders,
+  instanceOrdersSchema,
+} from "../../../lambdas/core/protocol/worker-protocol.ts";
 import { createApiHandler } from "../../../lambdas/handlers/api.ts";
 import { type ControlPlane, controlPlane } from "../../../lambdas/handlers/composition-root.ts";
 import { createEc2EventsHandler } from "../../../lambdas/handlers/ec2-events.ts";
@@ -279,5 +284,18 @@ export class ControlPlaneHarness {
       }),
     );
     return (answer.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+  }
+
+  /** The orders document of one instance, as its agent reads it (undefined: never written). */
+  async orders(workloadId: string, instanceId: string): Promise<InstanceOrders | undefined> {
+    try {
+      const object = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.env[ENV.bucketName], Key: bucketLayout.orders(workloadId, instanceId) }),
+      );
+      return instanceOrdersSchema.parse(JSON.parse((await object.Body?.transformToString()) ?? ""));
+    } catch (error) {
+      if ((error as { name?: string }).name === "NoSuchKey") return undefined;
+      throw error;
+    }
   }
 }
