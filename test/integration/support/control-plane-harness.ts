@@ -98,13 +98,13 @@ export class ControlPlaneHarness {
       },
     );
     this.store = this.root.planner().store as DynamoDbStore;
-    const quiet = quietObservability();
-    this.api = createApiHandler(this.root.api, quiet);
-    this.planner = createPlannerHandler(this.root.planner, quiet);
-    this.reconciler = createReconcilerHandler(this.root.reconciler, quiet);
-    this.workerEvents = createWorkerEventsHandler(this.root.workerEvents, quiet);
-    this.ec2Events = createEc2EventsHandler(this.root.ec2Events, quiet);
-    this.sweeper = createSweeperHandler(this.root.sweeper, quiet);
+    // One logger and metrics per function, as each Lambda function has its own.
+    this.api = createApiHandler(this.root.api, quietObservability());
+    this.planner = createPlannerHandler(this.root.planner, quietObservability());
+    this.reconciler = createReconcilerHandler(this.root.reconciler, quietObservability());
+    this.workerEvents = createWorkerEventsHandler(this.root.workerEvents, quietObservability());
+    this.ec2Events = createEc2EventsHandler(this.root.ec2Events, quietObservability());
+    this.sweeper = createSweeperHandler(this.root.sweeper, quietObservability());
     this.queues = new SqsControlQueues({
       client: this.sqs,
       planQueueUrl: env[ENV.planQueueUrl],
