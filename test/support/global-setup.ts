@@ -10,6 +10,7 @@
 import { readFile } from "node:fs/promises";
 import type { TestProject } from "vitest/node";
 import { type DeployedStack, deployToEmulator } from "../../cdk/emulator-deployment.ts";
+import { disableEventSourceMappings } from "../../cli/local/event-source-mappings.ts";
 import { MotoServer } from "../../cli/local/moto-server.ts";
 
 declare module "vitest" {
@@ -72,7 +73,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const [endpoint, stackEndpoint] = await Promise.all([startMoto(), needsStack ? startMoto() : undefined]);
     project.provide("awsEndpoint", endpoint);
     project.provide("awsEmulator", "moto");
-    project.provide("deployedStack", stackEndpoint === undefined ? null : await deployStack(stackEndpoint));
+    const deployed = stackEndpoint === undefined ? null : await deployStack(stackEndpoint);
+    // The suite plays the SQS mappings in-process; moto's own would swallow the messages.
+    if (deployed !== null) await disableEventSourceMappings({ endpoint: deployed.endpoint, region: deployed.region });
+    project.provide("deployedStack", deployed);
     return teardown;
   } catch (error) {
     await teardown();
