@@ -24,6 +24,7 @@ import { loadCatalog } from "../lambdas/adapters/catalog-file.ts";
 import { BENCH_WORKLOADS } from "./bench-workloads.ts";
 import { LARGE_MARKERS, writePlannerResults } from "./benchmarks-doc.ts";
 import {
+  type ControlPlaneResult,
   renderControlPlaneMarkdown,
   runControlPlaneBenchmark,
   withControlPlaneSection,
@@ -162,9 +163,19 @@ async function main(argv: readonly string[]): Promise<number> {
         throw new Error(`expected control-plane workloads 12, 100 or 1000, got '${size}'`);
       return controlPlaneWorkload(n as ControlPlaneSize, ROOT, catalog);
     });
+    const write = (results: readonly ControlPlaneResult[]) =>
+      writeFileSync(
+        docPath,
+        withControlPlaneSection(
+          existsSync(docPath) ? readFileSync(docPath, "utf8") : "# Benchmarks\n",
+          renderControlPlaneMarkdown(results, header),
+        ),
+      );
     const results = await runControlPlaneBenchmark({
       cases,
       onProgress: (line) => process.stderr.write(`[control-plane] ${line}\n`),
+      // Each finished case lands in the doc at once: a long last case loses nothing before it.
+      ...(values["no-doc"] ? {} : { onCase: write }),
     });
     const text = renderControlPlaneMarkdown(results, header);
     process.stdout.write(`\n${text}\n`);

@@ -76,6 +76,8 @@ export async function runControlPlaneBenchmark(options: {
   readonly stepSeconds?: number;
   readonly maxVirtualHours?: number;
   readonly onProgress?: (line: string) => void;
+  /** Called with the results so far after each case (the doc is written as cases finish). */
+  readonly onCase?: (results: readonly ControlPlaneResult[]) => void;
 }): Promise<ControlPlaneResult[]> {
   const say = options.onProgress ?? (() => {});
   const step = options.stepSeconds ?? 60;
@@ -242,6 +244,7 @@ export async function runControlPlaneBenchmark(options: {
         completionToLastTerminatePasses: afterCompletion,
       });
       say(`${testCase.name}: ${detail.status} after ${hours.toFixed(1)} virtual h, ${passes.length} passes`);
+      options.onCase?.(results);
     }
   } finally {
     await stack.stop();
