@@ -21,18 +21,23 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { renderPlanReport } from "../cli/report/html-report.ts";
 import { loadCatalog } from "../lambdas/adapters/catalog-file.ts";
-import { BENCH_WORKLOADS, SYNTHETIC_SEED } from "./bench-workloads.ts";
+import { BENCH_WORKLOADS } from "./bench-workloads.ts";
 import { LARGE_MARKERS, writePlannerResults } from "./benchmarks-doc.ts";
 import {
+  type ControlPlaneResult,
   renderControlPlaneMarkdown,
   runControlPlaneBenchmark,
   withControlPlaneSection,
 } from "./control-plane/control-plane-benchmark.ts";
+import {
+  CONTROL_PLANE_SIZES,
+  type ControlPlaneSize,
+  controlPlaneWorkload,
+} from "./control-plane/control-plane-workloads.ts";
 import { renderExecutionMarkdown, runExecutionBenchmark, writeExecutionResults } from "./execution.ts";
 import { renderMarkdown, renderText, targetTable, workloadHeading, workloadTable } from "./format-report.ts";
 import { type PlannerBenchmarkReport, runPlannerBenchmark, validPlan } from "./planner-benchmark.ts";
 import { renderRegionMarkdown, runRegionBenchmark, writeRegionResults } from "./regions.ts";
-import { syntheticSpec } from "./workloads/synthetic.ts";
 
 const SECTIONS = ["planner", "execution", "regions", "planner-5000", "control-plane"] as const;
 /**
@@ -153,24 +158,24 @@ async function main(argv: readonly string[]): Promise<number> {
     const catalog = loadCatalog();
     const sizes = (values.workloads ?? "12,100,1000").split(",").map((s) => s.trim());
     const cases = sizes.map((size) => {
-      if (size === "12") {
-        return {
-          name: "text-sweep",
-          jobs: 12,
-          specText: readFileSync(join(ROOT, "examples", "text-sweep.yaml"), "utf8"),
-        };
-      }
-      if (size !== "100" && size !== "1000")
+      const n = Number(size);
+      if (!(CONTROL_PLANE_SIZES as readonly number[]).includes(n))
         throw new Error(`expected control-plane workloads 12, 100 or 1000, got '${size}'`);
-      return {
-        name: `synthetic-${size}`,
-        jobs: Number(size),
-        specText: JSON.stringify(syntheticSpec(Number(size) as 100 | 1000, SYNTHETIC_SEED, catalog)),
-      };
+      return controlPlaneWorkload(n as ControlPlaneSize, ROOT, catalog);
     });
+    const write = (results: readonly ControlPlaneResult[]) =>
+      writeFileSync(
+        docPath,
+        withControlPlaneSection(
+          existsSync(docPath) ? readFileSync(docPath, "utf8") : "# Benchmarks\n",
+          renderControlPlaneMarkdown(results, header),
+        ),
+      );
     const results = await runControlPlaneBenchmark({
       cases,
       onProgress: (line) => process.stderr.write(`[control-plane] ${line}\n`),
+      // Each finished case lands in the doc at once: a long last case loses nothing before it.
+      ...(values["no-doc"] ? {} : { onCase: write }),
     });
     const text = renderControlPlaneMarkdown(results, header);
     process.stdout.write(`\n${text}\n`);

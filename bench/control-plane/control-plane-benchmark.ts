@@ -47,6 +47,8 @@ export interface ControlPlaneResult {
   readonly workloadHours: number;
   readonly gpuSpendUsd: number;
   readonly plannedCostUsd: number;
+  readonly plannedInstances: number;
+  readonly plannedMakespanHours: number;
   readonly passes: number;
   readonly passMedianMs: number;
   readonly passP95Ms: number;
@@ -57,6 +59,8 @@ export interface ControlPlaneResult {
   readonly eventBridgeEventsPerHour: number;
   readonly costPerHourUsd: number;
   readonly shareOfGpuSpend: number;
+  /** Wall time of the case on this machine, submit to the last teardown step. */
+  readonly wallSeconds: number;
   readonly interruptionToCheckpointPasses: number | null;
   readonly completionToLastTerminatePasses: number | null;
 }
@@ -72,6 +76,8 @@ export async function runControlPlaneBenchmark(options: {
   readonly stepSeconds?: number;
   readonly maxVirtualHours?: number;
   readonly onProgress?: (line: string) => void;
+  /** Called with the results so far after each case (the doc is written as cases finish). */
+  readonly onCase?: (results: readonly ControlPlaneResult[]) => void;
 }): Promise<ControlPlaneResult[]> {
   const say = options.onProgress ?? (() => {});
   const step = options.stepSeconds ?? 60;
@@ -117,6 +123,7 @@ export async function runControlPlaneBenchmark(options: {
       const triggerBefore = stack.triggerSqsRequests;
       const rulesBefore = stack.eventBridgeEvents;
       say(`${testCase.name}: submitting ${testCase.jobs} jobs`);
+      const wallStarted = performance.now();
       const submitted = await api.submit(testCase.specText, randomUUID());
       let detail = await api.get(submitted.id);
       for (let k = 0; k < 200 && detail.status === "planning"; k++) {
@@ -125,14 +132,18 @@ export async function runControlPlaneBenchmark(options: {
       }
       if (detail.status !== "planned")
         throw new Error(`${testCase.name} ended ${detail.status}: ${detail.statusReason}`);
-      const plan = await api.plan(submitted.id);
+      // The view's plan totals (GET /workloads/{id}/plan would carry the planner's whole
+      // considered report, hundreds of MB at 1,000 jobs, for nothing the benchmark reads).
+      const plan = detail.plan;
+      if (plan === null) throw new Error(`${testCase.name} is planned but its view has no plan`);
       await api.approve(submitted.id);
       const startedAt = stack.clock.nowSeconds();
       say(
-        `${testCase.name}: approved; plan $${plan.plan.totals.expectedCostUsd.toFixed(2)}, ${(plan.plan.totals.makespanSeconds / 3600).toFixed(1)} h`,
+        `${testCase.name}: approved; plan $${plan.expectedCostUsd.toFixed(2)}, ${(plan.makespanSeconds / 3600).toFixed(1)} h on ${plan.instances} instances`,
       );
       let interruptedAt: number | undefined;
-      const limit = startedAt + (options.maxVirtualHours ?? 48) * 3600;
+      // A run that has not ended by twice its planned makespan plus an hour is reported as it stands.
+      const limit = startedAt + (options.maxVirtualHours ?? 2 * (plan.makespanSeconds / 3600) + 1) * 3600;
       let steps = 0;
       while (stack.clock.nowSeconds() < limit) {
         await stack.step(step);
@@ -146,7 +157,7 @@ export async function runControlPlaneBenchmark(options: {
         if (steps % 10 === 0) {
           detail = await api.get(submitted.id);
           say(
-            `${testCase.name}: t = ${((stack.clock.nowSeconds() - startedAt) / 3600).toFixed(1)} h, ${detail.status}, ${detail.jobs.filter((j) => j.status === "done").length}/${detail.jobs.length} done`,
+            `${testCase.name}: t = ${((stack.clock.nowSeconds() - startedAt) / 3600).toFixed(1)} h (wall ${((performance.now() - wallStarted) / 1000).toFixed(0)} s), ${detail.status}, ${detail.jobs.filter((j) => j.status === "done").length}/${detail.jobs.length} done`,
           );
           if (["completed", "failed", "cancelled", "stopped-for-budget"].includes(detail.status)) break;
         }
@@ -204,7 +215,9 @@ export async function runControlPlaneBenchmark(options: {
         status: detail.status,
         workloadHours: hours,
         gpuSpendUsd: detail.spend.spentUsd,
-        plannedCostUsd: plan.plan.totals.expectedCostUsd,
+        plannedCostUsd: plan.expectedCostUsd,
+        plannedInstances: plan.instances,
+        plannedMakespanHours: plan.makespanSeconds / 3600,
         passes: passes.length,
         passMedianMs: percentile(
           passes.map((i) => i.ms),
@@ -226,10 +239,12 @@ export async function runControlPlaneBenchmark(options: {
         eventBridgeEventsPerHour: events / hours,
         costPerHourUsd: cost / hours,
         shareOfGpuSpend: detail.spend.spentUsd > 0 ? cost / detail.spend.spentUsd : 0,
+        wallSeconds: (performance.now() - wallStarted) / 1000,
         interruptionToCheckpointPasses: beforeCheckpoint,
         completionToLastTerminatePasses: afterCompletion,
       });
       say(`${testCase.name}: ${detail.status} after ${hours.toFixed(1)} virtual h, ${passes.length} passes`);
+      options.onCase?.(results);
     }
   } finally {
     await stack.stop();
@@ -241,8 +256,10 @@ export function renderControlPlaneMarkdown(results: readonly ControlPlaneResult[
   const rows = results.map((r) =>
     [
       `${r.name} (${r.jobs} jobs)`,
+      String(r.plannedInstances),
       r.status,
       r.workloadHours.toFixed(1),
+      r.wallSeconds.toFixed(0),
       String(r.passes),
       `${r.passMedianMs.toFixed(0)} / ${r.passP95Ms.toFixed(0)}`,
       `${r.dynamoPerPass.itemsRead.toFixed(1)} / ${r.dynamoPerPass.itemsWritten.toFixed(1)}`,
@@ -260,8 +277,8 @@ export function renderControlPlaneMarkdown(results: readonly ControlPlaneResult[
   return [
     header,
     "",
-    "| workload | end | virtual h | passes | pass ms median / p95 | DynamoDB items read / written per pass | KB read / written per pass | Lambda invocations / GB-s per workload-hour | SQS requests per workload-hour | EventBridge events per workload-hour | control plane $ per workload-hour | GPU spend | control plane share of GPU spend | passes: spot warning to checkpoint order | passes: last completion to last terminate |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| workload | planned instances | end | virtual h | wall s | passes | pass ms median / p95 | DynamoDB items read / written per pass | KB read / written per pass | Lambda invocations / GB-s per workload-hour | SQS requests per workload-hour | EventBridge events per workload-hour | control plane $ per workload-hour | GPU spend | control plane share of GPU spend | passes: spot warning to checkpoint order | passes: last completion to last terminate |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows.map((row) => `| ${row} |`),
     "",
     "Pass times are wall-clock milliseconds of the reconciler handler in-process against moto on this machine (not Lambda's); request counts are what the same code sends to AWS, metered at the SDK's HTTP layer. GB-seconds = handler time x the stack's function memory. DynamoDB units: one write unit per item plus one per KB, one read unit per item plus one per 4 KB (an upper bound on on-demand units). SQS counts the control plane's requests, the worker agents' sends and the event source mappings' non-empty receives and deletes (empty long polls of the mappings are not counted), all at the FIFO price. Prices: bench/control-plane/control-plane-prices.ts (us-east-1 list prices, with their pages).",

@@ -50,11 +50,20 @@ export class RequestMeter {
   async #record(request: HttpRequest, response: HttpResponse): Promise<HttpResponse> {
     const scope = /Credential=[^/]+\/\d{8}\/[^/]+\/([^/]+)\//.exec(String(request.headers.authorization ?? ""));
     const service = scope?.[1] ?? "unknown";
-    const body = typeof request.body === "string" ? request.body : "";
+    // The SDK hands the body over as a string or as bytes (the JSON protocols' serializers differ).
+    const body =
+      typeof request.body === "string"
+        ? request.body
+        : request.body instanceof Uint8Array
+          ? Buffer.from(request.body).toString("utf8")
+          : "";
     const target = String(request.headers["x-amz-target"] ?? "");
     const action =
       target !== "" ? (target.split(".").pop() ?? target) : (/(?:^|&)Action=([^&]+)/.exec(body)?.[1] ?? request.method);
-    const key = `${service}:${action}`;
+    // S3's REST operations have neither: name the two the control plane uses by their method.
+    const operation =
+      service === "s3" && action === "PUT" ? "PutObject" : service === "s3" && action === "GET" ? "GetObject" : action;
+    const key = `${service}:${operation}`;
     this.#requests[key] = (this.#requests[key] ?? 0) + 1;
     if (service !== "dynamodb") return response;
     const chunks: Buffer[] = [];
@@ -69,8 +78,8 @@ export class RequestMeter {
     let answer: Record<string, unknown> = {};
     let asked: Record<string, unknown> = {};
     try {
-      answer = JSON.parse(answerBody) as Record<string, unknown>;
-      asked = JSON.parse(requestBody) as Record<string, unknown>;
+      answer = answerBody === "" ? {} : (JSON.parse(answerBody) as Record<string, unknown>);
+      asked = requestBody === "" ? {} : (JSON.parse(requestBody) as Record<string, unknown>);
     } catch {
       return;
     }

@@ -35,6 +35,7 @@ import { createSweeperHandler } from "../../lambdas/handlers/sweeper.ts";
 import { createWorkerEventsHandler } from "../../lambdas/handlers/worker-events.ts";
 import { ApiRouter } from "./api-router.ts";
 import { EmulatorIdentities } from "./emulator-identities.ts";
+import { disableEventSourceMappings } from "./event-source-mappings.ts";
 import { lambdaContext } from "./lambda-context.ts";
 import { MotoServer } from "./moto-server.ts";
 import { type InvocationWrapper, QueueTrigger, type SqsHandler } from "./queue-trigger.ts";
@@ -150,6 +151,8 @@ export class LocalStack {
         );
       }
       const emulatorEndpoint = deployed.endpoint;
+      // The in-process triggers below are the mappings; moto's own would swallow the messages.
+      await disableEventSourceMappings({ endpoint: emulatorEndpoint, region: deployed.region });
       const env: Record<string, string> = { ...deployed.environment, AWS_REGION: deployed.region };
       const clock = new VirtualClock(Date.now());
       const clientConfig = { endpoint: emulatorEndpoint, credentials: EMULATOR_CREDENTIALS, forcePathStyle: true };

@@ -143,6 +143,15 @@ export class AwsWorkers implements WorkerPort, ProfileWorkerPort {
     }
   }
 
+  async shutdown(instanceIds: readonly string[]): Promise<void> {
+    const { workloadId, orders } = this.#options;
+    for (const instanceId of instanceIds) {
+      await orders.update(workloadId, instanceId, (current) =>
+        current.shutdown ? undefined : { ...current, shutdown: true },
+      );
+    }
+  }
+
   async reports(jobIds: readonly string[]): Promise<readonly JobReport[]> {
     const { workloadId, store } = this.#options;
     const [starts, events, instances] = await Promise.all([

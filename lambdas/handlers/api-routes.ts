@@ -160,7 +160,10 @@ export async function routeApiRequest(
         runtime.store.getProfilingPhase(id),
       ]);
       const planVersion = execution?.record.planVersion ?? record.planVersion;
-      const plan = planVersion > 0 ? await runtime.store.getPlan(id, planVersion) : undefined;
+      // The record carries the plan in force (without its `considered` report, which the
+      // view does not show): no read of the stored plan version once the run started.
+      const plan =
+        execution?.record.plan ?? (planVersion > 0 ? await runtime.store.getPlan(id, planVersion) : undefined);
       return jsonResponse(200, workloadView(record, plan, execution?.record, audit, profiling?.phase));
     }
     case "plan": {

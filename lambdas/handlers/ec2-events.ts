@@ -9,15 +9,15 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import middy from "@middy/core";
 import type { EventBridgeEvent } from "aws-lambda";
+import { parseEc2Notice } from "../core/cloud/eventbridge-ec2-event.ts";
 import { type CloudEventDeps, takeEc2Notice } from "../core/control-plane/cloud-event-intake.ts";
 import { ec2EventsRuntime } from "./composition-root.ts";
-import { parseEc2Event } from "./ec2-event-schema.ts";
 import { type Observability, observability, withWorkloadId } from "./observability.ts";
 
 export function createEc2EventsHandler(runtime: () => CloudEventDeps, { logger, metrics }: Observability) {
   const handle = async (event: EventBridgeEvent<string, unknown>): Promise<{ workloadId: string | null }> => {
     metrics.addMetric("Ec2EventsReceived", MetricUnit.Count, 1);
-    const notice = parseEc2Event(event);
+    const notice = parseEc2Notice(event);
     if (typeof notice === "string") {
       logger.warn("not an EC2 event this function handles; dropped", { reason: notice });
       return { workloadId: null };

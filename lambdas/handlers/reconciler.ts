@@ -55,6 +55,9 @@ export function createReconcilerHandler(runtime: () => ReconcilerRuntime, { logg
 
   const passes = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const deps = runtime();
+    // Every invocation emits this, whatever its records turn out to be (failed passes and
+    // malformed requests included), so `logMetrics` never flushes an empty set.
+    metrics.addMetric("ReconcileRequests", MetricUnit.Count, event.Records.length);
     const byWorkload = new Map<string, string[]>();
     const batchItemFailures: { itemIdentifier: string }[] = [];
     for (const record of event.Records) {
@@ -92,6 +95,7 @@ export function createReconcilerHandler(runtime: () => ReconcilerRuntime, { logg
             logger.info(`reconcile pass ${outcome.kind}`, outcome.kind === "skipped" ? { reason: outcome.reason } : {});
           }
         } catch (error) {
+          metrics.addMetric("ReconcilePassesFailed", MetricUnit.Count, 1);
           logger.error("reconcile pass failed; SQS will retry it", error as Error);
           for (const id of messageIds) batchItemFailures.push({ itemIdentifier: id });
         }

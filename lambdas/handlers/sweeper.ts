@@ -19,6 +19,8 @@ export interface SweeperRuntime extends SweepDeps {
 
 export function createSweeperHandler(runtime: () => SweeperRuntime, { logger, metrics }: Observability) {
   const handle = async (): Promise<{ terminated: readonly SweepDecision[] }> => {
+    // First, so that a sweep that fails still emits a metric (logMetrics flushes on error).
+    metrics.addMetric("SweeperRuns", MetricUnit.Count, 1);
     const deps = runtime();
     const terminated = await runSweep(deps, {
       now: deps.clock() / 1000,

@@ -25,6 +25,8 @@ export interface WorkerEventsRuntime {
 export function createWorkerEventsHandler(runtime: () => WorkerEventsRuntime, { logger, metrics }: Observability) {
   const handle = async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const deps = runtime();
+    // First, so that an invocation that fails still emits a metric (logMetrics flushes on error).
+    metrics.addMetric("WorkerEventsReceived", MetricUnit.Count, event.Records.length);
     const result = await ingestWorkerEvents(event.Records, {
       ...deps.ingest,
       onError: (messageId, error) =>

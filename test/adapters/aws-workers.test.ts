@@ -152,6 +152,17 @@ describe("AwsWorkers against the emulator", () => {
     expect(doc.stops).toEqual([{ attemptId: "job-1#1", mode: "checkpoint", reason: "the reconciler moves the job" }]);
   });
 
+  it("tells each instance to shut down once, keeping its assignments and stops", async () => {
+    await workers.startJob(request);
+    await workers.shutdown(["i-0node0", "i-0spare"]);
+    await workers.shutdown(["i-0node0"]);
+    const node0 = await storedOrders("i-0node0");
+    expect(node0).toMatchObject({ shutdown: true, sequence: 1 });
+    expect(node0.assignments.map((a) => a.attemptId)).toEqual(["job-1#1"]);
+    expect(await storedOrders("i-0spare")).toMatchObject({ shutdown: true, assignments: [], sequence: 0 });
+    expect((await storedOrders("i-0node1")).shutdown).toBe(false);
+  });
+
   it("resumes from the checkpoint the workers reported", async () => {
     const saved: WorkerEvent = {
       protocol: WORKER_PROTOCOL,

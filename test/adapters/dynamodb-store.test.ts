@@ -104,6 +104,29 @@ describe("DynamoDbStore", () => {
     expect(stored?.record.version).toBe(5);
   });
 
+  it("stores a sweep's shared considered lists once and reads the report back in its order", async () => {
+    const candidate = (instanceType: string, chosen: boolean) => ({
+      config: { technique: "ddp" as const, instanceType, nodes: 1, gpusPerNode: 1 },
+      fits: true,
+      reason: undefined,
+      samplesPerSecond: 10,
+      runtimeSeconds: 600,
+      costUsd: { spot: 1 },
+      chosen,
+    });
+    const shared = [candidate("g6e.xlarge", true), candidate("p4d.24xlarge", false)];
+    const plan = {
+      ...twoJobPlan(),
+      considered: [
+        { jobId: "b", candidates: shared },
+        { jobId: "a", candidates: [candidate("g6e.xlarge", false), candidate("p4d.24xlarge", true)] },
+        { jobId: "c", candidates: shared.map((c) => ({ ...c })) },
+      ],
+    };
+    await store.putPlan("w1", 1, plan);
+    expect(await store.getPlan("w1", 1)).toEqual(plan);
+  });
+
   it("keeps plan versions immutable; a retried identical write is accepted", async () => {
     const small = twoJobPlan();
     await store.putPlan("w1", 1, small);

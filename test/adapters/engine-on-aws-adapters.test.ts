@@ -98,5 +98,8 @@ describe("ExecutionEngine on the AWS adapters", () => {
     const [after] = await cloud.describe(tags);
     expect(after?.state === "shutting-down" || after?.state === "terminated").toBe(true);
     expect(engine.record.jobs["job-1"]?.status).toBe("done");
+    // The agent was told to shut down as well, in case the terminate had not gone through.
+    const last = await new S3Orders({ bucketName, s3 }).read(name, launched?.id ?? "");
+    expect(last?.orders).toMatchObject({ shutdown: true, sequence: 1 });
   });
 });

@@ -23,6 +23,19 @@ function tagsOf(instance: { Tags?: { Key?: string; Value?: string }[] }): Record
 const live = (instances: Awaited<ReturnType<ControlPlaneHarness["instances"]>>) =>
   instances.filter((i) => i.State?.Name === "pending" || i.State?.Name === "running");
 
+/** Every instance the workload ran on was told to shut down, not only terminated. */
+async function expectShutdownOrders(workloadId: string): Promise<void> {
+  const instances = await harness.instances(workloadId);
+  expect(instances.length).toBeGreaterThan(0);
+  for (const instance of instances) {
+    const orders = await harness.orders(workloadId, instance.InstanceId ?? "");
+    expect({ instance: instance.InstanceId, shutdown: orders?.shutdown }).toEqual({
+      instance: instance.InstanceId,
+      shutdown: true,
+    });
+  }
+}
+
 describe("a workload from submit to teardown", { timeout: 240_000 }, () => {
   it("plans, waits for approval, launches the planned instances, runs to completion and leaves nothing running", async () => {
     const submitted = await harness.call("POST", "/workloads", { body: submitBody() });
@@ -59,6 +72,7 @@ describe("a workload from submit to teardown", { timeout: 240_000 }, () => {
     expect(status).toBe("completed");
     const left = (await harness.instances(id)).filter((i) => i.State?.Name !== "terminated");
     expect(left).toEqual([]);
+    await expectShutdownOrders(id);
     const view = await harness.call("GET", `/workloads/${id}`);
     expect(view.body.status).toBe("completed");
     const jobs = view.body.jobs as { status: string; progress: number }[];
@@ -80,6 +94,7 @@ describe("failures during a run", { timeout: 240_000 }, () => {
     const status = await harness.runToEnd(id, 60, 10);
     expect(status).toBe("cancelled");
     expect(live(await harness.instances(id))).toEqual([]);
+    await expectShutdownOrders(id);
   });
 
   it("re-plans around a capacity error and a quota error from CreateFleet", async () => {

@@ -11,29 +11,15 @@
  * one file because they pump the same queues.
  */
 import { CreateFleetCommand } from "@aws-sdk/client-ec2";
-import { beforeAll, describe, expect, it } from "vitest";
-import { SATURN_TAGS } from "../../lambdas/core/cloud/cloud-port.ts";
-import { ADMIN_ROLE } from "./support/api-events.ts";
-import { createContractResources } from "./support/contract-resources.ts";
-import { ControlPlaneHarness } from "./support/control-plane-harness.ts";
+import { describe, expect, it } from "vitest";
+import { live, slotOf, useContractHarness } from "./support/contract-harness.ts";
 import { submitBody, tinySpec } from "./support/specs.ts";
 
-let harness: ControlPlaneHarness;
-
-// The stack's resources from the contract, in the suite's moto server. Against the stack the
-// global setup deploys (test/support/deployed-stack.ts) the first three tests pass and the
-// later ones do not finish yet: see docs/control-plane.md, "Handlers".
-beforeAll(async () => {
-  harness = new ControlPlaneHarness(await createContractResources([ADMIN_ROLE]));
-});
-
-const live = (instances: Awaited<ReturnType<ControlPlaneHarness["instances"]>>) =>
-  instances.filter((i) => i.State?.Name === "pending" || i.State?.Name === "running");
-const slotOf = (instance: { Tags?: { Key?: string; Value?: string }[] }) =>
-  instance.Tags?.find((tag) => tag.Key === SATURN_TAGS.slot)?.Value;
+const harnessOf = useContractHarness();
 
 describe("crash recovery", { timeout: 240_000 }, () => {
   it("adopts an instance launched by a pass that crashed before saving, instead of launching it again", async () => {
+    const harness = harnessOf();
     let crashed = false;
     harness.wrapEc2 = (inner) => ({
       send: async (command) => {

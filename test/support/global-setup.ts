@@ -7,11 +7,11 @@
  * also deployed, once, into a second moto server that no test resets (or into the
  * external endpoint), and its outputs are provided as `inject("deployedStack")`.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import type { TestProject } from "vitest/node";
 import { type DeployedStack, deployToEmulator } from "../../cdk/emulator-deployment.ts";
+import { disableEventSourceMappings } from "../../cli/local/event-source-mappings.ts";
+import { MotoServer } from "../../cli/local/moto-server.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -27,49 +27,12 @@ const REGION = "us-east-1";
 /** A test file that contains this string gets the deployed stack. */
 const DEPLOYED_STACK_MARKER = "support/deployed-stack";
 
-const servers: ChildProcess[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      if (address === null || typeof address === "string") return reject(new Error("no port"));
-      const { port } = address;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitUntilUp(endpoint: string, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < until) {
-    try {
-      const response = await fetch(`${endpoint}/moto-api/`);
-      if (response.status < 500) return;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`moto_server did not answer at ${endpoint} within ${timeoutMs} ms`, { cause: lastError });
-}
+const servers: MotoServer[] = [];
 
 async function startMoto(): Promise<string> {
-  const port = await freePort();
-  const endpoint = `http://127.0.0.1:${port}`;
-  const moto = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
-  servers.push(moto);
-  const failed = new Promise<never>((_, reject) => {
-    moto.once("error", (error) =>
-      reject(new Error("could not start moto_server (pip install 'moto[server]')", { cause: error })),
-    );
-  });
-  await Promise.race([waitUntilUp(endpoint, 30_000), failed]);
-  return endpoint;
+  const server = await MotoServer.start();
+  servers.push(server);
+  return server.endpoint;
 }
 
 /** Whether any test file selected for this run imports the deployed-stack support. */
@@ -96,7 +59,7 @@ async function deployStack(endpoint: string): Promise<DeployedStack> {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const teardown = async () => {
-    for (const server of servers) server.kill("SIGTERM");
+    await Promise.all(servers.map((server) => server.stop()));
   };
   const external = process.env.AWS_ENDPOINT_URL;
   const needsStack = await runNeedsDeployedStack(project);
@@ -110,7 +73,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const [endpoint, stackEndpoint] = await Promise.all([startMoto(), needsStack ? startMoto() : undefined]);
     project.provide("awsEndpoint", endpoint);
     project.provide("awsEmulator", "moto");
-    project.provide("deployedStack", stackEndpoint === undefined ? null : await deployStack(stackEndpoint));
+    const deployed = stackEndpoint === undefined ? null : await deployStack(stackEndpoint);
+    // The suite plays the SQS mappings in-process; moto's own would swallow the messages.
+    if (deployed !== null) await disableEventSourceMappings({ endpoint: deployed.endpoint, region: deployed.region });
+    project.provide("deployedStack", deployed);
     return teardown;
   } catch (error) {
     await teardown();

@@ -9,9 +9,11 @@
  *   { "detail-type": "EC2 Instance State-change Notification", "time": "...",
  *     "detail": { "instance-id": "i-...", "state": "pending" | "running" | ... } }
  *
- * A rebalance recommendation has no `CloudEvent` kind (it is advice, not a notice): it maps
- * to undefined, as do events of other types. Malformed events of a known type throw, naming
- * the field.
+ * `parseEc2Notice` reads any of the three (the ec2-events function's input) into an
+ * `Ec2Notice`, or says why the event is not one. A rebalance recommendation has no
+ * `CloudEvent` kind (it is advice, not a notice): `cloudEventFromEventBridge` maps it to
+ * undefined, as it does events of other types; malformed events of a known type throw there,
+ * naming the field.
  */
 import { z } from "zod";
 import type { CloudEvent, InstanceState } from "./cloud-port.ts";
@@ -28,6 +30,11 @@ export const EC2_EVENT_TYPES = {
 const instanceId = z.string().regex(/^i-[0-9a-z]{1,32}$/, { error: "expected an EC2 instance id such as 'i-0abc123'" });
 const time = z.iso.datetime({ offset: true, error: "expected an ISO 8601 time" });
 
+const rebalance = z.object({
+  "detail-type": z.literal(EC2_EVENT_TYPES.rebalance),
+  time,
+  detail: z.object({ "instance-id": instanceId }),
+});
 const spotWarning = z.object({
   "detail-type": z.literal(EC2_EVENT_TYPES.spotWarning),
   time,
@@ -79,4 +86,45 @@ export function cloudEventFromEventBridge(event: unknown): CloudEvent | undefine
   }
   const state = (parsed.data.detail as { state: string }).state;
   return { kind: "instance-state", instanceId: id, state: EC2_INSTANCE_STATES[state] ?? "pending", at };
+}
+
+/** One EC2 event for the control plane: what happened to which instance, and when. */
+export interface Ec2Notice {
+  readonly kind: "spot-interruption-warning" | "rebalance-recommendation" | "state-change";
+  readonly instanceId: string;
+  /** The event's time, epoch seconds. */
+  readonly at: number;
+  /** State-change only: the EC2 state name (`running`, `shutting-down`, `terminated`, `stopping`, ...). */
+  readonly state: string | undefined;
+}
+
+const NOTICE_KINDS = {
+  [EC2_EVENT_TYPES.spotWarning]: { kind: "spot-interruption-warning", schema: spotWarning },
+  [EC2_EVENT_TYPES.rebalance]: { kind: "rebalance-recommendation", schema: rebalance },
+  [EC2_EVENT_TYPES.stateChange]: { kind: "state-change", schema: stateChange },
+} as const;
+
+/** The notice, or why the event is not one this control plane handles (each problem as `path: message`). */
+export function parseEc2Notice(event: unknown): Ec2Notice | string {
+  const { source, "detail-type": type } = (event ?? {}) as { source?: unknown; "detail-type"?: unknown };
+  if (source !== "aws.ec2") return `source: expected 'aws.ec2', got ${JSON.stringify(source) ?? "nothing"}`;
+  const known = NOTICE_KINDS[type as keyof typeof NOTICE_KINDS] as
+    | (typeof NOTICE_KINDS)[keyof typeof NOTICE_KINDS]
+    | undefined;
+  if (known === undefined) {
+    return `detail-type: expected one of ${Object.keys(NOTICE_KINDS)
+      .map((name) => `'${name}'`)
+      .join(", ")}, got ${JSON.stringify(type) ?? "nothing"}`;
+  }
+  const parsed = known.schema.safeParse(event);
+  if (!parsed.success) {
+    return parsed.error.issues.map((issue) => `${issue.path.join(".") || "(event)"}: ${issue.message}`).join("; ");
+  }
+  const detail = parsed.data.detail as { "instance-id": string; state?: string };
+  return {
+    kind: known.kind,
+    instanceId: detail["instance-id"],
+    at: Date.parse(parsed.data.time) / 1000,
+    state: detail.state,
+  };
 }

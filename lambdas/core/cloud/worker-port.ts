@@ -59,4 +59,11 @@ export interface WorkerPort {
   checkpointAndStop(jobId: string, attemptId: string): Promise<void>;
   /** Reports for the given jobs. */
   reports(jobIds: readonly string[]): Promise<readonly JobReport[]>;
+  /**
+   * Tells the agents on these instances to stop everything and shut down (the orders'
+   * `shutdown`), before the engine terminates them: an agent that outlives a failed
+   * terminate stops itself. Idempotent. Optional: the simulated cloud's workers end with
+   * their instances.
+   */
+  shutdown?(instanceIds: readonly string[]): Promise<void>;
 }

@@ -8,25 +8,16 @@
  */
 import type { CloudEventSink } from "../cloud/cloud-event-source.ts";
 import { type CloudEvent, type CloudPort, type InstanceState, SATURN_TAGS } from "../cloud/cloud-port.ts";
+import { type Ec2Notice, SPOT_WARNING_SECONDS } from "../cloud/eventbridge-ec2-event.ts";
 import type { ControlQueues } from "./control-queues.ts";
 
-export interface Ec2Notice {
-  readonly kind: "spot-interruption-warning" | "rebalance-recommendation" | "state-change";
-  readonly instanceId: string;
-  /** The event's time, epoch seconds. */
-  readonly at: number;
-  /** State-change only: the EC2 state name (`running`, `shutting-down`, `terminated`, `stopping`, ...). */
-  readonly state: string | undefined;
-}
+export { type Ec2Notice, SPOT_WARNING_SECONDS };
 
 export interface CloudEventDeps {
   readonly cloud: CloudPort;
   readonly events: CloudEventSink;
   readonly queues: ControlQueues;
 }
-
-/** AWS reclaims a spot instance two minutes after the warning (EC2 User Guide, "Spot Instance interruption notices"). */
-export const SPOT_WARNING_SECONDS = 120;
 
 const STATES: ReadonlySet<string> = new Set<InstanceState>(["pending", "running", "shutting-down", "terminated"]);
 

@@ -18,6 +18,7 @@ import type { ProfileWorkerPort } from "../cloud/profile-worker-port.ts";
 import type { WorkerPort } from "../cloud/worker-port.ts";
 import { ExecutionEngine, type PassResult, type RemainingWorkPlanner } from "../engine/execution-engine.ts";
 import type { QuotaTable } from "../planner/api.ts";
+import type { Plan } from "../planner/plan.ts";
 import { createExecutionRecord, requestCancel } from "../reconciler/create-record.ts";
 import type { Action, ExecutionRecord, ObservationSnapshot, ObservedState } from "../reconciler/execution-record.ts";
 import { slotOf } from "../reconciler/plan-view.ts";
@@ -149,7 +150,7 @@ async function passUnderLease(deps: ReconcileDeps, input: PassInput): Promise<Pa
     const plan = await store.getPlan(workloadId, summary.planVersion);
     if (plan === undefined)
       throw new Error(`workload '${workloadId}' is ${summary.status} but plan v${summary.planVersion} is missing`);
-    record = createExecutionRecord(workload, plan, now, summary.planVersion);
+    record = createExecutionRecord(workload, withoutConsidered(plan), now, summary.planVersion);
   }
   if (summary.cancelRequested) record = requestCancel(record);
 
@@ -166,12 +167,15 @@ async function passUnderLease(deps: ReconcileDeps, input: PassInput): Promise<Pa
   };
   const engine = ExecutionEngine.resume(ports, context, record);
   const result = await engine.runPass(now);
+  if (engine.record.planVersion !== record.planVersion) {
+    await store.putPlan(workloadId, engine.record.planVersion, engine.record.plan);
+  }
   const next: ExecutionRecord = {
     ...engine.record,
+    plan: withoutConsidered(engine.record.plan),
     pendingLaunchFailures: engine.pendingLaunchFailures,
     observation: snapshotOf(result.observed, engine.record),
   };
-  if (next.planVersion !== record.planVersion) await store.putPlan(workloadId, next.planVersion, next.plan);
   try {
     await store.saveExecution(workloadId, stored?.version ?? 0, next);
   } catch (error) {
@@ -186,6 +190,16 @@ async function passUnderLease(deps: ReconcileDeps, input: PassInput): Promise<Pa
   // re-plan -> launch): ask for it now instead of waiting for the schedule.
   if (result.acted && !result.finished) await deps.queues.requestReconcile([workloadId], "follow-up");
   return { kind: "passed", status, actions: result.actions, finished: result.finished, record: next };
+}
+
+/**
+ * The plan as the execution record keeps it: without the planner's per-job report of the
+ * configurations it considered, which no pass reads and which grows with jobs x candidates
+ * (207 MB of JSON for a 1,000-job sweep). The stored plan version keeps it for
+ * `GET /workloads/{id}/plan`; the record is read and written by every pass.
+ */
+export function withoutConsidered(plan: Plan): Plan {
+  return plan.considered.length === 0 ? plan : { ...plan, considered: [] };
 }
 
 function summaryChange(current: WorkloadRecord, record: ExecutionRecord, status: WorkloadStatus) {

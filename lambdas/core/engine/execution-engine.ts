@@ -200,10 +200,29 @@ export class ExecutionEngine {
       case "checkpoint-and-requeue":
         return workers.checkpointAndStop(action.jobId, action.attemptId);
       case "terminate":
-        return cloud.terminate(action.instanceIds);
+        return this.#shutDownAndTerminate(action.instanceIds);
       default:
         return;
     }
+  }
+
+  /**
+   * Shutdown orders first, then the terminate. The terminate runs even when the orders
+   * could not be written (money first); the orders' error then fails the pass, so the next
+   * pass (or the sweeper) sees what is left.
+   */
+  async #shutDownAndTerminate(instanceIds: readonly string[]): Promise<void> {
+    const { cloud, workers } = this.#ports;
+    let ordersError: unknown;
+    if (workers.shutdown !== undefined) {
+      try {
+        await workers.shutdown(instanceIds);
+      } catch (error) {
+        ordersError = error;
+      }
+    }
+    await cloud.terminate(instanceIds);
+    if (ordersError !== undefined) throw ordersError;
   }
 
   async #replan(record: ExecutionRecord, observed: ObservedState): Promise<ExecutionRecord> {

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { parseEc2Notice } from "../../../lambdas/core/cloud/eventbridge-ec2-event.ts";
 import { cloudEventOf, SPOT_WARNING_SECONDS } from "../../../lambdas/core/control-plane/cloud-event-intake.ts";
 import { workloadsToReconcile } from "../../../lambdas/core/control-plane/worker-event-followups.ts";
 import { WORKER_PROTOCOL, type WorkerEvent } from "../../../lambdas/core/protocol/worker-protocol.ts";
-import { parseEc2Event } from "../../../lambdas/handlers/ec2-event-schema.ts";
 
 const base = { protocol: WORKER_PROTOCOL, instanceId: "i-0abc", sentAt: "2026-12-01T12:00:00Z" } as const;
 
-describe("parseEc2Event", () => {
+describe("parseEc2Notice", () => {
   it("reads a spot interruption warning", () => {
-    const notice = parseEc2Event({
+    const notice = parseEc2Notice({
       source: "aws.ec2",
       "detail-type": "EC2 Spot Instance Interruption Warning",
       time: "2026-12-01T12:00:00Z",
@@ -22,8 +22,39 @@ describe("parseEc2Event", () => {
     });
   });
 
+  it("reads a rebalance recommendation and a state change with its state", () => {
+    const time = "2026-12-01T12:00:00Z";
+    expect(
+      parseEc2Notice({
+        source: "aws.ec2",
+        "detail-type": "EC2 Instance Rebalance Recommendation",
+        time,
+        detail: { "instance-id": "i-0abc" },
+      }),
+    ).toMatchObject({ kind: "rebalance-recommendation", instanceId: "i-0abc" });
+    expect(
+      parseEc2Notice({
+        source: "aws.ec2",
+        "detail-type": "EC2 Instance State-change Notification",
+        time,
+        detail: { "instance-id": "i-0abc", state: "stopping" },
+      }),
+    ).toMatchObject({ kind: "state-change", state: "stopping" });
+  });
+
+  it("names the field of a known event type that is malformed, and a foreign source", () => {
+    const reason = parseEc2Notice({
+      source: "aws.ec2",
+      "detail-type": "EC2 Instance State-change Notification",
+      time: "2026-12-01T12:00:00Z",
+      detail: { "instance-id": "not-an-instance", state: "running" },
+    });
+    expect(reason).toContain("detail.instance-id");
+    expect(parseEc2Notice({ source: "aws.s3", "detail-type": "Object Created" })).toContain("source");
+  });
+
   it("names what is wrong with an event it cannot handle", () => {
-    const reason = parseEc2Event({ source: "aws.ec2", "detail-type": "EC2 AMI State Change", time: "x", detail: {} });
+    const reason = parseEc2Notice({ source: "aws.ec2", "detail-type": "EC2 AMI State Change", time: "x", detail: {} });
     expect(typeof reason).toBe("string");
     expect(reason).toContain("detail-type");
   });

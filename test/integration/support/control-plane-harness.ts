@@ -7,7 +7,7 @@
  * report as failed.
  */
 import { DescribeInstancesCommand, EC2Client } from "@aws-sdk/client-ec2";
-import { S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
@@ -19,6 +19,11 @@ import type { DynamoDbStore } from "../../../lambdas/adapters/dynamodb-store.ts"
 import type { Ec2ClientPort } from "../../../lambdas/adapters/ec2-fleet.ts";
 import { SqsControlQueues } from "../../../lambdas/adapters/sqs-control-queues.ts";
 import { ENV, type EnvName } from "../../../lambdas/config/stack-contract.ts";
+import {
+  bucketLayout,
+  type InstanceOrders,
+  instanceOrdersSchema,
+} from "../../../lambdas/core/protocol/worker-protocol.ts";
 import { createApiHandler } from "../../../lambdas/handlers/api.ts";
 import { type ControlPlane, controlPlane } from "../../../lambdas/handlers/composition-root.ts";
 import { createEc2EventsHandler } from "../../../lambdas/handlers/ec2-events.ts";
@@ -93,13 +98,13 @@ export class ControlPlaneHarness {
       },
     );
     this.store = this.root.planner().store as DynamoDbStore;
-    const quiet = quietObservability();
-    this.api = createApiHandler(this.root.api, quiet);
-    this.planner = createPlannerHandler(this.root.planner, quiet);
-    this.reconciler = createReconcilerHandler(this.root.reconciler, quiet);
-    this.workerEvents = createWorkerEventsHandler(this.root.workerEvents, quiet);
-    this.ec2Events = createEc2EventsHandler(this.root.ec2Events, quiet);
-    this.sweeper = createSweeperHandler(this.root.sweeper, quiet);
+    // One logger and metrics per function, as each Lambda function has its own.
+    this.api = createApiHandler(this.root.api, quietObservability());
+    this.planner = createPlannerHandler(this.root.planner, quietObservability());
+    this.reconciler = createReconcilerHandler(this.root.reconciler, quietObservability());
+    this.workerEvents = createWorkerEventsHandler(this.root.workerEvents, quietObservability());
+    this.ec2Events = createEc2EventsHandler(this.root.ec2Events, quietObservability());
+    this.sweeper = createSweeperHandler(this.root.sweeper, quietObservability());
     this.queues = new SqsControlQueues({
       client: this.sqs,
       planQueueUrl: env[ENV.planQueueUrl],
@@ -279,5 +284,18 @@ export class ControlPlaneHarness {
       }),
     );
     return (answer.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+  }
+
+  /** The orders document of one instance, as its agent reads it (undefined: never written). */
+  async orders(workloadId: string, instanceId: string): Promise<InstanceOrders | undefined> {
+    try {
+      const object = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.env[ENV.bucketName], Key: bucketLayout.orders(workloadId, instanceId) }),
+      );
+      return instanceOrdersSchema.parse(JSON.parse((await object.Body?.transformToString()) ?? ""));
+    } catch (error) {
+      if ((error as { name?: string }).name === "NoSuchKey") return undefined;
+      throw error;
+    }
   }
 }
