@@ -27,6 +27,8 @@ export interface ApiRuntime {
   /** Milliseconds since the epoch. */
   readonly clock: () => number;
   readonly newId: () => string;
+  /** The stack's region (AWS_REGION): the only one it launches in. */
+  readonly region?: string;
 }
 
 type Route = "submit" | "list" | "get" | "plan" | "approve" | "cancel" | "catalog";
@@ -143,6 +145,7 @@ export async function routeApiRequest(
         idempotencyKey: headerValue(event, "Idempotency-Key"),
         newId: runtime.newId(),
         now,
+        ...(runtime.region === undefined ? {} : { deploymentRegion: runtime.region }),
       });
       return jsonResponse(result.created ? 201 : 200, summaryOf(result.record));
     }

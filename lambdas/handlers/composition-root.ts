@@ -186,6 +186,7 @@ export function controlPlane(env: Environment, seams: ControlPlaneSeams = {}): C
       admins: admins(),
       clock,
       newId: seams.newId ?? (() => `w-${randomUUID()}`),
+      region: required("AWS_REGION"),
     })),
     planner: once(() => ({
       store: store(),

@@ -27,7 +27,13 @@ export interface SubmitRequest {
 const REQUEST = { subject: "request" } as const;
 
 /** Parses and validates the body text; throws InvalidWorkloadError (HTTP 400) listing every problem. */
-export function parseSubmitRequest(body: string): SubmitRequest {
+/**
+ * `deploymentRegion`: the region of the deployed stack. Its launch templates, subnets and
+ * security group exist only there, so a spec that names another region (home or
+ * `regions`) is refused here rather than planned into a region this deployment cannot
+ * launch in. Multi-region plans run on the simulated cloud and in `saturn plan`.
+ */
+export function parseSubmitRequest(body: string, deploymentRegion?: string): SubmitRequest {
   let data: unknown;
   try {
     data = JSON.parse(body);
@@ -50,14 +56,30 @@ export function parseSubmitRequest(body: string): SubmitRequest {
     throw new InvalidWorkloadError(issues, REQUEST);
   }
   const spec = parsed.data.spec;
+  let request: SubmitRequest;
   try {
-    return typeof spec === "string"
-      ? { workload: parseWorkloadText(spec), specText: spec }
-      : { workload: parseWorkload(spec), specText: JSON.stringify(spec) };
+    request =
+      typeof spec === "string"
+        ? { workload: parseWorkloadText(spec), specText: spec }
+        : { workload: parseWorkload(spec), specText: JSON.stringify(spec) };
   } catch (error) {
     if (!(error instanceof InvalidWorkloadError)) throw error;
     throw new InvalidWorkloadError(error.issues.map(inSpec), { ...REQUEST, cause: error });
   }
+  const elsewhere = request.workload.regions.filter((region) => region !== deploymentRegion);
+  if (deploymentRegion !== undefined && elsewhere.length > 0) {
+    const field = request.workload.regions.length > 1 ? "spec.regions" : "spec.region";
+    throw new InvalidWorkloadError(
+      [
+        {
+          path: field,
+          message: `expected only this deployment's region '${deploymentRegion}' (it launches there only; deploy a stack per region, or plan across regions with \`saturn plan\`), got ${request.workload.regions.map((region) => `'${region}'`).join(", ")}`,
+        },
+      ],
+      REQUEST,
+    );
+  }
+  return request;
 }
 
 function inSpec(issue: InputIssue): InputIssue {

@@ -64,4 +64,20 @@ describe("parseSubmitRequest", () => {
     expect(issuesOf("[1, 2]")[0]?.path).toBe("body");
     expect(issuesOf('"text"')[0]?.path).toBe("body");
   });
+
+  it("refuses a spec that names a region the deployment cannot launch in, naming the field", () => {
+    const body = JSON.stringify({ spec: { ...SPEC, region: "us-east-1", regions: ["us-east-1", "us-west-2"] } });
+    expect(parseSubmitRequest(body).workload.regions).toEqual(["us-east-1", "us-west-2"]);
+    let issues: readonly { path: string; message: string }[] = [];
+    try {
+      parseSubmitRequest(body, "us-east-1");
+    } catch (error) {
+      if (error instanceof InvalidWorkloadError) issues = error.issues;
+    }
+    expect(issues.map((issue) => issue.path)).toEqual(["spec.regions"]);
+    expect(issues[0]?.message).toMatch(
+      /^expected only this deployment's region 'us-east-1'.*got 'us-east-1', 'us-west-2'$/,
+    );
+    expect(parseSubmitRequest(JSON.stringify({ spec: SPEC }), "us-east-1").workload.region).toBe("us-east-1");
+  });
 });
