@@ -46,12 +46,14 @@ describe("the sweeper", { timeout: 120_000 }, () => {
     // A crash before the workload was recorded left a tagged instance behind.
     const ghost = await launchTagged("w-ghost");
     // A cancelled workload whose instance survived.
-    const cancelled = await harness.call("POST", "/workloads", { body: submitBody(tinySpec("gone")) });
+    const cancelled = await harness.call("POST", "/workloads", {
+      body: submitBody({ ...tinySpec("gone"), region: REGION }),
+    });
     const cancelledId = String(cancelled.body.id);
     await harness.call("POST", `/workloads/${cancelledId}/cancel`);
     const leftover = await launchTagged(cancelledId);
     // A running workload with live agents.
-    const running = await harness.submitAndApprove(submitBody(tinySpec("alive")));
+    const running = await harness.submitAndApprove(submitBody({ ...tinySpec("alive"), region: REGION }));
     await harness.pumpReconciles();
     await harness.tick(running, 60);
     const runningIds = (await harness.instances(running)).map((i) => i.InstanceId ?? "");
