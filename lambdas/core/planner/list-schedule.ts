@@ -17,7 +17,15 @@
  */
 import { UsageProfile } from "./baselines/usage-profile.ts";
 import type { Assignment, Plan, PlannedInstance } from "./plan.ts";
-import { bundleAssignments, instanceId, markChosen, plannedInstance, planTotals, sortPlanParts } from "./plan-parts.ts";
+import {
+  budgetSpendUsd,
+  bundleAssignments,
+  instanceId,
+  markChosen,
+  plannedInstance,
+  planTotals,
+  sortPlanParts,
+} from "./plan-parts.ts";
 import type { PlanningProblem, PlanOption } from "./planning-problem.ts";
 import { spotLatestEndSeconds } from "./spot-overhead.ts";
 
@@ -284,9 +292,7 @@ export function listScheduleWithinBudget(
   context: { readonly considered: Plan["considered"]; readonly budgetUsd: number; readonly lowSeconds: number },
 ): Plan | undefined {
   const within = (plan: Plan | undefined): plan is Plan =>
-    plan !== undefined &&
-    (plan.totals.budgetCostUsd ?? plan.totals.expectedCostUsd) + (plan.totals.transferCostUsd ?? 0) <=
-      context.budgetUsd * (1 + 1e-9);
+    plan !== undefined && budgetSpendUsd(plan) <= context.budgetUsd * (1 + 1e-9);
   // The search compares totals only: the considered candidates are marked once, at the end.
   const cheapest = listSchedulePlan(problem, { considered: [], preference: "cost" });
   if (!within(cheapest)) return undefined;

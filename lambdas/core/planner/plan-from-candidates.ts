@@ -17,7 +17,7 @@ import { greedySchedule } from "./greedy-schedule.ts";
 import { budgetError, capacityError, deadlineError, noPlanFoundError, unplaceableError } from "./infeasibility.ts";
 import { buildPlanModel, type ModelObjective, START_TIE_BREAK_USD } from "./milp-model.ts";
 import type { ConsideredCandidate, Plan, PlanSource } from "./plan.ts";
-import { expectedSpendUsd } from "./plan-parts.ts";
+import { budgetSpendUsd, expectedSpendUsd } from "./plan-parts.ts";
 import { buildPlanningProblem, type PlanningProblem } from "./planning-problem.ts";
 import { DEFAULT_MAX_OPTIONS_PER_CLASS, pruneOptions, type SlottedOption } from "./prune-options.ts";
 import { type SlotSchedule, slottedCostUsd, slottedMakespanSlots } from "./slot-schedule.ts";
@@ -102,6 +102,9 @@ export async function planFromCandidates(
   const reports: SolveReport[] = [];
   const considered = consideredCandidates(problem);
   const timeLimit = workload.planner.timeLimitSeconds;
+  let solverSeconds = 0;
+  /** Seconds spent so far: the wall clock where there is one (compared plans and decodes count too), else the solver's. */
+  const spentSeconds = (): number => (clock === undefined ? solverSeconds : clock() - started);
   /**
    * `planner.timeLimitSeconds` bounds the whole solve where a clock is given, not only the
    * solver's share: a MILP gets at most what is left of it, less a reserve for decoding,
@@ -111,7 +114,7 @@ export async function planFromCandidates(
    */
   const wallLimit = (limitSeconds: number): number => {
     if (clock === undefined) return limitSeconds;
-    const left = timeLimit * (1 - WALL_RESERVE_SHARE) - (clock() - started);
+    const left = timeLimit * (1 - WALL_RESERVE_SHARE) - spentSeconds();
     return Math.max(MIN_SOLVE_SECONDS, MIN_SOLVE_SHARE * limitSeconds, Math.min(limitSeconds, left));
   };
   const maxOptions = tuning.maxOptionsPerClass ?? DEFAULT_MAX_OPTIONS_PER_CLASS;
@@ -130,7 +133,6 @@ export async function planFromCandidates(
     }
     return options;
   };
-  let solverSeconds = 0;
   /** Pruning note of the last grid modelled (one line, not one per solve). */
   let prunedNote: string | undefined;
 
@@ -558,7 +560,7 @@ export async function planFromCandidates(
     let cheapest: Plan | undefined;
     if (horizon === undefined) {
       cheapest = await minCost(serial, limitSeconds / 2);
-      const worstCase = budgetCostOf(cheapest);
+      const worstCase = budgetSpendUsd(cheapest);
       if (worstCase > budgetUsd) {
         // Optimal in expected cost is a proof about the budget only when no spot price can vary.
         throw budgetError(
@@ -609,10 +611,8 @@ export async function planFromCandidates(
         ? deadlineHours * 3600
         : Math.max(4 * fastest.totals.makespanSeconds, fastest.totals.makespanSeconds + 3600);
     const plans: Plan[] = [fastest];
-    // Spent time: the wall clock where there is one (compared plans and decodes count too).
-    const spent = () => (clock === undefined ? solverSeconds : clock() - started);
     const tryDeadline = async (deadline: number): Promise<Plan | undefined> => {
-      const left = limitSeconds * (1 - WALL_RESERVE_SHARE) - spent();
+      const left = limitSeconds * (1 - WALL_RESERVE_SHARE) - spentSeconds();
       if (deadline <= problem.bootSeconds || left <= 0) return undefined;
       try {
         return await minCost(deadline, Math.min(share, left));
@@ -627,7 +627,9 @@ export async function planFromCandidates(
     const key = (plan: Plan) => `${plan.totals.expectedCostUsd.toFixed(6)}|${plan.totals.makespanSeconds.toFixed(3)}`;
     for (
       let attempt = 0;
-      attempt < 3 * points && nonDominated(plans).length < points && spent() < limitSeconds * (1 - WALL_RESERVE_SHARE);
+      attempt < 3 * points &&
+      nonDominated(plans).length < points &&
+      spentSeconds() < limitSeconds * (1 - WALL_RESERVE_SHARE);
       attempt++
     ) {
       const frontierNow = nonDominated(plans).sort((a, b) => a.totals.makespanSeconds - b.totals.makespanSeconds);
@@ -652,7 +654,7 @@ export async function planFromCandidates(
       else exhausted.add(key(slower));
     }
     const frontierPlans = nonDominated(plans).filter(
-      (plan) => budgetUsd === undefined || budgetCostOf(plan) <= budgetUsd * (1 + 1e-9),
+      (plan) => budgetUsd === undefined || budgetSpendUsd(plan) <= budgetUsd * (1 + 1e-9),
     );
     if (frontierPlans.length < points) {
       pushOnce(
@@ -664,7 +666,7 @@ export async function planFromCandidates(
   }
 
   if (prunedNote !== undefined) warnings.push(prunedNote);
-  const elapsed = clock === undefined ? solverSeconds : clock() - started;
+  const elapsed = spentSeconds();
   const stale = staleTypes(problem, plan);
   if (stale.length > 0) {
     warnings.push(`prices of ${stale.join(", ")} are marked stale in the catalog; run \`saturn catalog refresh\``);
@@ -722,11 +724,6 @@ function workloadOfSolve(
   if (own.kind === "min-cost" && deadlineHours !== undefined)
     return { ...workload, objective: { kind: "min-cost", deadlineHours } };
   return { ...workload, objective: { kind: "pareto", points: 5, deadlineHours } };
-}
-
-/** The plan's worst-case cost (budget prices); plans from other sources may not carry it. */
-function budgetCostOf(plan: Plan): number {
-  return (plan.totals.budgetCostUsd ?? plan.totals.expectedCostUsd) + (plan.totals.transferCostUsd ?? 0);
 }
 
 function score(plan: Plan, objective: ModelObjective): number {

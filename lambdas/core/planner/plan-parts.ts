@@ -116,3 +116,8 @@ export function markChosen(
 export function expectedSpendUsd(plan: Plan): number {
   return plan.totals.expectedCostUsd + (plan.totals.transferCostUsd ?? 0);
 }
+
+/** The plan's worst-case spend (budget prices, else expected ones, plus transfer): what a budget limits. */
+export function budgetSpendUsd(plan: Plan): number {
+  return (plan.totals.budgetCostUsd ?? plan.totals.expectedCostUsd) + (plan.totals.transferCostUsd ?? 0);
+}
