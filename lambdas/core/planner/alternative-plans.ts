@@ -18,7 +18,7 @@ import { type BaselineName, runBaseline } from "./baselines/run-baselines.ts";
 import { makespanLowerBound } from "./bounds.ts";
 import { listScheduleByDeadline, listSchedulePlan, listScheduleWithinBudget } from "./list-schedule.ts";
 import type { Plan, PlanSource } from "./plan.ts";
-import { expectedSpendUsd, markChosen } from "./plan-parts.ts";
+import { expectedSpendUsd } from "./plan-parts.ts";
 import type { PlanningProblem } from "./planning-problem.ts";
 import { spotSlowdown } from "./spot-overhead.ts";
 
@@ -88,8 +88,8 @@ export function alternativePlans(input: AlternativeInput): AlternativePlan[] {
     // Baselines pick from the whole catalog; a plan on an offer this solve cannot use (one
     // excluded after a failed launch, or without price or quota) is no alternative.
     if (plan === undefined || !usesOnlyPools(plan, input.problem)) continue;
-    const considered = markChosen(input.considered, plan.assignments, plan.instances);
-    const full: Plan = { ...plan, objective: input.workload.objective.kind, considered };
+    // Unmarked, as every compared plan: the planner marks the one it returns.
+    const full: Plan = { ...plan, objective: input.workload.objective.kind, considered: input.considered };
     if (input.isValid(full)) plans.push({ source: name, plan: full });
   }
   return plans;
@@ -199,5 +199,8 @@ function baselineContext(input: AlternativeInput): BaselineContext {
       const type = typesByName.get(candidate.config.instanceType);
       return market === "spot" && type !== undefined ? runtime * spotSlowdown(type, input.workload.spot) : runtime;
     },
+    // The planner fills in the considered list and the bound itself: a baseline's own copy
+    // (one candidate object per job and candidate) held 0.7 GB at 5,000 jobs.
+    lean: true,
   };
 }

@@ -18,7 +18,7 @@
  * model's.
  */
 import type { Assignment, Plan, PlannedInstance } from "./plan.ts";
-import { bundleAssignments, instanceId, markChosen, plannedInstance, planTotals, sortPlanParts } from "./plan-parts.ts";
+import { bundleAssignments, instanceId, plannedInstance, planTotals, sortPlanParts } from "./plan-parts.ts";
 import type { PlanningProblem } from "./planning-problem.ts";
 import type { ScheduledBundle, SlotSchedule } from "./slot-schedule.ts";
 import { slotStartSeconds, type TimeGrid } from "./time-grid.ts";
@@ -140,7 +140,8 @@ export function decodePlan(schedule: SlotSchedule, context: DecodeContext): Plan
   }
 
   sortPlanParts(instances, assignments);
-  const considered = markChosen(context.considered, assignments, instances);
+  // Unmarked: the planner marks the chosen configurations once, on the plan it returns.
+  const considered = context.considered;
 
   return {
     schemaVersion: 1,

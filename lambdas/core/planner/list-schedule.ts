@@ -21,7 +21,6 @@ import {
   budgetSpendUsd,
   bundleAssignments,
   instanceId,
-  markChosen,
   plannedInstance,
   planTotals,
   sortPlanParts,
@@ -223,7 +222,8 @@ function toPlan(
     lowerBound: 0,
     gap: 0,
     solveSeconds: 0,
-    considered: markChosen(context.considered, assignments, instances),
+    // Unmarked: the planner marks the chosen configurations once, on the plan it returns.
+    considered: context.considered,
   };
 }
 
@@ -293,7 +293,7 @@ export function listScheduleWithinBudget(
 ): Plan | undefined {
   const within = (plan: Plan | undefined): plan is Plan =>
     plan !== undefined && budgetSpendUsd(plan) <= context.budgetUsd * (1 + 1e-9);
-  // The search compares totals only: the considered candidates are marked once, at the end.
+  // The search compares totals only: the considered candidates are attached once, at the end.
   const cheapest = listSchedulePlan(problem, { considered: [], preference: "cost" });
   if (!within(cheapest)) return undefined;
   let best = cheapest;
@@ -309,7 +309,7 @@ export function listScheduleWithinBudget(
       low = deadlineSeconds;
     }
   }
-  return { ...best, considered: markChosen(context.considered, best.assignments, best.instances) };
+  return { ...best, considered: context.considered };
 }
 
 /** Bisection steps of `listScheduleByDeadline` over the slack share. */
@@ -342,5 +342,5 @@ export function listScheduleByDeadline(problem: PlanningProblem, context: ListSc
     }
   }
   if (best === undefined) return undefined;
-  return { ...best, considered: markChosen(context.considered, best.assignments, best.instances) };
+  return { ...best, considered: context.considered };
 }

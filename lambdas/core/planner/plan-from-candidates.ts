@@ -17,7 +17,7 @@ import { greedySchedule } from "./greedy-schedule.ts";
 import { budgetError, capacityError, deadlineError, noPlanFoundError, unplaceableError } from "./infeasibility.ts";
 import { buildPlanModel, type ModelObjective, START_TIE_BREAK_USD } from "./milp-model.ts";
 import type { ConsideredCandidate, Plan, PlanSource } from "./plan.ts";
-import { budgetSpendUsd, expectedSpendUsd } from "./plan-parts.ts";
+import { budgetSpendUsd, expectedSpendUsd, markChosen } from "./plan-parts.ts";
 import { buildPlanningProblem, type PlanningProblem } from "./planning-problem.ts";
 import { DEFAULT_MAX_OPTIONS_PER_CLASS, pruneOptions, type SlottedOption } from "./prune-options.ts";
 import { type SlotSchedule, slottedCostUsd, slottedMakespanSlots } from "./slot-schedule.ts";
@@ -671,7 +671,17 @@ export async function planFromCandidates(
   if (stale.length > 0) {
     warnings.push(`prices of ${stale.join(", ")} are marked stale in the catalog; run \`saturn catalog refresh\``);
   }
-  const withTime = (p: Plan): Plan => ({ ...p, solveSeconds: elapsed });
+  // Plans compared along the way carry the unmarked considered list (one copy per job and
+  // plan would hold gigabytes at 5,000 jobs); only the plans returned get their choices marked.
+  const marked = new Map<Plan, Plan["considered"]>();
+  const withTime = (p: Plan): Plan => {
+    let considered = marked.get(p);
+    if (considered === undefined) {
+      considered = markChosen(p.considered, p.assignments, p.instances);
+      marked.set(p, considered);
+    }
+    return { ...p, solveSeconds: elapsed, considered };
+  };
   return {
     plan: withTime(plan),
     frontier: frontier?.map(withTime),

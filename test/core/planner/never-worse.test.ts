@@ -106,6 +106,23 @@ function expectNeverWorse(plan: Plan, baselines: readonly Plan[], c: Case, label
   }
   expect(plan.lowerBound, `${label}: lowerBound <= the plan's own figure`).toBeLessThanOrEqual(value(plan) + 1e-9);
   expect(plan.chosenFrom?.reason, label).toBeTruthy();
+  expectChoicesMarked(plan, label);
+}
+
+/** The returned plan marks, for every job, exactly the configuration it is assigned (whichever plan won). */
+function expectChoicesMarked(plan: Plan, label: string): void {
+  const typeOf = new Map(plan.instances.map((instance) => [instance.id, instance.instanceType]));
+  const byJob = new Map(plan.considered.map((entry) => [entry.jobId, entry.candidates]));
+  for (const assignment of plan.assignments) {
+    const chosen = (byJob.get(assignment.jobId) ?? []).filter((candidate) => candidate.chosen);
+    expect(chosen.length, `${label}: ${assignment.jobId} has one chosen candidate`).toBe(1);
+    expect(chosen[0]?.config, `${label}: ${assignment.jobId}'s chosen candidate`).toMatchObject({
+      technique: assignment.technique,
+      instanceType: typeOf.get(assignment.instanceIds[0] ?? ""),
+      nodes: assignment.instanceIds.length,
+      gpusPerNode: assignment.gpusPerInstance,
+    });
+  }
 }
 
 describe("the never-worse rule", () => {
