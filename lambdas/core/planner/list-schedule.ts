@@ -40,6 +40,12 @@ interface Chain {
 interface Placement {
   readonly option: PlanOption;
   readonly chain: Chain | undefined;
+  /**
+   * Launch time of new instances (chain undefined), kept as found rather than recomputed as
+   * start - boot: (launch + boot) - boot can differ from launch in the last bit, and an
+   * instance launched a hair before another frees its vCPUs breaks the quota at that moment.
+   */
+  readonly launch?: number;
   readonly start: number;
   readonly end: number;
   readonly costUsd: number;
@@ -153,6 +159,7 @@ export function listSchedulePlan(problem: PlanningProblem, context: ListSchedule
           found.push({
             option,
             chain: undefined,
+            launch,
             start: launch + boot,
             end: launch + boot + option.runtimeSeconds,
             costUsd: runUsd + bootUsd,
@@ -171,7 +178,8 @@ export function listSchedulePlan(problem: PlanningProblem, context: ListSchedule
         const ids = Array.from({ length: chosen.option.nodes }, () =>
           instanceId(++counter, pool, problem.workload.region),
         );
-        chain = { option: chosen.option, ids, launch: chosen.start - boot, end: chosen.start };
+        const launch = chosen.launch ?? chosen.start - boot;
+        chain = { option: chosen.option, ids, launch, end: chosen.start };
         profile.add(chain.launch, chosen.start, need);
         const fresh = chainsByKey.get(chainKey(chosen.option)) ?? [];
         fresh.push(chain);

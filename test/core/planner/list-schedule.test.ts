@@ -124,3 +124,37 @@ describe("the slotted min-cost model under a binding quota", () => {
     expect(validatePlan(outcome.plan, { workload, catalog, quotas })).toEqual([]);
   });
 });
+
+describe("listSchedulePlan", () => {
+  it("launches an instance exactly when the quota frees up, without a rounding overlap", () => {
+    // One 4-vCPU instance at a time. Job a (10.8 s) ends at e = 300 + 10.8 s; job b, on the
+    // other type, launches at e. (e + 300) - 300 is one bit below e in floating point: a launch
+    // recomputed from b's start would overlap a's instance and break the quota.
+    const catalog = catalogOf([
+      { name: "first.x1", gpus: 1, vcpus: 4, onDemand: 1, spot: null },
+      { name: "second.x1", gpus: 1, vcpus: 4, onDemand: 1, spot: null },
+    ]);
+    const workload = workloadOf({
+      jobs: [{ id: "a" }, { id: "b" }],
+      objective: { kind: "min-cost", deadlineHours: 1 },
+      markets: ["on-demand"],
+      bootMinutes: 5,
+    });
+    const runtimeA = 3 / 997;
+    const end = 300 + runtimeA * 3600;
+    expect(end + 300 - 300).not.toBe(end);
+    const candidates = new Map<string, Candidate[]>([
+      ["a", [candidate("a", { instanceType: "first.x1" }, runtimeA)]],
+      ["b", [candidate("b", { instanceType: "second.x1" }, 0.001)]],
+    ]);
+    const problem = buildPlanningProblem({
+      workload,
+      quotas: quotasOf({ G: { "on-demand": 4 } }),
+      instanceTypes: catalog.instanceTypes,
+      candidates,
+    });
+    const plan = listSchedulePlan(problem, { considered: [] });
+    expect(plan?.instances.map((instance) => instance.start)).toEqual([0, end]);
+    expect(validatePlan(plan as NonNullable<typeof plan>, { workload, catalog, quotas: problem.quotas })).toEqual([]);
+  });
+});
