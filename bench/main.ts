@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { renderPlanReport } from "../cli/report/html-report.ts";
 import { loadCatalog } from "../lambdas/adapters/catalog-file.ts";
+import { costBreakdown } from "../lambdas/core/planner/cost-breakdown.ts";
 import { BENCH_WORKLOADS } from "./bench-workloads.ts";
 import { LARGE_MARKERS, writePlannerResults } from "./benchmarks-doc.ts";
 import {
@@ -218,9 +219,25 @@ function comparedLines(workload: PlannerBenchmarkReport["workloads"][number]): s
       const list = chosen.compared
         .map((entry) => `${entry.source} $${entry.costUsd.toFixed(2)} / ${(entry.makespanSeconds / 3600).toFixed(2)} h`)
         .join(", ");
-      return [`- ${run.label}: compared ${list}. Chosen: ${chosen.reason}.`];
+      return [`- ${run.label}: compared ${list}. Chosen: ${chosen.reason}.`, ...costLine(run.result)];
     })
     .join("\n");
+}
+
+const GPUS_BY_TYPE = new Map(loadCatalog().instanceTypes.map((type) => [type.name, type.gpus]));
+
+/** Where a cost-objective plan's money goes against its bound (lambdas/core/planner/cost-breakdown.ts). */
+function costLine(result: PlannerBenchmarkReport["workloads"][number]["runs"][number]["result"]): string[] {
+  const plan = validPlan(result);
+  if (plan === undefined || plan.objective === "min-time") return [];
+  const parts = costBreakdown(plan, (type) => GPUS_BY_TYPE.get(type) ?? 1);
+  const cost = plan.totals.expectedCostUsd;
+  const share = (usd: number) => `$${usd.toFixed(2)} (${((100 * usd) / cost).toFixed(1)}%)`;
+  return [
+    `  - where its $${cost.toFixed(2)} goes: jobs' GPU share ${share(parts.jobsGpuShareUsd)}, instances before their first job ` +
+      `${share(parts.beforeFirstJobUsd)}, idle GPUs ${share(parts.idleGpusUsd)}; bound $${plan.lowerBound.toFixed(2)}, ` +
+      `so the jobs' share is ${(parts.jobsGpuShareUsd / Math.max(1e-9, plan.lowerBound)).toFixed(3)}x the bound`,
+  ];
 }
 
 /** One HTML report per workload whose min-cost plan is valid, with the baselines as points. */
