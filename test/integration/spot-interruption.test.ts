@@ -19,9 +19,10 @@ import { spotOnlySpec, submitBody } from "./support/specs.ts";
 
 let harness: ControlPlaneHarness;
 
-// The stack's resources from the contract, in the suite's moto server. Against the stack the
-// global setup deploys (test/support/deployed-stack.ts) the first three tests pass and the
-// later ones do not finish yet: see docs/control-plane.md, "Handlers".
+// The stack's resources from the contract, in the suite's moto server: this file's own
+// queues, which see only its workloads. The deployed stack's queues are the flow file's
+// (control-plane-flow.test.ts); files run in parallel, and a harness that drained another
+// file's events would run them on its own virtual clock. See docs/control-plane.md, "Handlers".
 beforeAll(async () => {
   harness = new ControlPlaneHarness(await createContractResources([ADMIN_ROLE]));
 });
