@@ -57,3 +57,8 @@ def test_two_nodes_rendezvous_at_node_0_and_train_to_completion(tmp_path):
     assert worst <= FP32_TOLERANCE, f"max |loss - reference| = {worst:.3g}: {got} vs {expected}"
     completed = events(node_0, "completed")
     assert len(completed) == 1 and completed[0]["samples"] == task["task"]["totalSamples"]
+    # Each node saves its own ranks' shards into its own work directory (the agents upload
+    # both under the attempt's one checkpoint prefix): node 0 the metadata and rank 0's shard.
+    final = Path(completed[0]["path"]).name
+    shards = {rank: sorted(p.name for p in (tmp_path / f"node-{rank}" / "checkpoints" / final).iterdir()) for rank in (0, 1)}
+    assert shards == {0: [".metadata", "__0_0.distcp"], 1: ["__1_0.distcp"]}
