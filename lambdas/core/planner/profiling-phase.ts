@@ -14,6 +14,7 @@ import { hourlyPrice } from "../catalog/select.ts";
 import type { Catalog } from "../catalog/types.ts";
 import { configurationKey } from "../estimator/estimate.ts";
 import { jobSignature } from "../estimator/job-signature.ts";
+import { isMeasurement } from "../estimator/profiles.ts";
 import type { Configuration, ProfileStore } from "../estimator/types.ts";
 import type { Job, Workload } from "../spec/workload.ts";
 import type { Market } from "../spec/workload-schema.ts";
@@ -113,7 +114,9 @@ export function chooseProfilingRuns(
         }
         continue;
       }
-      if (profiles.find(signature, candidate.config) !== undefined) {
+      const record = profiles.find(signature, candidate.config);
+      // A plug-in's own estimate is still worth measuring; only timed steps count as measured.
+      if (record !== undefined && isMeasurement(record)) {
         leftOut.set(key, {
           jobSignature: signature,
           config: candidate.config,
