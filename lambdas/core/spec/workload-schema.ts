@@ -314,7 +314,7 @@ function checkTechniques(
       ctx.addIssue({
         code: "custom",
         path: ["plugins", index, "name"],
-        message: `expected a name other than the built-in techniques (${TECHNIQUES.join(", ")}), got '${plugin.name}'`,
+        message: `expected a name other than the built-in techniques (${TECHNIQUES.join(", ")})`,
       });
       return;
     }
@@ -336,8 +336,8 @@ function checkTechniques(
         path: ["jobs", jobIndex, "techniques", index],
         message:
           declared.size === 0
-            ? `expected one of ${known} (a plug-in technique must be declared in plugins), got '${technique}'`
-            : `expected one of ${known} (built-ins and the plug-ins declared in plugins), got '${technique}'`,
+            ? `expected one of ${known} (a plug-in technique must be declared in plugins)`
+            : `expected one of ${known} (built-ins and the plug-ins declared in plugins)`,
       });
     });
   });
