@@ -22,7 +22,7 @@ import {
   type WorkerEvent,
 } from "../core/protocol/worker-protocol.ts";
 import { foldWorkerEvents } from "../core/reconciler/worker-events-fold.ts";
-import type { Job, Workload } from "../core/spec/workload.ts";
+import { type Job, pluginOf, type Workload } from "../core/spec/workload.ts";
 import type { AttemptStartStore, WorkloadStore } from "../core/store/workload-store.ts";
 import type { S3Orders } from "./s3-orders.ts";
 
@@ -226,6 +226,8 @@ export class AwsWorkers implements WorkerPort, ProfileWorkerPort {
       checkpointable: request.checkpointable,
       plannedSamplesPerSecond: request.plannedSamplesPerSecond,
       profile: null,
+      // A plug-in technique travels with its declaration, so the agent can fetch its module.
+      plugin: technique === undefined ? null : (pluginOf(this.#options.workload, technique) ?? null),
     };
   }
 
