@@ -13,8 +13,8 @@
 import type { CloudInstance } from "../core/cloud/cloud-port.ts";
 import type { ProfileWorkerPort, StartProfileRequest } from "../core/cloud/profile-worker-port.ts";
 import type { JobReport, StartJobRequest, WorkerPort } from "../core/cloud/worker-port.ts";
-import { MODEL_PRESET_NAMES } from "../core/models/presets.ts";
 import type { Plan } from "../core/planner/plan.ts";
+import { trainingTaskOf } from "../core/protocol/training-task.ts";
 import {
   type AssignmentMessage,
   assignmentSchema,
@@ -212,16 +212,7 @@ export class AwsWorkers implements WorkerPort, ProfileWorkerPort {
       gpusPerInstance: request.gpusPerInstance,
       gpuIndices: [...gpuIndices],
       rendezvous: request.instanceIds.length > 1 ? await this.#rendezvous(request) : null,
-      task: {
-        model: (MODEL_PRESET_NAMES as readonly string[]).includes(job.modelName) ? job.modelName : { ...job.model },
-        method: job.method,
-        ...(job.method === "lora" ? { loraRank: job.loraRank } : {}),
-        batchSize: job.batchSize,
-        sequenceLength: job.sequenceLength,
-        totalSamples: request.totalSamples,
-        entrypoint: job.entrypoint,
-        hyperparameters: { ...job.hyperparameters },
-      },
+      task: trainingTaskOf(job, request.totalSamples),
       checkpoint: { prefix: checkpointPrefix, intervalSeconds: request.checkpointIntervalSeconds, resumeFrom },
       checkpointable: request.checkpointable,
       plannedSamplesPerSecond: request.plannedSamplesPerSecond,
