@@ -138,7 +138,10 @@ export class AttemptRun {
       }
       const context: InvocationContext = { ...this.#o.invocation, workDir };
       const taskPath = join(workDir, "task.json");
-      await writeFile(taskPath, `${JSON.stringify(buildTaskFile(assignment, context, task, resumeFrom, plugins), null, 2)}\n`);
+      await writeFile(
+        taskPath,
+        `${JSON.stringify(buildTaskFile(assignment, context, task, resumeFrom, plugins), null, 2)}\n`,
+      );
       const invocation = buildInvocation(assignment, context, taskPath);
       this.#o.log.info("starting the harness", { attemptId: this.attemptId, args: invocation.args });
       this.#process = this.#o.runner.start({

@@ -32,9 +32,12 @@ export const techniqueNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0
  * Where the worker finds a plug-in's Python module: an `s3://` or `https://` location of a
  * `.py` file (downloaded by the agent), or a dotted module name importable on the worker.
  */
-export const pluginModuleSchema = z.string().regex(/^((s3|https):\/\/\S+\.py|[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*)$/, {
-  error: "expected an s3:// or https:// location of a .py file, or a dotted Python module name such as 'my_plugins.accumulate'",
-});
+export const pluginModuleSchema = z
+  .string()
+  .regex(/^((s3|https):\/\/\S+\.py|[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*)$/, {
+    error:
+      "expected an s3:// or https:// location of a .py file, or a dotted Python module name such as 'my_plugins.accumulate'",
+  });
 
 export const MARKETS = ["spot", "on-demand"] as const;
 export type Market = (typeof MARKETS)[number];
@@ -305,7 +308,10 @@ export const workloadSchema = z
  * lists is a built-in or a declared plug-in.
  */
 function checkTechniques(
-  workload: { readonly plugins: readonly PluginSpec[]; readonly jobs: readonly { readonly techniques: readonly string[] }[] },
+  workload: {
+    readonly plugins: readonly PluginSpec[];
+    readonly jobs: readonly { readonly techniques: readonly string[] }[];
+  },
   ctx: z.RefinementCtx,
 ): void {
   const declared = new Map<string, number>();

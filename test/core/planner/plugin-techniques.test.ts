@@ -105,7 +105,10 @@ describe("plug-in candidates", () => {
     const estimated = record(PLUGIN, 40, { basis: "plugin-estimate", measuredAt: "2026-12-02T06:00:00Z" });
     const measured = record(PLUGIN, 25);
     const fromEstimate = enumerateCandidates(job, { ...context, profiles: new InMemoryProfileStore([estimated]) });
-    const fromBoth = enumerateCandidates(job, { ...context, profiles: new InMemoryProfileStore([estimated, measured]) });
+    const fromBoth = enumerateCandidates(job, {
+      ...context,
+      profiles: new InMemoryProfileStore([estimated, measured]),
+    });
     const pick = (list: typeof fromEstimate) =>
       list.find((c) => c.config.technique === PLUGIN && c.config.nodes === 1)?.estimate;
     expect(pick(fromEstimate)).toMatchObject({ fits: true, samplesPerSecond: 40, source: "estimated" });

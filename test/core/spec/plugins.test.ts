@@ -65,7 +65,8 @@ describe("plug-in techniques in a workload spec", () => {
     expect(issues).toEqual([
       {
         path: "plugins[1].name",
-        message: 'expected a unique plug-in name; \'ddp-accumulate\' is already declared by plugins[0], got "ddp-accumulate"',
+        message:
+          "expected a unique plug-in name; 'ddp-accumulate' is already declared by plugins[0], got \"ddp-accumulate\"",
       },
       {
         path: "plugins[2].name",
@@ -76,7 +77,11 @@ describe("plug-in techniques in a workload spec", () => {
 
   it("names a plug-in field of the wrong shape, what was expected and what came", () => {
     const issues = issuesOf(spec({ plugins: [{ name: "bad name", module: "./local.py", extra: 1 }] }));
-    expect(issues.map((issue) => issue.path).sort()).toEqual(["plugins[0].extra", "plugins[0].module", "plugins[0].name"]);
+    expect(issues.map((issue) => issue.path).sort()).toEqual([
+      "plugins[0].extra",
+      "plugins[0].module",
+      "plugins[0].name",
+    ]);
     const module = issues.find((issue) => issue.path === "plugins[0].module");
     expect(module?.message).toContain("expected an s3:// or https:// location of a .py file");
     expect(module?.message).toContain('got "./local.py"');
