@@ -167,4 +167,22 @@ describe("planning with a plug-in technique", () => {
     );
     expect(choice.runs.map((run) => [run.config, run.because])).toEqual([[oneGpu(PLUGIN), "chosen"]]);
   }, 60_000);
+
+  it("lets the profiling phase measure a plug-in configuration without a figure on the chosen shape", async () => {
+    const { plan: chosen } = await plan([]);
+    expect(chosen.assignments[0]?.technique).toBe("ddp");
+    const choice = chooseProfilingRuns(
+      chosen,
+      workload(),
+      new InMemoryProfileStore([]),
+      { budgetUsd: 5, maxMinutes: 60, marginPercent: 0, warmupSteps: 2, measuredSteps: 5 },
+      catalog,
+    );
+    expect(choice.runs.map((run) => [run.config, run.because])).toEqual([
+      [oneGpu("ddp"), "chosen"],
+      [oneGpu(PLUGIN), "plug-in-without-figure"],
+    ]);
+    // Priced at the step time of the configuration whose shape it shares.
+    expect(choice.runs[1]?.estimatedSamplesPerSecond).toBe(choice.runs[0]?.estimatedSamplesPerSecond);
+  }, 60_000);
 });
