@@ -17,6 +17,7 @@ import { registerEstimateCommand } from "./commands/estimate.ts";
 import { registerListCommand } from "./commands/list.ts";
 import { registerLocalCommand } from "./commands/local.ts";
 import { registerPlanCommand } from "./commands/plan.ts";
+import { registerProfileCommand } from "./commands/profile.ts";
 import { defaultRemoteEnvironment, type RemoteEnvironment } from "./commands/remote-context.ts";
 import { registerRunCommand } from "./commands/run.ts";
 import { registerSchemaCommands } from "./commands/schema.ts";
@@ -40,6 +41,7 @@ export function buildProgram(overrides: CliOverrides = {}): Command {
   registerRunCommand(program);
   registerCatalogCommands(program);
   registerEstimateCommand(program);
+  registerProfileCommand(program);
   registerSubmitCommand(program, remote);
   registerStatusCommand(program, remote);
   registerListCommand(program, remote);

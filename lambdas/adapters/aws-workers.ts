@@ -13,8 +13,8 @@
 import type { CloudInstance } from "../core/cloud/cloud-port.ts";
 import type { ProfileWorkerPort, StartProfileRequest } from "../core/cloud/profile-worker-port.ts";
 import type { JobReport, StartJobRequest, WorkerPort } from "../core/cloud/worker-port.ts";
-import { MODEL_PRESET_NAMES } from "../core/models/presets.ts";
 import type { Plan } from "../core/planner/plan.ts";
+import { trainingTaskOf } from "../core/protocol/training-task.ts";
 import {
   type AssignmentMessage,
   assignmentSchema,
@@ -22,7 +22,7 @@ import {
   type WorkerEvent,
 } from "../core/protocol/worker-protocol.ts";
 import { foldWorkerEvents } from "../core/reconciler/worker-events-fold.ts";
-import type { Job, Workload } from "../core/spec/workload.ts";
+import { type Job, pluginOf, type Workload } from "../core/spec/workload.ts";
 import type { AttemptStartStore, WorkloadStore } from "../core/store/workload-store.ts";
 import type { S3Orders } from "./s3-orders.ts";
 
@@ -212,20 +212,13 @@ export class AwsWorkers implements WorkerPort, ProfileWorkerPort {
       gpusPerInstance: request.gpusPerInstance,
       gpuIndices: [...gpuIndices],
       rendezvous: request.instanceIds.length > 1 ? await this.#rendezvous(request) : null,
-      task: {
-        model: (MODEL_PRESET_NAMES as readonly string[]).includes(job.modelName) ? job.modelName : { ...job.model },
-        method: job.method,
-        ...(job.method === "lora" ? { loraRank: job.loraRank } : {}),
-        batchSize: job.batchSize,
-        sequenceLength: job.sequenceLength,
-        totalSamples: request.totalSamples,
-        entrypoint: job.entrypoint,
-        hyperparameters: { ...job.hyperparameters },
-      },
+      task: trainingTaskOf(job, request.totalSamples),
       checkpoint: { prefix: checkpointPrefix, intervalSeconds: request.checkpointIntervalSeconds, resumeFrom },
       checkpointable: request.checkpointable,
       plannedSamplesPerSecond: request.plannedSamplesPerSecond,
       profile: null,
+      // A plug-in technique travels with its declaration, so the agent can fetch its module.
+      plugin: technique === undefined ? null : (pluginOf(this.#options.workload, technique) ?? null),
     };
   }
 

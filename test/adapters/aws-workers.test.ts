@@ -132,6 +132,36 @@ describe("AwsWorkers against the emulator", () => {
     }
   });
 
+  it("gives an attempt of a plug-in technique the plug-in's declaration from the spec", async () => {
+    const plugin = { name: "ddp-accumulate", module: "s3://saturn-plugins/accumulation_plugin.py" };
+    const withPlugin = {
+      ...workload,
+      plugins: [plugin],
+      jobs: workload.jobs.map((job) => ({ ...job, techniques: [...job.techniques, plugin.name] })),
+    };
+    const pluginPlan: Plan = {
+      ...plan,
+      assignments: plan.assignments.map((a) => ({ ...a, technique: plugin.name })),
+    };
+    const pluginWorkers = new AwsWorkers({
+      workloadId: "w1",
+      workload: withPlugin,
+      plan: pluginPlan,
+      planVersion: 1,
+      bucketName,
+      orders,
+      store,
+      instances: async () => instances,
+      now: () => 1_765_000_000,
+    });
+    await pluginWorkers.startJob(request);
+    const [assignment] = (await storedOrders("i-0node0")).assignments;
+    expect(assignment).toMatchObject({ technique: "ddp-accumulate", plugin });
+    await workers.startJob({ ...request, jobId: "job-2", attemptId: "job-2#1" });
+    const builtIn = (await storedOrders("i-0node0")).assignments.find((a) => a.jobId === "job-2");
+    expect(builtIn?.plugin).toBeNull();
+  });
+
   it("starts an attempt once: a repeat writes nothing and the report shows it running", async () => {
     await workers.startJob(request);
     await workers.startJob(request);

@@ -122,6 +122,16 @@ describe("buildInvocation", () => {
     expect(file.resumeFrom).toBe("/work/att-1/resume");
     expect(file.checkpointIntervalSeconds).toBe(600);
   });
+
+  it("names a plug-in technique and its fetched module in task.json", () => {
+    const plugin = { name: "ddp-accumulate", module: "s3://bucket/plugins/accumulation_plugin.py" };
+    const file = buildTaskFile({ ...assignment, technique: "ddp-accumulate", plugin }, context, assignment.task, null, [
+      "/work/att-1/plugins/ddp_accumulate.py",
+    ]);
+    expect(file.technique).toBe("ddp-accumulate");
+    expect(file.options.plugins).toEqual(["/work/att-1/plugins/ddp_accumulate.py"]);
+    expect(buildTaskFile(assignment, context, assignment.task, null).options).not.toHaveProperty("plugins");
+  });
 });
 
 describe("readOrders", () => {

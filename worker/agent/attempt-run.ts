@@ -131,13 +131,17 @@ export class AttemptRun {
     try {
       await mkdir(workDir, { recursive: true });
       const { task, resumeFrom } = await this.#prepare();
+      const plugins = await this.#pluginModules();
       if (this.#stop) {
         await this.#sendStopped();
         return;
       }
       const context: InvocationContext = { ...this.#o.invocation, workDir };
       const taskPath = join(workDir, "task.json");
-      await writeFile(taskPath, `${JSON.stringify(buildTaskFile(assignment, context, task, resumeFrom), null, 2)}\n`);
+      await writeFile(
+        taskPath,
+        `${JSON.stringify(buildTaskFile(assignment, context, task, resumeFrom, plugins), null, 2)}\n`,
+      );
       const invocation = buildInvocation(assignment, context, taskPath);
       this.#o.log.info("starting the harness", { attemptId: this.attemptId, args: invocation.args });
       this.#process = this.#o.runner.start({
@@ -199,6 +203,27 @@ export class AttemptRun {
       return { task: { ...assignment.task, entrypoint: { ...entrypoint, script: local } }, resumeFrom };
     }
     return { task: assignment.task, resumeFrom };
+  }
+
+  /**
+   * The plug-in technique's module for the harness's `options.plugins`: a downloaded `.py`
+   * file (s3:// through the control plane's client, https:// by GET), or a module name the
+   * harness imports as it is. None for a built-in technique.
+   */
+  async #pluginModules(): Promise<readonly string[]> {
+    const plugin = this.#o.assignment.plugin;
+    if (plugin == null) return [];
+    const { module } = plugin;
+    if (!module.startsWith("s3://") && !module.startsWith("https://")) return [module];
+    const local = join(this.#o.workDir, "plugins", `${plugin.name.replace(/-/g, "_")}.py`);
+    await mkdir(join(this.#o.workDir, "plugins"), { recursive: true });
+    if (module.startsWith("s3://")) await this.#o.controlPlane.downloadObject(module, local);
+    else {
+      const response = await fetch(module, { signal: AbortSignal.timeout(60_000) });
+      if (!response.ok) throw new Error(`plugin.module: GET ${module} answered HTTP ${response.status}`);
+      await writeFile(local, Buffer.from(await response.arrayBuffer()));
+    }
+    return [local];
   }
 
   async #watch(child: RunningProcess): Promise<ProcessExit> {

@@ -35,6 +35,8 @@ export interface TaskFile {
     /** Optional in the contract: passed only when the task's hyper-parameters name them. */
     readonly pipelineSchedule?: string;
     readonly microbatches?: number;
+    /** Plug-in modules to import before the technique is looked up (a plug-in technique's). */
+    readonly plugins?: readonly string[];
   };
 }
 
@@ -90,6 +92,7 @@ export function buildTaskFile(
   context: Pick<InvocationContext, "instanceId" | "instanceType" | "region">,
   localTask: AssignmentMessage["task"],
   resumeFrom: string | null,
+  plugins: readonly string[] = [],
 ): TaskFile {
   return {
     technique: assignment.technique,
@@ -103,7 +106,7 @@ export function buildTaskFile(
           where: `aws:${context.region}:${context.instanceId}`,
         }
       : null,
-    options: harnessOptions(assignment),
+    options: { ...harnessOptions(assignment), ...(plugins.length === 0 ? {} : { plugins: [...plugins] }) },
   };
 }
 

@@ -9,7 +9,7 @@
  * instances is live.
  */
 import type { Configuration } from "../estimator/types.ts";
-import type { ProfilingChoice } from "../planner/profiling-phase.ts";
+import type { ProfilingChoice, ProfilingRunReason } from "../planner/profiling-phase.ts";
 import type { ProfilingSettings } from "../spec/workload-schema.ts";
 
 export type ProfileRunStatus =
@@ -48,7 +48,7 @@ export interface ProfileRunRecord {
   /** The choice's price of the run (boot + steps at the on-demand price, every node). */
   readonly estimatedCostUsd: number;
   readonly estimatedSeconds: number;
-  readonly because: "chosen" | "within-margin";
+  readonly because: ProfilingRunReason;
   readonly status: ProfileRunStatus;
   readonly reason: string | undefined;
   /** The measured figure (status `measured`). */

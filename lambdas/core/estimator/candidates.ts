@@ -15,6 +15,7 @@ import type { Job } from "../spec/workload.ts";
 import type { Market } from "../spec/workload-schema.ts";
 import { estimateThroughput } from "./estimate.ts";
 import { jobSignature } from "./job-signature.ts";
+import { isMeasurement } from "./profiles.ts";
 import type { Candidate, Configuration, ProfileStore, ThroughputEstimate } from "./types.ts";
 
 export { jobSignature } from "./job-signature.ts";
@@ -91,7 +92,12 @@ export function shapesOf(instance: InstanceType): { nodes: number; gpusPerNode: 
   return shapes;
 }
 
-/** A measured record replaces the estimate's throughput and memory; the estimate's knobs stay as context. */
+/**
+ * A profile record replaces the estimate's throughput and memory; the estimate's knobs stay
+ * as context. A plug-in's own estimate (`basis: plugin-estimate`) prices its configuration
+ * as an estimate (`source: estimated`), so the plan never calls it measured and the
+ * profiling phase may still measure it.
+ */
 function withProfile(
   estimate: ThroughputEstimate,
   signature: string,
@@ -100,10 +106,12 @@ function withProfile(
 ): ThroughputEstimate {
   const record = profiles.find(signature, config);
   if (record === undefined) return estimate;
+  const measured = isMeasurement(record);
   if (record.fits === false) {
+    const by = measured ? "measured" : `${config.technique}'s search`;
     return {
       fits: false,
-      reason: `measured: does not fit (${record.reason ?? "out of memory"}; ${record.where}, ${record.measuredAt})`,
+      reason: `${by}: does not fit (${record.reason ?? "out of memory"}; ${record.where}, ${record.measuredAt})`,
       peakMemoryGiBPerGpu: record.peakMemoryGiBPerGpu,
     };
   }
@@ -112,7 +120,7 @@ function withProfile(
     samplesPerSecond: record.samplesPerSecond,
     peakMemoryGiBPerGpu: record.peakMemoryGiBPerGpu,
     activationCheckpointing: estimate.fits ? estimate.activationCheckpointing : false,
-    source: "measured",
+    source: measured ? "measured" : "estimated",
   };
 }
 

@@ -8,6 +8,7 @@
  */
 import type { Catalog, GpuModel, InstanceType } from "../catalog/types.ts";
 import type { Job } from "../spec/workload.ts";
+import { isBuiltInTechnique } from "../spec/workload-schema.ts";
 import { topologyOf } from "./communication.ts";
 import { GIB, HOST_MEMORY_USABLE_FRACTION, usableGpuMemoryBytes } from "./hardware-efficiency.ts";
 import { jobSignature } from "./job-signature.ts";
@@ -122,6 +123,8 @@ function prepare(
   if (job.method === "lora" && job.model.family === "cnn") {
     return notFitting("LoRA is modelled for transformers (decoder, vit) only; use method 'full' for a CNN", 0);
   }
+  const technique = config.technique;
+  if (!isBuiltInTechnique(technique)) return notFitting(pluginWithoutFigureReason(technique), 0);
   const gpus = config.nodes * config.gpusPerNode;
   const costs = modelCosts(job);
   if (config.technique === "pipeline") {
@@ -136,7 +139,7 @@ function prepare(
     );
   }
   const context: StepContext = {
-    technique: config.technique,
+    technique,
     costs,
     batchSize: job.batchSize,
     gpu,
@@ -145,6 +148,17 @@ function prepare(
   };
   const maxMicroBatch = config.technique === "pipeline" ? job.batchSize : Math.ceil(job.batchSize / gpus);
   return { job, context, gpu, instance, maxMicroBatch };
+}
+
+/**
+ * Why a plug-in configuration is no candidate until a profile record gives it a figure:
+ * the estimator has no model of a user's technique (docs/estimator.md, "Plug-in techniques").
+ */
+export function pluginWithoutFigureReason(technique: string): string {
+  return (
+    `plug-in technique '${technique}' has no throughput figure for this configuration (the estimator has no model of it): ` +
+    `run \`saturn profile SPEC --technique ${technique}\` for its search's estimate, or let the profiling phase measure it`
+  );
 }
 
 function fitsIn(prepared: Prepared, result: StepResult): boolean {

@@ -3,13 +3,14 @@
  * message, an API body. Unknown keys are errors, like everywhere else in the input.
  */
 import { z } from "zod";
-import { TECHNIQUES } from "../spec/workload-schema.ts";
-import type { ProfileRecord } from "./types.ts";
+import { techniqueNameSchema } from "../spec/workload-schema.ts";
+import { PROFILE_BASES, type ProfileRecord } from "./types.ts";
 
 export const profileRecordSchema = z
   .strictObject({
     jobSignature: z.string().min(1, { error: "expected a job signature (see `saturn estimate --json`)" }),
-    technique: z.enum(TECHNIQUES),
+    /** A built-in or a plug-in's name: a record is looked up by name, whatever registered it. */
+    technique: techniqueNameSchema,
     instanceType: z
       .string()
       .regex(/^[a-z0-9-]+\.[a-z0-9]+$/, { error: "expected an instance type such as 'p4d.24xlarge'" }),
@@ -24,6 +25,12 @@ export const profileRecordSchema = z
     where: z.string().min(1, { error: "expected where it was measured, e.g. 'aws:us-east-1:i-0abc' or 'sim'" }),
     fits: z.boolean({ error: "expected true or false" }).optional(),
     reason: z.string().max(500, { error: "expected at most 500 characters" }).optional(),
+    basis: z.enum(PROFILE_BASES).optional(),
+    knobs: z
+      .record(z.string(), z.union([z.number(), z.string(), z.boolean(), z.null()]), {
+        error: "expected a map of knob names to numbers, strings, booleans or null",
+      })
+      .optional(),
   })
   // A measurement is > 0 samples/s; only a does-not-fit record (fits: false) carries 0 (a negative figure already failed above).
   .superRefine((record, context) => {

@@ -8,7 +8,7 @@
  * offload only add time.
  */
 import type { GpuModel, InstanceType } from "../catalog/types.ts";
-import type { Technique } from "../spec/workload-schema.ts";
+import type { BuiltInTechnique } from "../spec/workload-schema.ts";
 import { allReduceSeconds, reduceScatterSeconds, stageTransferSeconds, type Topology } from "./communication.ts";
 import {
   achievableFlopsPerSecond,
@@ -52,7 +52,7 @@ const STATE_BYTES: Record<StatePrecision, StateBytes> = {
 };
 
 export interface StepContext {
-  readonly technique: Technique;
+  readonly technique: BuiltInTechnique;
   /** Default "mixed". */
   readonly statePrecision?: StatePrecision;
   readonly costs: ModelCosts;

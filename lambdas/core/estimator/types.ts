@@ -67,7 +67,20 @@ export interface ProfileRecord {
   readonly fits?: boolean;
   /** Why it does not fit, as the harness said it (only with `fits: false`). */
   readonly reason?: string;
+  /**
+   * What the figure is. Absent or `measured`: timed steps (profile mode, a finished job).
+   * `plugin-estimate`: a plug-in technique's own `search` answer (its estimated runtime
+   * turned into samples/s, or its does-not-fit), written by `saturn profile`; it prices a
+   * plug-in configuration until a measurement replaces it (docs/estimator.md, "Plug-in
+   * techniques"). Additive.
+   */
+  readonly basis?: ProfileBasis;
+  /** The knobs the technique's search chose (plug-ins), for the record's reader. Additive. */
+  readonly knobs?: Readonly<Record<string, number | string | boolean | null>>;
 }
+
+export const PROFILE_BASES = ["measured", "plugin-estimate"] as const;
+export type ProfileBasis = (typeof PROFILE_BASES)[number];
 
 /** Port: measured records override estimates. */
 export interface ProfileStore {

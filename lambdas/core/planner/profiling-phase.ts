@@ -14,9 +14,10 @@ import { hourlyPrice } from "../catalog/select.ts";
 import type { Catalog } from "../catalog/types.ts";
 import { configurationKey } from "../estimator/estimate.ts";
 import { jobSignature } from "../estimator/job-signature.ts";
+import { isMeasurement } from "../estimator/profiles.ts";
 import type { Configuration, ProfileStore } from "../estimator/types.ts";
 import type { Job, Workload } from "../spec/workload.ts";
-import type { Market } from "../spec/workload-schema.ts";
+import { isBuiltInTechnique, type Market } from "../spec/workload-schema.ts";
 import type { ConsideredCandidate, Plan } from "./plan.ts";
 
 /** EC2 bills per second with a 60 s minimum (core/cloud/billing.ts); a profile run pays at least that. */
@@ -49,9 +50,14 @@ export interface ProfilingRun {
   readonly seconds: number;
   /** `seconds` of every node at the on-demand price. */
   readonly costUsd: number;
-  /** Why it was picked: the chosen configuration, or within the margin of its cost. */
-  readonly because: "chosen" | "within-margin";
+  /**
+   * Why it was picked: the chosen configuration, within the margin of its cost, or a plug-in
+   * configuration with no figure on the shape of one of those (its price is that one's).
+   */
+  readonly because: ProfilingRunReason;
 }
+
+export type ProfilingRunReason = "chosen" | "within-margin" | "plug-in-without-figure";
 
 export type LeftOutReason = "already-measured" | "over-budget" | "over-time" | "no-on-demand-price";
 
@@ -113,7 +119,9 @@ export function chooseProfilingRuns(
         }
         continue;
       }
-      if (profiles.find(signature, candidate.config) !== undefined) {
+      const record = profiles.find(signature, candidate.config);
+      // A plug-in's own estimate is still worth measuring; only timed steps count as measured.
+      if (record !== undefined && isMeasurement(record)) {
         leftOut.set(key, {
           jobSignature: signature,
           config: candidate.config,
@@ -135,6 +143,18 @@ export function chooseProfilingRuns(
       }
       wanted.set(key, profileRun(job, signature, candidate, settings, bootSeconds, price));
     }
+    proposePluginRuns(entry.candidates, {
+      job,
+      signature,
+      profiles,
+      settings,
+      bootSeconds,
+      allowed,
+      wanted,
+      leftOut,
+      types,
+      workload,
+    });
   }
 
   const runs: ProfilingRun[] = [];
@@ -165,6 +185,69 @@ export function chooseProfilingRuns(
   // A configuration outside one job's margin but inside another's (same signature) is considered.
   const outsideMargin = [...outside].filter((key) => !allowed.has(key)).length;
   return { runs, leftOut: [...leftOut.values()], outsideMargin, totalCostUsd, totalSeconds };
+}
+
+/**
+ * A plug-in configuration with no figure at all (no record: the estimator has no model of
+ * it) has no cost to hold against the margin. It is worth measuring where a fitting
+ * configuration of the same shape (instance type, nodes, GPUs per node) is: the run's price
+ * and duration come from that configuration's figure, the only step time known there.
+ */
+function proposePluginRuns(
+  candidates: readonly ConsideredCandidate[],
+  context: {
+    readonly job: Job;
+    readonly signature: string;
+    readonly profiles: ProfileStore;
+    readonly settings: ProfilingSettingsInput;
+    readonly bootSeconds: number;
+    readonly allowed: ReadonlySet<string>;
+    readonly wanted: Map<string, ProfilingRun>;
+    readonly leftOut: Map<string, LeftOutRun>;
+    readonly types: ReadonlyMap<string, Catalog["instanceTypes"][number]>;
+    readonly workload: Workload;
+  },
+): void {
+  const { signature, wanted, leftOut } = context;
+  for (const candidate of candidates) {
+    if (candidate.fits || isBuiltInTechnique(candidate.config.technique)) continue;
+    const key = `${signature}|${configurationKey(candidate.config)}`;
+    // A record (the plug-in's search or a measurement said it does not fit) is a figure.
+    if (wanted.has(key) || leftOut.has(key) || context.profiles.find(signature, candidate.config) !== undefined)
+      continue;
+    const proxy = candidates.find(
+      (other) =>
+        other.fits &&
+        other.samplesPerSecond !== undefined &&
+        sameShape(other.config, candidate.config) &&
+        context.allowed.has(`${signature}|${configurationKey(other.config)}`),
+    );
+    if (proxy === undefined) continue;
+    const type = context.types.get(candidate.config.instanceType);
+    const price = type === undefined ? undefined : hourlyPrice(type, context.workload.region, "on-demand");
+    if (price === undefined) {
+      leftOut.set(key, {
+        jobSignature: signature,
+        config: candidate.config,
+        reason: "no-on-demand-price",
+        costUsd: undefined,
+      });
+      continue;
+    }
+    const run = profileRun(
+      context.job,
+      signature,
+      { ...candidate, samplesPerSecond: proxy.samplesPerSecond, chosen: false },
+      context.settings,
+      context.bootSeconds,
+      price,
+    );
+    wanted.set(key, { ...run, because: "plug-in-without-figure" });
+  }
+}
+
+function sameShape(a: Configuration, b: Configuration): boolean {
+  return a.instanceType === b.instanceType && a.nodes === b.nodes && a.gpusPerNode === b.gpusPerNode;
 }
 
 function profileRun(

@@ -22,7 +22,7 @@
  */
 import { z } from "zod";
 import { profileRecordSchema } from "../estimator/profile-record-schema.ts";
-import { TECHNIQUES } from "../spec/workload-schema.ts";
+import { isBuiltInTechnique, pluginSchema, techniqueNameSchema } from "../spec/workload-schema.ts";
 
 export const WORKER_PROTOCOL = "saturn.worker/v1" as const;
 
@@ -80,41 +80,66 @@ export const trainingTaskSchema = z.strictObject({
 export type TrainingTask = z.infer<typeof trainingTaskSchema>;
 
 /** One attempt of one job on the instances that run it (every node gets the same attempt). */
-export const assignmentSchema = z.strictObject({
-  workloadId: id,
-  jobId: id,
-  /** Unique per attempt; the agent never starts the same attempt id twice. */
-  attemptId,
-  planVersion: positiveInt,
-  technique: z.enum(TECHNIQUES),
-  /** All instances of the attempt, node rank 0 first. */
-  instanceIds: z.array(instanceId).min(1),
-  gpusPerInstance: positiveInt,
-  /** CUDA_VISIBLE_DEVICES on every node (a bundle shares an instance by GPU index). */
-  gpuIndices: z.array(nonNegativeInt).min(1),
-  /**
-   * torchrun `--rdzv-endpoint` for multi-node attempts: node 0's private address and port,
-   * filled in by the control plane from DescribeInstances. Null for a single node.
-   */
-  rendezvous: z.strictObject({ endpoint: z.string().regex(/^[0-9a-zA-Z.-]+:\d{2,5}$/), id: attemptId }).nullable(),
-  task: trainingTaskSchema,
-  /** Where checkpoints go (a prefix) and where to resume from (null: from scratch). */
-  checkpoint: z.strictObject({
-    prefix: s3Uri,
-    intervalSeconds: positiveInt,
-    resumeFrom: z.strictObject({ uri: s3Uri, samples: nonNegativeInt }).nullable(),
-  }),
-  checkpointable: z.boolean(),
-  plannedSamplesPerSecond: nonNegative,
-  /** Profile mode: measure these configurations and report `throughput-measured`, then complete. */
-  profile: z
-    .strictObject({
-      warmupSteps: nonNegativeInt,
-      measuredSteps: positiveInt,
-      jobSignature: z.string().min(1),
-    })
-    .nullable(),
-});
+export const assignmentSchema = z
+  .strictObject({
+    workloadId: id,
+    jobId: id,
+    /** Unique per attempt; the agent never starts the same attempt id twice. */
+    attemptId,
+    planVersion: positiveInt,
+    /** A built-in technique, or a plug-in's name (then `plugin` says where its module is). */
+    technique: techniqueNameSchema,
+    /** All instances of the attempt, node rank 0 first. */
+    instanceIds: z.array(instanceId).min(1),
+    gpusPerInstance: positiveInt,
+    /** CUDA_VISIBLE_DEVICES on every node (a bundle shares an instance by GPU index). */
+    gpuIndices: z.array(nonNegativeInt).min(1),
+    /**
+     * torchrun `--rdzv-endpoint` for multi-node attempts: node 0's private address and port,
+     * filled in by the control plane from DescribeInstances. Null for a single node.
+     */
+    rendezvous: z.strictObject({ endpoint: z.string().regex(/^[0-9a-zA-Z.-]+:\d{2,5}$/), id: attemptId }).nullable(),
+    task: trainingTaskSchema,
+    /** Where checkpoints go (a prefix) and where to resume from (null: from scratch). */
+    checkpoint: z.strictObject({
+      prefix: s3Uri,
+      intervalSeconds: positiveInt,
+      resumeFrom: z.strictObject({ uri: s3Uri, samples: nonNegativeInt }).nullable(),
+    }),
+    checkpointable: z.boolean(),
+    plannedSamplesPerSecond: nonNegative,
+    /** Profile mode: measure these configurations and report `throughput-measured`, then complete. */
+    profile: z
+      .strictObject({
+        warmupSteps: nonNegativeInt,
+        measuredSteps: positiveInt,
+        jobSignature: z.string().min(1),
+      })
+      .nullable(),
+    /**
+     * The plug-in technique's declaration from the workload spec (additive): the agent
+     * fetches its module (s3:// or https://, or imports a module name) and names it in the
+     * harness's `options.plugins`. Absent or null for a built-in technique.
+     */
+    plugin: pluginSchema.nullable().optional(),
+  })
+  .superRefine((assignment, ctx) => {
+    if (isBuiltInTechnique(assignment.technique)) {
+      if (assignment.plugin != null) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["plugin"],
+          message: `expected null for the built-in technique '${assignment.technique}'`,
+        });
+      }
+    } else if (assignment.plugin?.name !== assignment.technique) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["plugin"],
+        message: `expected the declaration of plug-in technique '${assignment.technique}' ({name, module}), got ${assignment.plugin == null ? "none" : `'${assignment.plugin.name}'`}`,
+      });
+    }
+  });
 export type AssignmentMessage = z.infer<typeof assignmentSchema>;
 
 export const stopOrderSchema = z.strictObject({

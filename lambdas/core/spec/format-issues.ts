@@ -53,6 +53,8 @@ const KNOWN_KEYS = [
   "datasetSamples",
   "steps",
   "techniques",
+  "plugins",
+  "module",
   "checkpointable",
   "entrypoint",
   "recipe",

@@ -6,8 +6,38 @@
 import { z } from "zod";
 import { MODEL_PRESET_NAMES } from "../models/presets.ts";
 
+/** The built-in techniques: the estimator models these (docs/estimator.md). */
 export const TECHNIQUES = ["ddp", "fsdp", "fsdp-offload", "pipeline"] as const;
-export type Technique = (typeof TECHNIQUES)[number];
+export type BuiltInTechnique = (typeof TECHNIQUES)[number];
+/**
+ * A technique a job may run under: a built-in, or the name of a plug-in the workload
+ * declares in `plugins` (docs/workload.md, "Plug-in techniques"). A plug-in name is any
+ * string the spec validated; only the built-ins are known statically.
+ */
+export type Technique = BuiltInTechnique | (string & {});
+
+export function isBuiltInTechnique(technique: string): technique is BuiltInTechnique {
+  return (TECHNIQUES as readonly string[]).includes(technique);
+}
+
+/**
+ * A technique's name on every wire (spec, profile records, the worker protocol): what the
+ * harness's registry accepts (letters, digits, '-' and '_').
+ */
+export const techniqueNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, {
+  error: "expected a technique name of 1-63 letters, digits, '-' or '_', starting with a letter or digit",
+});
+
+/**
+ * Where the worker finds a plug-in's Python module: an `s3://` or `https://` location of a
+ * `.py` file (downloaded by the agent), or a dotted module name importable on the worker.
+ */
+export const pluginModuleSchema = z
+  .string()
+  .regex(/^((s3|https):\/\/\S+\.py|[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*)$/, {
+    error:
+      "expected an s3:// or https:// location of a .py file, or a dotted Python module name such as 'my_plugins.accumulate'",
+  });
 
 export const MARKETS = ["spot", "on-demand"] as const;
 export type Market = (typeof MARKETS)[number];
@@ -138,8 +168,9 @@ export const jobSchema = z
     /** Overrides the model's sequence length (decoders). */
     sequenceLength: positiveInt.optional(),
     work: workSchema,
+    /** Built-ins and plug-ins declared in the workload's `plugins`; checked against them below. */
     techniques: z
-      .array(z.enum(TECHNIQUES))
+      .array(techniqueNameSchema)
       .min(1)
       .default([...TECHNIQUES]),
     checkpointable: z.boolean().default(true),
@@ -202,6 +233,19 @@ export const profilingSettingsSchema = z.strictObject({
   measuredSteps: positiveInt.default(20),
 });
 
+/**
+ * A user's technique, as in Saturn: a Python module that registers a `Technique` with
+ * `search(task, gpus)` and `execute(task, gpus, knobs, context)` (docs/worker-harness.md,
+ * "Writing a plug-in technique"). The estimator has no model of it: its throughput comes
+ * from profile records (docs/estimator.md, "Plug-in techniques").
+ */
+export const pluginSchema = z.strictObject({
+  /** The name its module registers, and what jobs list in `techniques`. */
+  name: techniqueNameSchema,
+  module: pluginModuleSchema,
+});
+export type PluginSpec = z.infer<typeof pluginSchema>;
+
 export const workloadSchema = z
   .strictObject({
     name: identifier,
@@ -232,9 +276,11 @@ export const workloadSchema = z
     }),
     planner: plannerSettingsSchema.default({ timeLimitSeconds: 60, mipGap: 0.01, bootMinutes: 5 }),
     profiling: profilingSettingsSchema.optional(),
+    plugins: z.array(pluginSchema).max(32).default([]),
     jobs: z.array(jobSchema).min(1).max(5000),
   })
   .superRefine((workload, ctx) => {
+    checkTechniques(workload, ctx);
     const seen = new Map<string, number>();
     workload.jobs.forEach((job, index) => {
       const first = seen.get(job.id);
@@ -256,6 +302,52 @@ export const workloadSchema = z
       }
     });
   });
+
+/**
+ * A plug-in may not take a built-in's name or another plug-in's, and every technique a job
+ * lists is a built-in or a declared plug-in.
+ */
+function checkTechniques(
+  workload: {
+    readonly plugins: readonly PluginSpec[];
+    readonly jobs: readonly { readonly techniques: readonly string[] }[];
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const declared = new Map<string, number>();
+  workload.plugins.forEach((plugin, index) => {
+    if (isBuiltInTechnique(plugin.name)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["plugins", index, "name"],
+        message: `expected a name other than the built-in techniques (${TECHNIQUES.join(", ")})`,
+      });
+      return;
+    }
+    const first = declared.get(plugin.name);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["plugins", index, "name"],
+        message: `expected a unique plug-in name; '${plugin.name}' is already declared by plugins[${first}]`,
+      });
+    } else declared.set(plugin.name, index);
+  });
+  const known = [...TECHNIQUES, ...declared.keys()].join(", ");
+  workload.jobs.forEach((job, jobIndex) => {
+    job.techniques.forEach((technique, index) => {
+      if (isBuiltInTechnique(technique) || declared.has(technique)) return;
+      ctx.addIssue({
+        code: "custom",
+        path: ["jobs", jobIndex, "techniques", index],
+        message:
+          declared.size === 0
+            ? `expected one of ${known} (a plug-in technique must be declared in plugins)`
+            : `expected one of ${known} (built-ins and the plug-ins declared in plugins)`,
+      });
+    });
+  });
+}
 
 /** The spec as written, after defaults. */
 export type WorkloadSpec = z.infer<typeof workloadSchema>;

@@ -13,6 +13,7 @@ import {
   type Market,
   type Objective,
   type PlannerSettings,
+  type PluginSpec,
   type ProfilingSettings,
   type QuotaOverride,
   type SpotSettings,
@@ -58,6 +59,12 @@ export interface Workload {
   readonly planner: PlannerSettings;
   /** The profiling phase before the run (absent: plan from estimates and stored profiles only). */
   readonly profiling?: ProfilingSettings;
+  /**
+   * Plug-in techniques the jobs may list (`techniques`), with where the worker finds each
+   * module. Absent or empty: built-ins only. (Optional so that workloads stored before
+   * plug-ins existed still read.)
+   */
+  readonly plugins?: readonly PluginSpec[];
   readonly jobs: readonly Job[];
 }
 
@@ -72,6 +79,11 @@ export interface SpecFileReader {
 
 export interface ParseOptions {
   readonly files?: SpecFileReader;
+}
+
+/** The declaration of a plug-in technique the workload names, if it is one. */
+export function pluginOf(workload: Pick<Workload, "plugins">, technique: string): PluginSpec | undefined {
+  return workload.plugins?.find((plugin) => plugin.name === technique);
 }
 
 /** The home region when the spec names none. */
@@ -140,6 +152,7 @@ export function resolveWorkload(spec: WorkloadSpec, options: ParseOptions = {}):
     spot: spec.spot,
     planner: spec.planner,
     ...(spec.profiling === undefined ? {} : { profiling: spec.profiling }),
+    ...(spec.plugins.length === 0 ? {} : { plugins: spec.plugins }),
     jobs,
   };
 }

@@ -38,49 +38,68 @@ describe("worker events", () => {
 });
 
 describe("instance orders", () => {
-  it("accept a document with one single-node assignment", () => {
-    const orders = {
-      protocol: WORKER_PROTOCOL,
-      workloadId: "wl-1",
-      instanceId: "i-0abc123",
-      sequence: 3,
-      writtenAt: "2026-12-01T13:00:00Z",
-      stops: [],
-      shutdown: false,
-      assignments: [
-        {
-          workloadId: "wl-1",
-          jobId: "job-a",
-          attemptId: "job-a:1",
-          planVersion: 1,
-          technique: "fsdp",
-          instanceIds: ["i-0abc123"],
-          gpusPerInstance: 2,
-          gpuIndices: [0, 1],
-          rendezvous: null,
-          task: {
-            model: "gpt2-xl",
-            method: "full",
-            batchSize: 16,
-            sequenceLength: 1024,
-            totalSamples: 1000,
-            entrypoint: { recipe: "causal-lm" },
-            hyperparameters: { lr: 0.0001 },
-          },
-          checkpoint: {
-            prefix: "s3://saturn-bucket/workloads/wl-1/checkpoints/job-a/",
-            intervalSeconds: 1800,
-            resumeFrom: null,
-          },
-          checkpointable: true,
-          plannedSamplesPerSecond: 2.5,
-          profile: null,
+  const orders = {
+    protocol: WORKER_PROTOCOL,
+    workloadId: "wl-1",
+    instanceId: "i-0abc123",
+    sequence: 3,
+    writtenAt: "2026-12-01T13:00:00Z",
+    stops: [],
+    shutdown: false,
+    assignments: [
+      {
+        workloadId: "wl-1",
+        jobId: "job-a",
+        attemptId: "job-a:1",
+        planVersion: 1,
+        technique: "fsdp",
+        instanceIds: ["i-0abc123"],
+        gpusPerInstance: 2,
+        gpuIndices: [0, 1],
+        rendezvous: null,
+        task: {
+          model: "gpt2-xl",
+          method: "full",
+          batchSize: 16,
+          sequenceLength: 1024,
+          totalSamples: 1000,
+          entrypoint: { recipe: "causal-lm" },
+          hyperparameters: { lr: 0.0001 },
         },
-      ],
-    };
+        checkpoint: {
+          prefix: "s3://saturn-bucket/workloads/wl-1/checkpoints/job-a/",
+          intervalSeconds: 1800,
+          resumeFrom: null,
+        },
+        checkpointable: true,
+        plannedSamplesPerSecond: 2.5,
+        profile: null,
+      },
+    ],
+  };
+  it("accept a document with one single-node assignment", () => {
     expect(instanceOrdersSchema.parse(orders)).toEqual(orders);
-    const broken = { ...orders, assignments: [{ ...orders.assignments[0], technique: "magic" }] };
+    const broken = { ...orders, assignments: [{ ...orders.assignments[0], technique: "not a name!" }] };
     const result = instanceOrdersSchema.safeParse(broken);
     expect(result.error?.issues[0]?.path.join(".")).toBe("assignments.0.technique");
+  });
+
+  it("accept a plug-in technique only with its declaration, and a built-in only without one", () => {
+    const plugin = { name: "ddp-accumulate", module: "s3://saturn-bucket/plugins/accumulation_plugin.py" };
+    const first = orders.assignments[0];
+    const withPlugin = { ...orders, assignments: [{ ...first, technique: "ddp-accumulate", plugin }] };
+    expect(instanceOrdersSchema.parse(withPlugin).assignments[0]?.plugin).toEqual(plugin);
+    const undeclared = instanceOrdersSchema.safeParse({
+      ...orders,
+      assignments: [{ ...first, technique: "ddp-accumulate" }],
+    });
+    expect(undeclared.error?.issues.map((issue) => [issue.path.join("."), issue.message])).toEqual([
+      [
+        "assignments.0.plugin",
+        "expected the declaration of plug-in technique 'ddp-accumulate' ({name, module}), got none",
+      ],
+    ]);
+    const builtIn = instanceOrdersSchema.safeParse({ ...orders, assignments: [{ ...first, plugin }] });
+    expect(builtIn.error?.issues[0]?.path.join(".")).toBe("assignments.0.plugin");
   });
 });

@@ -66,7 +66,8 @@ export function syntheticCandidates(job: Job, types: readonly InstanceType[]): C
             });
             continue;
           }
-          const samplesPerSecond = base * gpus ** 0.8 * (gpu.peakTflops / 312) * factor[technique];
+          const samplesPerSecond =
+            base * gpus ** 0.8 * (gpu.peakTflops / 312) * factor[technique as keyof typeof factor];
           candidates.push({
             jobId: job.id,
             config,
