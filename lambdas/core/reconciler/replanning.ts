@@ -126,8 +126,9 @@ export function decideAdoption(
 /**
  * Binds running instances to slots of the new plan (slot -> instance id): first the
  * instances under each running job, when the job's new assignment has the same shape
- * (instance count, type, market, GPUs); then idle instances, to slots of the same type and
- * market that the plan starts within `bootSeconds` (it would launch them now anyway).
+ * (instance count, type, market, GPUs); then the other running instances (idle ones first),
+ * to slots of the same type and market that the plan starts within `bootSeconds` (it would
+ * launch them now anyway).
  * Instances announced for reclaim are never bound.
  */
 export function bindInstances(
@@ -164,9 +165,13 @@ export function bindInstances(
       usedInstances.add(instance.id);
     }
   }
+  // Idle instances first; then those whose attempts the new plan moves elsewhere (they are
+  // checkpointed off): a running instance of the right type and market takes a slot the plan
+  // starts now instead of being terminated while the same type is launched and booted again.
   const busy = new Set([...reports.values()].flatMap((report) => report.attempt?.instanceIds ?? []));
-  for (const instance of usable.values()) {
-    if (usedInstances.has(instance.id) || busy.has(instance.id)) continue;
+  const candidates = [...usable.values()].sort((a, b) => Number(busy.has(a.id)) - Number(busy.has(b.id)));
+  for (const instance of candidates) {
+    if (usedInstances.has(instance.id)) continue;
     const slot = plan.instances.find(
       (s) =>
         bindings[s.id] === undefined &&

@@ -60,6 +60,27 @@ describe("bindInstances", () => {
     expect(bindInstances(plan, [running], reports, 300)).toEqual({ s1: "i-s1" });
   });
 
+  it("binds a running instance whose job the new plan moves to a slot of its type that starts now, instead of leaving it to be replaced", () => {
+    const record = freshRecord();
+    const busy = instance(record, "s1", { id: "i-busy" });
+    // job-1 now wants 2 GPUs on s1: its attempt (1 GPU) cannot stay, but the instance can.
+    const base = twoJobPlan();
+    const plan = {
+      ...base,
+      assignments: base.assignments.map((a) => (a.jobId === "job-1" ? { ...a, gpusPerInstance: 2 } : a)),
+    };
+    const reports = new Map([["job-1", runningReport("job-1", ["i-busy"])]]);
+    expect(bindInstances(plan, [busy], reports, 300)).toEqual({ s1: "i-busy" });
+  });
+
+  it("prefers an idle instance over a busy one for the same slot", () => {
+    const record = freshRecord();
+    const busy = instance(record, "s1", { id: "i-busy" });
+    const idle = instance(record, "s1", { id: "i-idle" });
+    const reports = new Map([["job-2", runningReport("job-2", ["i-busy"], { gpusPerInstance: 4 })]]);
+    expect(bindInstances(twoJobPlan(), [busy, idle], reports, 300)).toEqual({ s1: "i-idle" });
+  });
+
   it("never binds an instance announced for reclaim or one of another market", () => {
     const record = freshRecord();
     const doomed = instance(record, "s1", { interruptionNoticeAt: 10 });
