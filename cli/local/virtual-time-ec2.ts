@@ -44,7 +44,8 @@ export class VirtualTimeEc2 implements Ec2ClientPort {
   async send(command: object): Promise<unknown> {
     const now = this.#clock.nowMs();
     if (command instanceof TerminateInstancesCommand) {
-      for (const id of command.input.InstanceIds ?? []) if (!this.#terminatedAt.has(id)) this.#terminatedAt.set(id, now);
+      for (const id of command.input.InstanceIds ?? [])
+        if (!this.#terminatedAt.has(id)) this.#terminatedAt.set(id, now);
     }
     const output = await this.#inner.send(command);
     if (command instanceof CreateFleetCommand) {

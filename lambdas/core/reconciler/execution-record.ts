@@ -108,6 +108,12 @@ export interface ExecutionRecord {
    * here; the in-process engine keeps them in memory.
    */
   readonly pendingLaunchFailures?: readonly LaunchFailure[];
+  /**
+   * The price the user approved: the first plan's worst case (its expected cost without one).
+   * A re-plan after the deadline is lost spends at most what is left of it (or what the
+   * current plan still costs, if more); absent in records written before it existed.
+   */
+  readonly approvedCostUsd?: number;
   /** What the last pass observed, summarised for status views (set by the control plane). */
   readonly observation?: ObservationSnapshot;
 }

@@ -77,13 +77,49 @@ function remainingObjective(record: ExecutionRecord, elapsedHours: number, spend
   return { kind: "min-cost", deadlineHours: Math.max(MIN_REMAINING_HOURS, paceHours - elapsedHours) };
 }
 
-/** The same remaining work with its deadline dropped: finish as early as a generous budget allows. */
+/** The same remaining work with its deadline dropped: finish as early as `budgetUsd` allows. */
 export function relaxedWorkload(remaining: Workload, budgetUsd: number): Workload {
   return {
     ...remaining,
     objective: { kind: "min-time", budgetUsd },
     jobs: remaining.jobs.map((job) => ({ ...job, deadlineHours: undefined })),
   };
+}
+
+/**
+ * What to plan, in order, once no plan meets the deadline any more (min-cost, or pareto
+ * without a budget):
+ *
+ * 1. finish as early as possible within the money the user approved that is left, or within
+ *    what the current plan still costs when that is more (going on as planned is always
+ *    allowed): a late run never buys speed with money nobody saw (issue 8, part f: a
+ *    "generous" 10x budget turned a $10.86 plan into a fleet of on-demand instances);
+ * 2. else the cheapest plan that finishes within a horizon of three times the current
+ *    plan's makespan (at least an hour): late, but at the least money.
+ */
+export function lateReplanWorkloads(
+  remaining: Workload,
+  record: ExecutionRecord,
+  spentUsd: number,
+  currentRemainingCostUsd: number,
+): { readonly workload: Workload; readonly note: string }[] {
+  const approved = record.approvedCostUsd ?? record.plan.totals.budgetCostUsd ?? record.plan.totals.expectedCostUsd;
+  const allowance = Math.max(0.01, approved - spentUsd, currentRemainingCostUsd);
+  const horizonHours = Math.max(1, (3 * record.plan.totals.makespanSeconds) / 3600);
+  return [
+    {
+      workload: relaxedWorkload(remaining, allowance),
+      note: `finishing as early as $${allowance.toFixed(2)} allows (what is left of the approved $${approved.toFixed(2)}, or the current plan's remaining cost)`,
+    },
+    {
+      workload: {
+        ...remaining,
+        objective: { kind: "min-cost", deadlineHours: horizonHours },
+        jobs: remaining.jobs.map((job) => ({ ...job, deadlineHours: undefined })),
+      },
+      note: `finishing at the least cost within ${horizonHours.toFixed(1)} h`,
+    },
+  ];
 }
 
 export interface RemainingObjective {

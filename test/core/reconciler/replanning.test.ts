@@ -4,6 +4,7 @@ import {
   adoptPlan,
   bindInstances,
   decideAdoption,
+  lateReplanWorkloads,
   remainingWorkload,
 } from "../../../lambdas/core/reconciler/replanning.ts";
 import { mustLeaveSpot, remainingSlackSeconds } from "../../../lambdas/core/reconciler/spot-fallback.ts";
@@ -123,6 +124,31 @@ describe("remainingWorkload", () => {
     const workload = twoJobWorkload({ kind: "min-time", budgetUsd: 20 });
     const remaining = remainingWorkload(workload, freshRecord(workload), new Map(), 600, 7.5);
     expect(remaining.objective).toEqual({ kind: "min-time", budgetUsd: 12.5 });
+  });
+});
+
+describe("lateReplanWorkloads", () => {
+  const workload = twoJobWorkload({ kind: "min-cost", deadlineHours: 2 });
+  const approved = (usd: number) => ({ ...freshRecord(workload), approvedCostUsd: usd });
+
+  it("first finishes as early as the approved money left allows, never beyond it", () => {
+    const [first] = lateReplanWorkloads(workload, approved(12), 4, 3);
+    expect(first?.workload.objective).toEqual({ kind: "min-time", budgetUsd: 8 });
+    expect(first?.workload.jobs.every((job) => job.deadlineHours === undefined)).toBe(true);
+  });
+
+  it("allows what the current plan still costs when less than that is left of the approved price", () => {
+    const [first] = lateReplanWorkloads(workload, approved(12), 30, 5);
+    expect(first?.workload.objective).toEqual({ kind: "min-time", budgetUsd: 5 });
+  });
+
+  it("falls back to the cheapest plan within three times the current makespan", () => {
+    const record = approved(12);
+    const [, second] = lateReplanWorkloads(workload, record, 30, 5);
+    expect(second?.workload.objective).toEqual({
+      kind: "min-cost",
+      deadlineHours: Math.max(1, (3 * record.plan.totals.makespanSeconds) / 3600),
+    });
   });
 });
 
