@@ -278,7 +278,8 @@ export class ExecutionEngine {
     const decision = decideAdoption(request, record.objective, current, plan, context.rules.adoptionThreshold);
     if (!decision.adopt) return keepPlan(record, now, decision.detail);
     const bindings = bindInstances(plan, observed.instances, reports, context.workload.planner.bootMinutes * 60);
-    return adoptPlan(record, plan, bindings, now, relaxedNote + decision.detail);
+    const adopted = adoptPlan(record, plan, bindings, now, relaxedNote + decision.detail);
+    return relaxedNote === "" ? adopted : { ...adopted, deadlineLost: true };
   }
 }
 

@@ -114,6 +114,12 @@ export interface ExecutionRecord {
    * current plan still costs, if more); absent in records written before it existed.
    */
   readonly approvedCostUsd?: number;
+  /**
+   * Set when a re-plan found no plan that meets the deadline and adopted a late one: from
+   * then on no job is moved off spot to save the deadline (nothing can save it; each move
+   * cost a restart, on-demand prices and another re-plan).
+   */
+  readonly deadlineLost?: boolean;
   /** What the last pass observed, summarised for status views (set by the control plane). */
   readonly observation?: ObservationSnapshot;
 }
