@@ -30,6 +30,7 @@ import {
   adoptPlan,
   bindInstances,
   decideAdoption,
+  hedgeAllowanceUsd,
   keepPlan,
   lateReplanWorkloads,
   remainingWorkload,
@@ -275,7 +276,14 @@ export class ExecutionEngine {
       plan = found;
     }
     const current = currentRemaining(record, observed, reports, context);
-    const decision = decideAdoption(request, record.objective, current, plan, context.rules.adoptionThreshold);
+    const decision = decideAdoption(
+      request,
+      record.objective,
+      current,
+      plan,
+      context.rules.adoptionThreshold,
+      hedgeAllowanceUsd(record, spent, current.costUsd),
+    );
     if (!decision.adopt) return keepPlan(record, now, decision.detail);
     const bindings = bindInstances(plan, observed.instances, reports, context.workload.planner.bootMinutes * 60);
     const adopted = adoptPlan(record, plan, bindings, now, relaxedNote + decision.detail);

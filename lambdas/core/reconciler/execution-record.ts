@@ -64,6 +64,11 @@ export interface ReplanRequest {
   readonly reason: string;
   /** The current plan can no longer be carried out as written: adopt any feasible new plan. */
   readonly broken: boolean;
+  /**
+   * A hedge, not a loss (a job leaving spot while its slack still holds): the new plan is
+   * adopted only within the money approved (`decideAdoption`), else the job stays where it is.
+   */
+  readonly hedge?: boolean;
   readonly at: number;
 }
 

@@ -288,7 +288,7 @@ function applyDeadlineRules(
       if (leave && report !== undefined) {
         next = { ...next, jobs: { ...next.jobs, [job.id]: { ...state, onDemandOnly: true } } };
         requeue(report, "slack no longer absorbs a spot interruption: moving to on-demand");
-        requestReplan({ reason: `deadline: ${job.id} moves from spot to on-demand`, broken: true });
+        requestReplan({ reason: `deadline: ${job.id} moves from spot to on-demand`, broken: true, hedge: true });
         continue;
       }
     }

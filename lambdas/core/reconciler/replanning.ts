@@ -87,6 +87,17 @@ export function relaxedWorkload(remaining: Workload, budgetUsd: number): Workloa
 }
 
 /**
+ * What a hedge may spend on the remaining work: what is left of the approved price, or what
+ * the current plan still costs when that is more. In the 100-job benchmark a job leaving
+ * spot at 1.7 h of a 2 h deadline adopted a $8.96 on-demand fleet for work the current
+ * plan finished on time for $0.47 (issue 8, part f).
+ */
+export function hedgeAllowanceUsd(record: ExecutionRecord, spentUsd: number, currentRemainingCostUsd: number): number {
+  const approved = record.approvedCostUsd ?? record.plan.totals.budgetCostUsd ?? record.plan.totals.expectedCostUsd;
+  return Math.max(approved - spentUsd, currentRemainingCostUsd);
+}
+
+/**
  * What to plan, in order, once no plan meets the deadline any more (min-cost, or pareto
  * without a budget):
  *
@@ -144,11 +155,19 @@ export function decideAdoption(
   current: RemainingObjective,
   candidate: Plan,
   threshold: number,
+  /** The money a hedge may spend on what is left (`hedgeAllowanceUsd`); unbounded without. */
+  allowanceUsd = Number.POSITIVE_INFINITY,
 ): AdoptionDecision {
   // Transfer counts on both sides: the current plan's remaining cost includes it (projection.ts).
   const cost = candidate.totals.expectedCostUsd + (candidate.totals.transferCostUsd ?? 0);
   const time = candidate.totals.makespanSeconds;
   const figures = `remaining cost $${current.costUsd.toFixed(2)} -> $${cost.toFixed(2)}, remaining time ${(current.makespanSeconds / 3600).toFixed(2)} h -> ${(time / 3600).toFixed(2)} h`;
+  if (request.hedge && cost > allowanceUsd) {
+    return {
+      adopt: false,
+      detail: `kept current plan: the hedge (${request.reason}) would cost more than the $${allowanceUsd.toFixed(2)} allowed; ${figures}`,
+    };
+  }
   if (request.broken) return { adopt: true, detail: `current plan broken (${request.reason}); ${figures}` };
   const byTime = objective.kind === "min-time";
   const gain = byTime ? 1 - time / Math.max(current.makespanSeconds, 1) : 1 - cost / Math.max(current.costUsd, 1e-9);

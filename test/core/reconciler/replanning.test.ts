@@ -26,6 +26,15 @@ describe("decideAdoption", () => {
     expect(decision.adopt).toBe(true);
   });
 
+  it("keeps the current plan when a hedge (a job leaving spot) would cost more than allowed", () => {
+    const plan = { ...twoJobPlan(), totals: { expectedCostUsd: 8.96, makespanSeconds: 500 } };
+    const hedge = { reason: "deadline: job-1 moves from spot to on-demand", broken: true, hedge: true, at: 0 };
+    const current = { costUsd: 0.47, makespanSeconds: 650 };
+    const objective = { kind: "min-cost", deadlineHours: 2 } as const;
+    expect(decideAdoption(hedge, objective, current, plan, 0.05, 2).adopt).toBe(false);
+    expect(decideAdoption(hedge, objective, current, plan, 0.05, 10).adopt).toBe(true);
+  });
+
   it("keeps the current plan when the cost gain is within the threshold", () => {
     const plan = { ...twoJobPlan(), totals: { expectedCostUsd: 9.7, makespanSeconds: 5000 } };
     const decision = decideAdoption(
