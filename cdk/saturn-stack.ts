@@ -9,7 +9,7 @@
  *
  * | function      | table | queues                              | EC2                               | S3          |
  * |---------------|-------|-------------------------------------|-----------------------------------|-------------|
- * | api           | rw    | send plan, reconcile                |                                   |             |
+ * | api           | rw    | send plan, reconcile                |                                   | rw workloads/<id>/reports/ |
  * | planner       | rw    | consume plan, send reconcile        | spot prices, type offerings, quotas |           |
  * | reconciler    | rw    | consume + send reconcile            | launch, tag on create, terminate, describe, quotas | rw workloads/* |
  * | worker-events | rw    | consume worker events, send reconcile |                                 |             |
@@ -95,6 +95,11 @@ const WILDCARD_REASONS: readonly WildcardReason[] = [
   {
     pattern: /^Resource::<[^>]+\.Arn>\/workloads\/\*$/,
     reason: "The reconciler writes orders and reads checkpoints under per-workload prefixes chosen at run time.",
+  },
+  {
+    pattern: /^Resource::<[^>]+\.Arn>\/workloads\/\*\/reports\/\*$/,
+    reason:
+      "The API writes each plan's considered report under its workload's prefix (ids chosen at run time) and presigns reads of it.",
   },
 ];
 
@@ -227,6 +232,14 @@ export class SaturnStack extends Stack {
       ]),
     );
     planner.role.addToPolicy(serviceQuotasStatement(this));
+    // GET /workloads/{id}/plan: the considered report goes to the bucket, read through a presigned GET.
+    api.role.addToPolicy(
+      new PolicyStatement({
+        sid: "PlanReports",
+        actions: ["s3:GetObject", "s3:PutObject"],
+        resources: [bucket.arnForObjects(`${WORKLOADS_PREFIX}*/reports/*`)],
+      }),
+    );
     ec2Events.role.addToPolicy(describeStatement(["ec2:DescribeInstances"]));
     sweeper.role.addToPolicy(describeStatement(["ec2:DescribeInstances"]));
     sweeper.role.addToPolicy(terminateStatement(this, ec2Scope));

@@ -119,6 +119,26 @@ const planAnswerSchema = z.looseObject({
   planVersion: z.number(),
   plan: planSchema,
   profiling: profilingSchema.nullish(),
+  /**
+   * The plan's `considered` report, which the plan above leaves out (it can be hundreds of
+   * MB): its size and a presigned link to it. Absent from stacks older than it.
+   */
+  considered: z
+    .looseObject({
+      jobs: z.number(),
+      candidates: z.number(),
+      distinctLists: z.number(),
+      report: z.looseObject({ url: z.string(), expiresAt: z.string() }).nullable(),
+    })
+    .nullish(),
+});
+/** The grouped report behind the link (lambdas/core/control-plane/considered-report.ts). */
+export const groupedConsideredSchema = z.looseObject({
+  schemaVersion: z.literal(1),
+  workloadId: z.string(),
+  planVersion: z.number(),
+  lists: z.array(z.array(z.looseObject({ chosen: z.boolean() }))),
+  index: z.array(z.tuple([z.string(), z.number().int().nonnegative()])),
 });
 export type PlanAnswerView = z.infer<typeof planAnswerSchema>;
 
@@ -145,3 +165,4 @@ export const parseList = (data: unknown, what: string) =>
   parseAnswer(z.looseObject({ workloads: z.array(summarySchema) }), data, what).workloads;
 export const parseDetail = (data: unknown, what: string) => parseAnswer(workloadDetailSchema, data, what);
 export const parsePlanAnswer = (data: unknown, what: string) => parseAnswer(planAnswerSchema, data, what);
+export const parseGroupedConsidered = (data: unknown, what: string) => parseAnswer(groupedConsideredSchema, data, what);

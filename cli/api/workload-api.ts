@@ -1,7 +1,11 @@
 /** The Saturn API's routes as typed calls (docs/control-plane.md, "API"). */
+import { gunzipSync } from "node:zlib";
+import { type GroupedConsidered, ungroupConsidered } from "../../lambdas/core/control-plane/considered-report.ts";
+import type { Plan } from "../../lambdas/core/planner/plan.ts";
 import {
   type PlanAnswerView,
   parseDetail,
+  parseGroupedConsidered,
   parseList,
   parsePlanAnswer,
   parseSummary,
@@ -10,11 +14,17 @@ import {
 } from "./api-responses.ts";
 import type { SaturnApiClient } from "./saturn-api-client.ts";
 
+export class ConsideredReportFetchError extends Error {
+  override readonly name = "ConsideredReportFetchError";
+}
+
 export class WorkloadApi {
   readonly #client: SaturnApiClient;
+  readonly #fetch: (url: string) => Promise<Response>;
 
-  constructor(client: SaturnApiClient) {
+  constructor(client: SaturnApiClient, fetchUrl: (url: string) => Promise<Response> = (url) => fetch(url)) {
     this.#client = client;
+    this.#fetch = fetchUrl;
   }
 
   get endpoint() {
@@ -44,6 +54,27 @@ export class WorkloadApi {
   async plan(id: string): Promise<PlanAnswerView> {
     const path = `workloads/${encodeURIComponent(id)}/plan`;
     return parsePlanAnswer(await this.#client.request({ method: "GET", path }), `GET /${path}`);
+  }
+
+  /**
+   * The plan's `considered` report through the answer's presigned link (a plain GET: the
+   * link carries its own signature); undefined when the answer links none.
+   */
+  async consideredReport(answer: PlanAnswerView): Promise<Plan["considered"] | undefined> {
+    const link = answer.considered?.report;
+    if (link === undefined || link === null) return undefined;
+    const what = `the considered report of ${answer.workloadId} plan v${answer.planVersion}`;
+    const response = await this.#fetch(link.url);
+    if (!response.ok) {
+      throw new ConsideredReportFetchError(
+        `Expected ${what} from its link (valid until ${link.expiresAt}), got HTTP ${response.status}; run the command again for a fresh link`,
+      );
+    }
+    const bytes = Buffer.from(await response.arrayBuffer());
+    // fetch inflates `Content-Encoding: gzip` itself; a server that does not set it sends the gzip bytes.
+    const text = (bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes).toString("utf8");
+    const grouped = parseGroupedConsidered(JSON.parse(text), what);
+    return ungroupConsidered(grouped as unknown as GroupedConsidered);
   }
 
   async approve(id: string): Promise<WorkloadSummaryView> {

@@ -112,9 +112,13 @@ export function isSpecPath(argument: string): boolean {
 
 /** `saturn plan <id>`: the plan the stack stored for the workload, as text, JSON or the HTML report. */
 async function showStoredPlan(id: string, options: PlanOptions, env: RemoteEnvironment): Promise<void> {
-  const answer = await (await workloadApiFor(options, env)).plan(id);
-  // The API sends the whole plan (docs/plan.md); the parse above checked the fields shown here.
-  const plan = answer.plan as unknown as Plan;
+  const api = await workloadApiFor(options, env);
+  const answer = await api.plan(id);
+  // The API sends the plan (docs/plan.md) without its `considered` report, which the HTML
+  // report and --json show: that comes from the answer's link. The parse checked the fields shown here.
+  const sent = answer.plan as unknown as Plan;
+  const considered = options.html !== undefined || options.json ? await api.consideredReport(answer) : undefined;
+  const plan: Plan = considered === undefined ? sent : { ...sent, considered };
   if (options.html !== undefined) {
     writeFileSync(
       options.html,

@@ -41,6 +41,7 @@ import { MotoServer } from "./moto-server.ts";
 import { type InvocationWrapper, QueueTrigger, type SqsHandler } from "./queue-trigger.ts";
 import { type AgentModel, DEFAULT_AGENT_MODEL, type Ec2EventKind, SimulatedAgents } from "./simulated-agents.ts";
 import { VirtualClock } from "./virtual-clock.ts";
+import { VirtualTimeEc2 } from "./virtual-time-ec2.ts";
 
 export const LOCAL_REGION = "us-east-1";
 /** moto's default account. */
@@ -166,6 +167,11 @@ export class LocalStack {
         awsQuotas: {},
         ...(options.planSeconds === undefined ? {} : { planSeconds: options.planSeconds }),
         ...options.seams,
+        // moto's timestamps read in virtual time (virtual-time-ec2.ts); a test's own wrapper goes around it.
+        wrapEc2: (client) => {
+          const virtual = new VirtualTimeEc2(client, clock);
+          return options.seams?.wrapEc2 === undefined ? virtual : options.seams.wrapEc2(virtual);
+        },
       });
       const obs = options.observability;
       const api = createApiHandler(plane.api, obs("api"));

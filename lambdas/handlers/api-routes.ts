@@ -6,6 +6,12 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import type { Catalog } from "../core/catalog/types.ts";
 import { type Caller, callerOf } from "../core/control-plane/caller.ts";
+import {
+  type ConsideredReports,
+  groupConsidered,
+  summarizeConsidered,
+  withoutConsidered,
+} from "../core/control-plane/considered-report.ts";
 import { WorkloadStateError } from "../core/control-plane/control-plane-errors.ts";
 import type { ControlQueues } from "../core/control-plane/control-queues.ts";
 import type { StackLimits } from "../core/control-plane/stored-workload.ts";
@@ -29,6 +35,8 @@ export interface ApiRuntime {
   readonly newId: () => string;
   /** The stack's region (AWS_REGION): the only one it launches in. */
   readonly region?: string;
+  /** Where a plan's `considered` report goes (the bucket); without it the plan route links none. */
+  readonly consideredReports?: ConsideredReports;
 }
 
 type Route = "submit" | "list" | "get" | "plan" | "approve" | "cancel" | "catalog";
@@ -179,7 +187,21 @@ export async function routeApiRequest(
       }
       // The profiling phase's price is part of what approving this plan approves.
       const profiling = (await runtime.store.getProfilingPhase(id))?.phase ?? null;
-      return jsonResponse(200, { workloadId: id, planVersion, status: record.status, plan, profiling });
+      // The answer stays bounded (Lambda answers at most 6 MB): the plan without its
+      // `considered` report, which goes to the bucket behind a short-lived link.
+      const grouped = groupConsidered(id, planVersion, plan.considered);
+      const link =
+        plan.considered.length === 0 || runtime.consideredReports === undefined
+          ? null
+          : await runtime.consideredReports.publish(grouped);
+      return jsonResponse(200, {
+        workloadId: id,
+        planVersion,
+        status: record.status,
+        plan: withoutConsidered(plan),
+        considered: { ...summarizeConsidered(grouped), report: link },
+        profiling,
+      });
     }
     case "approve":
       expectEmptyBody(text);

@@ -17,6 +17,7 @@ import { AwsWorkers } from "../adapters/aws-workers.ts";
 import { DynamoDbStore } from "../adapters/dynamodb-store.ts";
 import { type Ec2ClientPort, Ec2FleetCloud } from "../adapters/ec2-fleet.ts";
 import { HighsSolver } from "../adapters/highs-solver.ts";
+import { S3ConsideredReports } from "../adapters/s3-considered-reports.ts";
 import { S3Orders } from "../adapters/s3-orders.ts";
 import { readQuotasFromAws } from "../adapters/service-quotas.ts";
 import { SqsControlQueues } from "../adapters/sqs-control-queues.ts";
@@ -187,6 +188,11 @@ export function controlPlane(env: Environment, seams: ControlPlaneSeams = {}): C
       clock,
       newId: seams.newId ?? (() => `w-${randomUUID()}`),
       region: required("AWS_REGION"),
+      consideredReports: new S3ConsideredReports({
+        bucketName: required(ENV.bucketName),
+        s3: s3(),
+        now: () => new Date(clock()),
+      }),
     })),
     planner: once(() => ({
       store: store(),

@@ -30,8 +30,9 @@ import {
   adoptPlan,
   bindInstances,
   decideAdoption,
+  hedgeAllowanceUsd,
   keepPlan,
-  relaxedWorkload,
+  lateReplanWorkloads,
   remainingWorkload,
 } from "../reconciler/replanning.ts";
 import { spentUsd } from "../reconciler/transfer-ledger.ts";
@@ -251,25 +252,42 @@ export class ExecutionEngine {
           statusReason: `after "${request.reason}" no plan finishes the remaining work within the budget ($${spent.toFixed(2)} spent): ${message}`,
         };
       }
-      // The deadline can no longer be met: finish the remaining work as early as possible.
-      try {
-        const generous = Math.max(1000, 10 * record.plan.totals.expectedCostUsd);
-        plan = await this.#ports.planner({ ...input, workload: relaxedWorkload(remaining, generous) });
-        relaxedNote = `deadline can no longer be met (${message}); finishing as early as possible. `;
-      } catch (relaxedError) {
-        const detail = relaxedError instanceof Error ? relaxedError.message.split("\n")[0] : String(relaxedError);
+      // The deadline can no longer be met: finish the remaining work late, within the money
+      // approved (lateReplanWorkloads says how), never with an open-ended budget.
+      const currentCost = currentRemaining(record, observed, reports, context).costUsd;
+      let found: Plan | undefined;
+      let detail = "";
+      for (const fallback of lateReplanWorkloads(remaining, record, spent, currentCost)) {
+        try {
+          found = await this.#ports.planner({ ...input, workload: fallback.workload });
+          relaxedNote = `deadline can no longer be met (${message}); ${fallback.note}. `;
+          break;
+        } catch (relaxedError) {
+          detail = relaxedError instanceof Error ? (relaxedError.message.split("\n")[0] ?? "") : String(relaxedError);
+        }
+      }
+      if (found === undefined) {
         return {
           ...keepPlan(record, now, `no plan finishes the remaining work: ${detail}`),
           status: "failed",
           statusReason: `re-plan after "${request.reason}" found no plan for the remaining work: ${detail}`,
         };
       }
+      plan = found;
     }
     const current = currentRemaining(record, observed, reports, context);
-    const decision = decideAdoption(request, record.objective, current, plan, context.rules.adoptionThreshold);
+    const decision = decideAdoption(
+      request,
+      record.objective,
+      current,
+      plan,
+      context.rules.adoptionThreshold,
+      hedgeAllowanceUsd(record, spent, current.costUsd),
+    );
     if (!decision.adopt) return keepPlan(record, now, decision.detail);
     const bindings = bindInstances(plan, observed.instances, reports, context.workload.planner.bootMinutes * 60);
-    return adoptPlan(record, plan, bindings, now, relaxedNote + decision.detail);
+    const adopted = adoptPlan(record, plan, bindings, now, relaxedNote + decision.detail);
+    return relaxedNote === "" ? adopted : { ...adopted, deadlineLost: true };
   }
 }
 

@@ -37,6 +37,7 @@ export function createExecutionRecord(workload: Workload, plan: Plan, now: numbe
     replans: [],
     lastReplanAt: now,
     measured: [],
+    approvedCostUsd: plan.totals.budgetCostUsd ?? plan.totals.expectedCostUsd,
   };
 }
 

@@ -64,6 +64,11 @@ export interface ReplanRequest {
   readonly reason: string;
   /** The current plan can no longer be carried out as written: adopt any feasible new plan. */
   readonly broken: boolean;
+  /**
+   * A hedge, not a loss (a job leaving spot while its slack still holds): the new plan is
+   * adopted only within the money approved (`decideAdoption`), else the job stays where it is.
+   */
+  readonly hedge?: boolean;
   readonly at: number;
 }
 
@@ -108,6 +113,18 @@ export interface ExecutionRecord {
    * here; the in-process engine keeps them in memory.
    */
   readonly pendingLaunchFailures?: readonly LaunchFailure[];
+  /**
+   * The price the user approved: the first plan's worst case (its expected cost without one).
+   * A re-plan after the deadline is lost spends at most what is left of it (or what the
+   * current plan still costs, if more); absent in records written before it existed.
+   */
+  readonly approvedCostUsd?: number;
+  /**
+   * Set when a re-plan found no plan that meets the deadline and adopted a late one: from
+   * then on no job is moved off spot to save the deadline (nothing can save it; each move
+   * cost a restart, on-demand prices and another re-plan).
+   */
+  readonly deadlineLost?: boolean;
   /** What the last pass observed, summarised for status views (set by the control plane). */
   readonly observation?: ObservationSnapshot;
 }

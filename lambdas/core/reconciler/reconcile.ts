@@ -272,7 +272,8 @@ function applyDeadlineRules(
     const report = projection.reports.get(job.id);
     const attempt = report?.attempt;
     const onSpot = assignmentInstances(assignment, projection.bySlot).some((i) => i?.market === "spot");
-    if (attempt !== undefined && onSpot && job.checkpointable && !state.onDemandOnly) {
+    // Once the deadline is lost (a late plan was adopted), leaving spot cannot save it.
+    if (attempt !== undefined && onSpot && job.checkpointable && !state.onDemandOnly && !record.deadlineLost) {
       const leave = mustLeaveSpot({
         now,
         deadlineAt,
@@ -287,7 +288,7 @@ function applyDeadlineRules(
       if (leave && report !== undefined) {
         next = { ...next, jobs: { ...next.jobs, [job.id]: { ...state, onDemandOnly: true } } };
         requeue(report, "slack no longer absorbs a spot interruption: moving to on-demand");
-        requestReplan({ reason: `deadline: ${job.id} moves from spot to on-demand`, broken: true });
+        requestReplan({ reason: `deadline: ${job.id} moves from spot to on-demand`, broken: true, hedge: true });
         continue;
       }
     }

@@ -77,13 +77,60 @@ function remainingObjective(record: ExecutionRecord, elapsedHours: number, spend
   return { kind: "min-cost", deadlineHours: Math.max(MIN_REMAINING_HOURS, paceHours - elapsedHours) };
 }
 
-/** The same remaining work with its deadline dropped: finish as early as a generous budget allows. */
+/** The same remaining work with its deadline dropped: finish as early as `budgetUsd` allows. */
 export function relaxedWorkload(remaining: Workload, budgetUsd: number): Workload {
   return {
     ...remaining,
     objective: { kind: "min-time", budgetUsd },
     jobs: remaining.jobs.map((job) => ({ ...job, deadlineHours: undefined })),
   };
+}
+
+/**
+ * What a hedge may spend on the remaining work: what is left of the approved price, or what
+ * the current plan still costs when that is more. In the 100-job benchmark a job leaving
+ * spot at 1.7 h of a 2 h deadline adopted a $8.96 on-demand fleet for work the current
+ * plan finished on time for $0.47 (issue 8, part f).
+ */
+export function hedgeAllowanceUsd(record: ExecutionRecord, spentUsd: number, currentRemainingCostUsd: number): number {
+  const approved = record.approvedCostUsd ?? record.plan.totals.budgetCostUsd ?? record.plan.totals.expectedCostUsd;
+  return Math.max(approved - spentUsd, currentRemainingCostUsd);
+}
+
+/**
+ * What to plan, in order, once no plan meets the deadline any more (min-cost, or pareto
+ * without a budget):
+ *
+ * 1. finish as early as possible within the money the user approved that is left, or within
+ *    what the current plan still costs when that is more (going on as planned is always
+ *    allowed): a late run never buys speed with money nobody saw (issue 8, part f: a
+ *    "generous" 10x budget turned a $10.86 plan into a fleet of on-demand instances);
+ * 2. else the cheapest plan that finishes within a horizon of three times the current
+ *    plan's makespan (at least an hour): late, but at the least money.
+ */
+export function lateReplanWorkloads(
+  remaining: Workload,
+  record: ExecutionRecord,
+  spentUsd: number,
+  currentRemainingCostUsd: number,
+): { readonly workload: Workload; readonly note: string }[] {
+  const approved = record.approvedCostUsd ?? record.plan.totals.budgetCostUsd ?? record.plan.totals.expectedCostUsd;
+  const allowance = Math.max(0.01, approved - spentUsd, currentRemainingCostUsd);
+  const horizonHours = Math.max(1, (3 * record.plan.totals.makespanSeconds) / 3600);
+  return [
+    {
+      workload: relaxedWorkload(remaining, allowance),
+      note: `finishing as early as $${allowance.toFixed(2)} allows (what is left of the approved $${approved.toFixed(2)}, or the current plan's remaining cost)`,
+    },
+    {
+      workload: {
+        ...remaining,
+        objective: { kind: "min-cost", deadlineHours: horizonHours },
+        jobs: remaining.jobs.map((job) => ({ ...job, deadlineHours: undefined })),
+      },
+      note: `finishing at the least cost within ${horizonHours.toFixed(1)} h`,
+    },
+  ];
 }
 
 export interface RemainingObjective {
@@ -108,11 +155,19 @@ export function decideAdoption(
   current: RemainingObjective,
   candidate: Plan,
   threshold: number,
+  /** The money a hedge may spend on what is left (`hedgeAllowanceUsd`); unbounded without. */
+  allowanceUsd = Number.POSITIVE_INFINITY,
 ): AdoptionDecision {
   // Transfer counts on both sides: the current plan's remaining cost includes it (projection.ts).
   const cost = candidate.totals.expectedCostUsd + (candidate.totals.transferCostUsd ?? 0);
   const time = candidate.totals.makespanSeconds;
   const figures = `remaining cost $${current.costUsd.toFixed(2)} -> $${cost.toFixed(2)}, remaining time ${(current.makespanSeconds / 3600).toFixed(2)} h -> ${(time / 3600).toFixed(2)} h`;
+  if (request.hedge && cost > allowanceUsd) {
+    return {
+      adopt: false,
+      detail: `kept current plan: the hedge (${request.reason}) would cost more than the $${allowanceUsd.toFixed(2)} allowed; ${figures}`,
+    };
+  }
   if (request.broken) return { adopt: true, detail: `current plan broken (${request.reason}); ${figures}` };
   const byTime = objective.kind === "min-time";
   const gain = byTime ? 1 - time / Math.max(current.makespanSeconds, 1) : 1 - cost / Math.max(current.costUsd, 1e-9);
@@ -126,8 +181,9 @@ export function decideAdoption(
 /**
  * Binds running instances to slots of the new plan (slot -> instance id): first the
  * instances under each running job, when the job's new assignment has the same shape
- * (instance count, type, market, GPUs); then idle instances, to slots of the same type and
- * market that the plan starts within `bootSeconds` (it would launch them now anyway).
+ * (instance count, type, market, GPUs); then the other running instances (idle ones first),
+ * to slots of the same type and market that the plan starts within `bootSeconds` (it would
+ * launch them now anyway).
  * Instances announced for reclaim are never bound.
  */
 export function bindInstances(
@@ -164,9 +220,13 @@ export function bindInstances(
       usedInstances.add(instance.id);
     }
   }
+  // Idle instances first; then those whose attempts the new plan moves elsewhere (they are
+  // checkpointed off): a running instance of the right type and market takes a slot the plan
+  // starts now instead of being terminated while the same type is launched and booted again.
   const busy = new Set([...reports.values()].flatMap((report) => report.attempt?.instanceIds ?? []));
-  for (const instance of usable.values()) {
-    if (usedInstances.has(instance.id) || busy.has(instance.id)) continue;
+  const candidates = [...usable.values()].sort((a, b) => Number(busy.has(a.id)) - Number(busy.has(b.id)));
+  for (const instance of candidates) {
+    if (usedInstances.has(instance.id)) continue;
     const slot = plan.instances.find(
       (s) =>
         bindings[s.id] === undefined &&

@@ -201,6 +201,20 @@ describe("reconcile", () => {
     });
   });
 
+  it("keeps a spot job on spot once the deadline is lost (a late plan was adopted): moving cannot save it", () => {
+    const workload = twoJobWorkload({ kind: "min-cost", deadlineHours: 2.05 });
+    const record = { ...freshRecord(workload), deadlineLost: true };
+    const jobs = [runningReport("job-1", ["i-s1"], { samplesDone: 1000 }), idleReport("job-2")];
+    const { record: next, actions } = reconcile(
+      record,
+      observed(900, { instances: [instance(record, "s1")], jobs }),
+      context(workload),
+    );
+    expect(next.jobs["job-1"]?.onDemandOnly).toBe(false);
+    expect(actions.filter((action) => action.kind === "checkpoint-and-requeue")).toEqual([]);
+    expect(actions.some((action) => action.kind === "replan")).toBe(false);
+  });
+
   it("moves a spot job to on-demand when its slack can no longer absorb an interruption", () => {
     const workload = twoJobWorkload({ kind: "min-cost", deadlineHours: 2.05 });
     const record = freshRecord(workload);

@@ -4,6 +4,7 @@ import {
   adoptPlan,
   bindInstances,
   decideAdoption,
+  lateReplanWorkloads,
   remainingWorkload,
 } from "../../../lambdas/core/reconciler/replanning.ts";
 import { mustLeaveSpot, remainingSlackSeconds } from "../../../lambdas/core/reconciler/spot-fallback.ts";
@@ -23,6 +24,15 @@ describe("decideAdoption", () => {
       0.05,
     );
     expect(decision.adopt).toBe(true);
+  });
+
+  it("keeps the current plan when a hedge (a job leaving spot) would cost more than allowed", () => {
+    const plan = { ...twoJobPlan(), totals: { expectedCostUsd: 8.96, makespanSeconds: 500 } };
+    const hedge = { reason: "deadline: job-1 moves from spot to on-demand", broken: true, hedge: true, at: 0 };
+    const current = { costUsd: 0.47, makespanSeconds: 650 };
+    const objective = { kind: "min-cost", deadlineHours: 2 } as const;
+    expect(decideAdoption(hedge, objective, current, plan, 0.05, 2).adopt).toBe(false);
+    expect(decideAdoption(hedge, objective, current, plan, 0.05, 10).adopt).toBe(true);
   });
 
   it("keeps the current plan when the cost gain is within the threshold", () => {
@@ -58,6 +68,27 @@ describe("bindInstances", () => {
     const plan = twoJobPlan();
     const reports = new Map([["job-1", runningReport("job-1", ["i-s1"])]]);
     expect(bindInstances(plan, [running], reports, 300)).toEqual({ s1: "i-s1" });
+  });
+
+  it("binds a running instance whose job the new plan moves to a slot of its type that starts now, instead of leaving it to be replaced", () => {
+    const record = freshRecord();
+    const busy = instance(record, "s1", { id: "i-busy" });
+    // job-1 now wants 2 GPUs on s1: its attempt (1 GPU) cannot stay, but the instance can.
+    const base = twoJobPlan();
+    const plan = {
+      ...base,
+      assignments: base.assignments.map((a) => (a.jobId === "job-1" ? { ...a, gpusPerInstance: 2 } : a)),
+    };
+    const reports = new Map([["job-1", runningReport("job-1", ["i-busy"])]]);
+    expect(bindInstances(plan, [busy], reports, 300)).toEqual({ s1: "i-busy" });
+  });
+
+  it("prefers an idle instance over a busy one for the same slot", () => {
+    const record = freshRecord();
+    const busy = instance(record, "s1", { id: "i-busy" });
+    const idle = instance(record, "s1", { id: "i-idle" });
+    const reports = new Map([["job-2", runningReport("job-2", ["i-busy"], { gpusPerInstance: 4 })]]);
+    expect(bindInstances(twoJobPlan(), [busy, idle], reports, 300)).toEqual({ s1: "i-idle" });
   });
 
   it("never binds an instance announced for reclaim or one of another market", () => {
@@ -102,6 +133,31 @@ describe("remainingWorkload", () => {
     const workload = twoJobWorkload({ kind: "min-time", budgetUsd: 20 });
     const remaining = remainingWorkload(workload, freshRecord(workload), new Map(), 600, 7.5);
     expect(remaining.objective).toEqual({ kind: "min-time", budgetUsd: 12.5 });
+  });
+});
+
+describe("lateReplanWorkloads", () => {
+  const workload = twoJobWorkload({ kind: "min-cost", deadlineHours: 2 });
+  const approved = (usd: number) => ({ ...freshRecord(workload), approvedCostUsd: usd });
+
+  it("first finishes as early as the approved money left allows, never beyond it", () => {
+    const [first] = lateReplanWorkloads(workload, approved(12), 4, 3);
+    expect(first?.workload.objective).toEqual({ kind: "min-time", budgetUsd: 8 });
+    expect(first?.workload.jobs.every((job) => job.deadlineHours === undefined)).toBe(true);
+  });
+
+  it("allows what the current plan still costs when less than that is left of the approved price", () => {
+    const [first] = lateReplanWorkloads(workload, approved(12), 30, 5);
+    expect(first?.workload.objective).toEqual({ kind: "min-time", budgetUsd: 5 });
+  });
+
+  it("falls back to the cheapest plan within three times the current makespan", () => {
+    const record = approved(12);
+    const [, second] = lateReplanWorkloads(workload, record, 30, 5);
+    expect(second?.workload.objective).toEqual({
+      kind: "min-cost",
+      deadlineHours: Math.max(1, (3 * record.plan.totals.makespanSeconds) / 3600),
+    });
   });
 });
 
