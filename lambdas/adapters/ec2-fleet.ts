@@ -66,13 +66,15 @@ export const EC2_TAGS = {
 /**
  * Tags a regional stack puts on its launch templates, so the control plane finds them at
  * run time (cdk/regional-stack.ts). Values: the deployment's stack name; `standard` or
- * `efa`; comma-separated subnet ids; the cluster placement group's name.
+ * `efa`; comma-separated subnet ids; the cluster placement group's name. A template's
+ * tags also reach the instances launched from it, so none of these keys is one the
+ * adapter looks instances up by (`saturn:placement-group` is).
  */
 export const REGIONAL_TAGS = {
   deployment: "saturn:deployment",
   template: "saturn:launch-template",
-  subnets: "saturn:subnets",
-  placementGroup: "saturn:placement-group",
+  subnets: "saturn:regional-subnets",
+  placementGroup: "saturn:regional-placement-group",
 } as const;
 
 /** The part of an EC2 client this adapter uses (tests wrap a real client here). */
