@@ -8,7 +8,8 @@
  * role) and no CloudFormation reference to the home stack: what the workers need from home
  * has fixed names (deployment-names.ts). The control plane finds this stack's resources at
  * run time by their tags (`REGIONAL_TAGS` in lambdas/adapters/ec2-fleet.ts): everything
- * carries `saturn:deployment`, and the launch templates name their subnets and group.
+ * carries `saturn:deployment` (the placement group is found by it), and the launch
+ * templates say which they are and name their subnets.
  *
  * Synthesized without bootstrap resources (`BootstraplessSynthesizer`): the stack has no
  * assets, so a region needs no `cdk bootstrap` to host it.
@@ -85,14 +86,13 @@ export class RegionalStack extends Stack {
         homeRegion: home,
       },
     });
-    const { launchTemplate, efaLaunchTemplate, placementGroup, securityGroup } = this.fleet;
+    const { launchTemplate, efaLaunchTemplate, securityGroup } = this.fleet;
     for (const [template, kind] of [
       [launchTemplate, "standard"],
       [efaLaunchTemplate, "efa"],
     ] as const) {
       Tags.of(template).add(REGIONAL_TAGS.template, kind);
       Tags.of(template).add(REGIONAL_TAGS.subnets, subnetIds);
-      Tags.of(template).add(REGIONAL_TAGS.placementGroup, placementGroup.ref);
     }
 
     new EventForwardingRule(this, "EventForwarding", { stackName: config.stackName, homeRegion: home });

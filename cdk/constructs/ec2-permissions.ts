@@ -33,6 +33,9 @@ export const DESCRIBE_ACTIONS = [
   "ec2:DescribeInstanceTypes",
   "ec2:DescribeInstanceTypeOfferings",
   "ec2:DescribeLaunchTemplateVersions",
+  // Another region's launch templates and placement group are found by their tags.
+  "ec2:DescribeLaunchTemplates",
+  "ec2:DescribePlacementGroups",
   "ec2:DescribeSubnets",
   "ec2:DescribeImages",
   "ec2:DescribeAvailabilityZones",

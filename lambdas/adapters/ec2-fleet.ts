@@ -33,6 +33,8 @@ import {
   type DescribeInstancesCommandOutput,
   DescribeLaunchTemplatesCommand,
   type DescribeLaunchTemplatesCommandOutput,
+  DescribePlacementGroupsCommand,
+  type DescribePlacementGroupsCommandOutput,
   DescribeSubnetsCommand,
   type DescribeSubnetsCommandOutput,
   EC2Client,
@@ -65,16 +67,15 @@ export const EC2_TAGS = {
 
 /**
  * Tags a regional stack puts on its launch templates, so the control plane finds them at
- * run time (cdk/regional-stack.ts). Values: the deployment's stack name; `standard` or
- * `efa`; comma-separated subnet ids; the cluster placement group's name. A template's
- * tags also reach the instances launched from it, so none of these keys is one the
- * adapter looks instances up by (`saturn:placement-group` is).
+ * run time (cdk/regional-stack.ts). Values: the deployment's stack name (on everything
+ * of the stack, the cluster placement group included); `standard` or `efa`;
+ * comma-separated subnet ids. A template's tags also reach the instances launched from
+ * it, so none of these keys is one the adapter looks instances up by.
  */
 export const REGIONAL_TAGS = {
   deployment: "saturn:deployment",
   template: "saturn:launch-template",
   subnets: "saturn:regional-subnets",
-  placementGroup: "saturn:regional-placement-group",
 } as const;
 
 /** The part of an EC2 client this adapter uses (tests wrap a real client here). */
@@ -145,6 +146,7 @@ interface RegionalFleet {
   readonly spotPrices: AwsCatalogSource;
   resources?: Promise<RegionalFleetResources>;
   subnets?: Promise<ReadonlyMap<string, string>>;
+  placementGroup?: Promise<string | undefined>;
 }
 
 export class Ec2FleetCloud implements CloudPort {
@@ -207,8 +209,8 @@ export class Ec2FleetCloud implements CloudPort {
       if (!(error instanceof RegionNotDeployedError)) throw error;
       throw new LaunchRefusedError({ ...details, code: "RegionNotDeployed" }, error.message, { cause: error });
     }
-    const placementGroupName = resources.placementGroupName;
-    const cluster = request.cluster === true && placementGroupName !== undefined;
+    const placementGroupName = request.cluster === true ? await this.#placementGroup(fleet, resources) : undefined;
+    const cluster = placementGroupName !== undefined;
     const zones = await this.#candidateZones(fleet, request, cluster ? placementGroupName : undefined);
     if (zones.size === 0) {
       throw new LaunchRefusedError(
@@ -441,6 +443,34 @@ export class Ec2FleetCloud implements CloudPort {
     return fleet.resources;
   }
 
+  /**
+   * The region's cluster placement group: the home one from the options; another region's,
+   * looked up by its `saturn:deployment` tag on the first multi-node launch there (only
+   * then: moto serves no placement groups).
+   */
+  #placementGroup(fleet: RegionalFleet, resources: RegionalFleetResources): Promise<string | undefined> {
+    fleet.placementGroup ??= (async () => {
+      const deployment = this.#options.deployment;
+      if (resources.placementGroupName !== undefined || fleet.region === this.#options.region) {
+        return resources.placementGroupName;
+      }
+      if (deployment === undefined) return undefined;
+      const output = (await fleet.ec2.send(
+        new DescribePlacementGroupsCommand({
+          Filters: [
+            { Name: `tag:${REGIONAL_TAGS.deployment}`, Values: [deployment] },
+            { Name: "strategy", Values: ["cluster"] },
+          ],
+        }),
+      )) as DescribePlacementGroupsCommandOutput;
+      return output.PlacementGroups?.find((group) => group.GroupName !== undefined)?.GroupName;
+    })();
+    fleet.placementGroup.catch(() => {
+      fleet.placementGroup = undefined;
+    });
+    return fleet.placementGroup;
+  }
+
   async #describeIn(
     fleet: RegionalFleet,
     tags: Readonly<Record<string, string>>,
@@ -624,7 +654,8 @@ export class Ec2FleetCloud implements CloudPort {
 
 /**
  * Finds a regional stack's resources by its launch templates' tags: the `standard` one
- * (required, with the subnets) and the `efa` one. One DescribeLaunchTemplates call.
+ * (required, with the subnets) and the `efa` one. One DescribeLaunchTemplates call; the
+ * placement group is looked up on the first multi-node launch.
  */
 export async function discoverRegionalResources(
   ec2: Ec2ClientPort,
@@ -656,12 +687,10 @@ export async function discoverRegionalResources(
       `No Saturn launch template in ${region} tagged ${REGIONAL_TAGS.deployment}=${deployment} and ${REGIONAL_TAGS.template}=standard with its ${REGIONAL_TAGS.subnets}; got ${tagged.length} template(s). Deploy the regional stack with -c regions=...`,
     );
   }
-  const placementGroupName = standard.tags[REGIONAL_TAGS.placementGroup];
   return {
     launchTemplateId: standard.id,
     subnetIds,
     ...(efa === undefined ? {} : { efaLaunchTemplateId: efa.id }),
-    ...(placementGroupName === undefined || placementGroupName === "" ? {} : { placementGroupName }),
   };
 }
 

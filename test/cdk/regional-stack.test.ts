@@ -110,7 +110,6 @@ describe("RegionalStack template", () => {
     for (const t of tags) {
       expect(t[REGIONAL_TAGS.deployment]).toBe("Saturn");
       expect(t[REGIONAL_TAGS.subnets]).toBe(OTHER_VPC.subnetIds.join(","));
-      expect(t[REGIONAL_TAGS.placementGroup]).toEqual({ Ref: expect.stringMatching(/^WorkersPlacementGroup/) });
     }
     regional.hasResourceProperties("AWS::EC2::PlacementGroup", {
       Strategy: "cluster",
