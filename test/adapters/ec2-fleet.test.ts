@@ -284,6 +284,8 @@ describe("Ec2FleetCloud across regions", () => {
 
     const inHome = await cloud.launch(request(home.workload, "i0", { market: "on-demand" }));
     const inWest = await cloud.launch(request(home.workload, "i1", { market: "on-demand", region: OTHER }));
+    const spotInWest = await cloud.launch(request(home.workload, "i2", { region: OTHER }));
+    expect(spotInWest.region).toBe(OTHER);
 
     const [westFleet] = west.fleetInputs();
     expect(westFleet?.LaunchTemplateConfigs?.[0]?.LaunchTemplateSpecification?.LaunchTemplateId).toBe(template.id);
@@ -291,6 +293,7 @@ describe("Ec2FleetCloud across regions", () => {
       [...template.subnetIds].sort(),
     );
     expect(home.ec2.fleetInputs()).toHaveLength(1);
+    expect(west.fleetInputs()).toHaveLength(2);
     expect(inHome.region).toBe("us-east-1");
     expect(inWest.region).toBe(OTHER);
     expect(inWest.availabilityZone.startsWith(OTHER)).toBe(true);
@@ -306,14 +309,15 @@ describe("Ec2FleetCloud across regions", () => {
       new Map([
         [inHome.id, "us-east-1"],
         [inWest.id, OTHER],
+        [spotInWest.id, OTHER],
       ]),
     );
     expect(described.find((i) => i.id === inWest.id)?.tags[SATURN_TAGS.slot]).toBe("i1");
     expect(await next.spendUsd({ [SATURN_TAGS.workload]: home.workload })).toBeGreaterThan(0);
 
-    await new Ec2FleetCloud(options).terminate([inHome.id, inWest.id]);
+    await new Ec2FleetCloud(options).terminate([inHome.id, inWest.id, spotInWest.id]);
     const after = await next.describe({ [SATURN_TAGS.workload]: home.workload });
-    expect(after).toHaveLength(2);
+    expect(after).toHaveLength(3);
     for (const instance of after) expect(["shutting-down", "terminated"]).toContain(instance.state);
   });
 
