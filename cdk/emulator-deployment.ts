@@ -24,7 +24,8 @@ import { CloudFormationClient, DescribeStacksCommand } from "@aws-sdk/client-clo
 import { DescribeSubnetsCommand, DescribeVpcsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { GetParametersByPathCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { DEFAULT_STACK_NAME, ENV, type EnvName, OUTPUTS } from "../lambdas/config/stack-contract.ts";
+import { DEFAULT_STACK_NAME, ENV, type EnvName, OPTIONAL_ENV, OUTPUTS } from "../lambdas/config/stack-contract.ts";
+import { regionalStackName } from "./deployment-names.ts";
 import { REPO_ROOT } from "./lambda-bundling.ts";
 import { readStackConfig } from "./stack-config.ts";
 
@@ -41,14 +42,23 @@ export interface EmulatorTarget {
   readonly region: string;
 }
 
-/** Context the emulator stack is synthesized with; everything else takes its default. */
-export function emulatorContext(region: string, stackName = DEFAULT_STACK_NAME): Readonly<Record<string, string>> {
+/**
+ * Context the emulator stack is synthesized with; everything else takes its default.
+ * `regions` beyond the home region add regional stacks (cdk/regional-stack.ts).
+ */
+export function emulatorContext(
+  region: string,
+  stackName = DEFAULT_STACK_NAME,
+  regions: readonly string[] = [],
+): Readonly<Record<string, string>> {
+  const others = regions.filter((other) => other !== region);
   return {
     region,
     stackName,
     vpcParameters: "true",
     amiSsmParameter: EMULATOR_AMI_PARAMETER,
     retainData: "false",
+    ...(others.length > 0 ? { regions: [region, ...others].join(",") } : {}),
   };
 }
 
@@ -163,9 +173,15 @@ export async function synthesizeForEmulator(options: {
   readonly region: string;
   readonly assemblyDir?: string;
   readonly stackName?: string;
+  readonly regions?: readonly string[];
 }): Promise<SynthResult> {
-  const assemblyDir = options.assemblyDir ?? DEFAULT_EMULATOR_ASSEMBLY;
-  const context = emulatorContext(options.region, options.stackName);
+  const context = emulatorContext(options.region, options.stackName, options.regions);
+  // A multi-region assembly lives beside the single-region one, so neither evicts the other.
+  const assemblyDir =
+    options.assemblyDir ??
+    (context.regions === undefined
+      ? DEFAULT_EMULATOR_ASSEMBLY
+      : `${DEFAULT_EMULATOR_ASSEMBLY}-${context.regions.replaceAll(",", "-")}`);
   const key = await inputsHash(context);
   const hashFile = path.join(assemblyDir, HASH_FILE);
   if (existsSync(hashFile) && (await readFile(hashFile, "utf8")) === key) return { assemblyDir, reused: true };
@@ -235,7 +251,11 @@ export interface DeployedStack {
   /** CloudFormation outputs by key (`OUTPUTS` in the stack contract). */
   readonly outputs: Readonly<Record<string, string>>;
   /** What every control-plane Lambda finds in its environment, as deployed. */
-  readonly environment: Readonly<Record<EnvName, string>>;
+  readonly environment: Readonly<Record<EnvName, string>> & { readonly [OPTIONAL_ENV.regions]?: string };
+  /** Every region the deployment covers, home first. */
+  readonly regions: readonly string[];
+  /** Outputs of each regional stack (REGIONAL_OUTPUTS), by region. */
+  readonly regionalOutputs: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly seconds: { readonly synth: number; readonly bootstrap: number; readonly deploy: number };
   readonly synthReused: boolean;
 }
@@ -247,6 +267,30 @@ export interface DeployedStack {
  */
 export const emulatorPlacementGroupName = (stackName: string) => `${stackName}-workers-cluster`;
 
+/** `--parameters` for one stack's VPC; with several stacks each is prefixed with its name. */
+function stackParameters(stack: string | undefined, network: { vpcId: string; subnetIds: string[] }): string[] {
+  const prefix = stack === undefined ? "" : `${stack}:`;
+  return [
+    "--parameters",
+    `${prefix}WorkerVpcId=${network.vpcId}`,
+    "--parameters",
+    `${prefix}WorkerSubnetIds=${network.subnetIds.join(",")}`,
+  ];
+}
+
+async function stackOutputs(target: EmulatorTarget, stackName: string): Promise<Record<string, string>> {
+  const cloudFormation = new CloudFormationClient(clientConfig(target));
+  const described = await cloudFormation
+    .send(new DescribeStacksCommand({ StackName: stackName }))
+    .finally(() => cloudFormation.destroy());
+  const outputs: Record<string, string> = {};
+  for (const output of described.Stacks?.[0]?.Outputs ?? []) {
+    if (output.OutputKey !== undefined && output.OutputValue !== undefined)
+      outputs[output.OutputKey] = output.OutputValue;
+  }
+  return outputs;
+}
+
 function outputOf(outputs: Readonly<Record<string, string>>, key: string): string {
   const value = outputs[key];
   if (value === undefined) throw new EmulatorDeploymentError(`the deployed stack has no output ${key}`);
@@ -254,10 +298,15 @@ function outputOf(outputs: Readonly<Record<string, string>>, key: string): strin
 }
 
 /** The Lambda environment, from the outputs and the literal settings of the emulator context. */
-function lambdaEnvironment(outputs: Readonly<Record<string, string>>, region: string, stackName: string) {
-  const context = emulatorContext(region, stackName);
+function lambdaEnvironment(
+  outputs: Readonly<Record<string, string>>,
+  region: string,
+  stackName: string,
+  regions: readonly string[],
+) {
+  const context = emulatorContext(region, stackName, regions);
   const config = readStackConfig((key) => context[key], { agentVersion: "unused" });
-  const environment: Record<EnvName, string> = {
+  const environment: Record<EnvName, string> & { [OPTIONAL_ENV.regions]?: string } = {
     [ENV.tableName]: outputOf(outputs, OUTPUTS.tableName),
     [ENV.bucketName]: outputOf(outputs, OUTPUTS.bucketName),
     [ENV.workerEventsQueueUrl]: outputOf(outputs, OUTPUTS.workerEventsQueueUrl),
@@ -272,6 +321,7 @@ function lambdaEnvironment(outputs: Readonly<Record<string, string>>, region: st
     [ENV.defaultBudgetCapUsd]: String(config.defaultBudgetCapUsd),
     [ENV.allowedInstanceTypes]: config.allowedInstanceTypes.join(","),
     [ENV.stackName]: config.stackName,
+    ...(config.regions.length > 1 ? { [OPTIONAL_ENV.regions]: config.regions.join(",") } : {}),
   };
   return environment;
 }
@@ -284,12 +334,16 @@ export async function deployToEmulator(options: {
   readonly target: EmulatorTarget;
   readonly stackName?: string;
   readonly assemblyDir?: string;
+  /** Regions beyond the target's to deploy regional stacks into (moto serves every region on one endpoint). */
+  readonly regions?: readonly string[];
 }): Promise<DeployedStack> {
   const { target } = options;
   const stackName = options.stackName ?? DEFAULT_STACK_NAME;
+  const others = [...new Set(options.regions ?? [])].filter((region) => region !== target.region);
+  const regions = [target.region, ...others];
   const env = emulatorEnv(target);
   const synth = await timed(() =>
-    synthesizeForEmulator({ region: target.region, assemblyDir: options.assemblyDir, stackName }),
+    synthesizeForEmulator({ region: target.region, assemblyDir: options.assemblyDir, stackName, regions }),
   );
   const { assemblyDir } = synth.value;
   const sts = new STSClient(clientConfig(target));
@@ -297,6 +351,13 @@ export async function deployToEmulator(options: {
   const account = identity.Account;
   if (account === undefined) throw new EmulatorDeploymentError(`STS at ${target.endpoint} returned no account`);
   const [network] = await Promise.all([defaultNetwork(target), seedAmiParameter(target)]);
+  const regional = await Promise.all(
+    others.map(async (region) => {
+      const at = { endpoint: target.endpoint, region };
+      const [regionNetwork] = await Promise.all([defaultNetwork(at), seedAmiParameter(at)]);
+      return { region, stackName: regionalStackName(stackName, region), network: regionNetwork };
+    }),
+  );
 
   const bootstrap = await timed(() =>
     cdk(["bootstrap", `aws://${account}/${target.region}`, "--app", assemblyDir, "--no-notices"], env),
@@ -306,6 +367,7 @@ export async function deployToEmulator(options: {
       [
         "deploy",
         stackName,
+        ...regional.map((each) => each.stackName),
         "--app",
         assemblyDir,
         "--method=direct",
@@ -314,23 +376,20 @@ export async function deployToEmulator(options: {
         "--no-notices",
         "--progress",
         "events",
-        "--parameters",
-        `WorkerVpcId=${network.vpcId}`,
-        "--parameters",
-        `WorkerSubnetIds=${network.subnetIds.join(",")}`,
+        ...stackParameters(others.length === 0 ? undefined : stackName, network),
+        ...regional.flatMap((each) => stackParameters(each.stackName, each.network)),
       ],
       env,
     ),
   );
 
-  const cloudFormation = new CloudFormationClient(clientConfig(target));
-  const described = await cloudFormation
-    .send(new DescribeStacksCommand({ StackName: stackName }))
-    .finally(() => cloudFormation.destroy());
-  const outputs: Record<string, string> = {};
-  for (const output of described.Stacks?.[0]?.Outputs ?? []) {
-    if (output.OutputKey !== undefined && output.OutputValue !== undefined)
-      outputs[output.OutputKey] = output.OutputValue;
+  const outputs = await stackOutputs(target, stackName);
+  const regionalOutputs: Record<string, Readonly<Record<string, string>>> = {};
+  for (const each of regional) {
+    regionalOutputs[each.region] = await stackOutputs(
+      { endpoint: target.endpoint, region: each.region },
+      each.stackName,
+    );
   }
   if (outputs[OUTPUTS.placementGroupName] === undefined) {
     outputs[OUTPUTS.placementGroupName] = emulatorPlacementGroupName(stackName);
@@ -342,7 +401,9 @@ export async function deployToEmulator(options: {
     account,
     vpcId: network.vpcId,
     outputs,
-    environment: lambdaEnvironment(outputs, target.region, stackName),
+    environment: lambdaEnvironment(outputs, target.region, stackName, regions),
+    regions,
+    regionalOutputs,
     seconds: { synth: synth.seconds, bootstrap: bootstrap.seconds, deploy: deploy.seconds },
     synthReused: synth.value.reused,
   };

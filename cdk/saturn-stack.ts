@@ -21,7 +21,7 @@ import { type IVpc, Vpc } from "aws-cdk-lib/aws-ec2";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { Construct } from "constructs";
-import { ENV, type EnvName, OUTPUTS } from "../lambdas/config/stack-contract.ts";
+import { ENV, type EnvName, OPTIONAL_ENV, OUTPUTS } from "../lambdas/config/stack-contract.ts";
 import { AlarmTopic } from "./constructs/alarm-topic.ts";
 import { ArtifactBucket, WORKLOADS_PREFIX } from "./constructs/artifact-bucket.ts";
 import { ControlPlaneFunction } from "./constructs/control-plane-function.ts";
@@ -33,10 +33,12 @@ import {
   serviceQuotasStatement,
   terminateStatement,
 } from "./constructs/ec2-permissions.ts";
+import { EventForwardingRole } from "./constructs/event-forwarding.ts";
 import { EventRules } from "./constructs/event-rules.ts";
 import { SaturnApi } from "./constructs/saturn-api.ts";
 import { WorkerFleet } from "./constructs/worker-fleet.ts";
 import { WorkloadTable } from "./constructs/workload-table.ts";
+import { artifactBucketName, workerEventsQueueName, workerInstanceProfileName } from "./deployment-names.ts";
 import type { SaturnStackConfig } from "./stack-config.ts";
 import { acknowledgeWildcards, type WildcardReason } from "./wildcard-acknowledgments.ts";
 
@@ -74,7 +76,12 @@ const WILDCARD_REASONS: readonly WildcardReason[] = [
   {
     pattern: arn("ec2", REGION, ACCOUNT, String.raw`(instance|volume|fleet|network-interface|subnet)/\*`),
     reason:
-      "Instance, volume, fleet and interface ids are chosen by EC2 at launch: every such statement carries a saturn:workload tag condition (RequestTag on launch, ResourceTag and the worker profile on terminate, CreateAction on tagging) or the VPC condition (subnets, interfaces).",
+      "Instance, volume, fleet and interface ids are chosen by EC2 at launch: every such statement carries a saturn:workload tag condition (RequestTag on launch, ResourceTag and the worker profile on terminate, CreateAction on tagging) or the VPC condition (subnets, interfaces; in other regions the tagged security group fixes the VPC, as EC2 requires subnet and group to share one).",
+  },
+  {
+    pattern: arn("ec2", REGION, ACCOUNT, String.raw`(launch-template|security-group|placement-group)/\*`),
+    reason:
+      "Other regions' launch templates, security groups and placement groups belong to their regional stacks, whose ids the home stack does not know (no cross-region references): the statement carries the saturn:deployment resource tag condition.",
   },
   {
     pattern: arn("ec2", REGION, "", String.raw`image/\*`),
@@ -116,11 +123,15 @@ export class SaturnStack extends Stack {
 
     const alarmTopic = new AlarmTopic(this, "Alarms", { email: config.alarmEmail });
     const { table } = new WorkloadTable(this, "Workloads", { retainData: config.retainData });
+    // With other regions, what their stacks name gets a fixed name (cdk/deployment-names.ts).
+    const multiRegion = config.regions.length > 1;
     const { bucket } = new ArtifactBucket(this, "Artifacts", {
       retainData: config.retainData,
       dataRetentionDays: config.dataRetentionDays,
+      ...(multiRegion ? { bucketName: artifactBucketName(config.stackName, config.region) } : {}),
     });
     const queues = new ControlPlaneQueues(this, "Queues", {
+      ...(multiRegion ? { workerEventsQueueName: workerEventsQueueName(config.stackName) } : {}),
       namePrefix: config.stackName,
       alarmTopic: alarmTopic.topic,
       plannerTimeout: TIMEOUTS.planner,
@@ -136,11 +147,15 @@ export class SaturnStack extends Stack {
       agentVersion: config.agentVersion,
       stackName: config.stackName,
       rootVolumeGiB: config.rootVolumeGiB,
+      regions: config.regions,
+      ...(multiRegion ? { instanceProfileName: workerInstanceProfileName(config.stackName, config.region) } : {}),
     });
+    const workerRole = fleet.role;
+    if (workerRole === undefined) throw new Error("the home stack's worker fleet has no role");
     const launchTemplateId = required(fleet.launchTemplate.launchTemplateId, "launch template id");
     const efaLaunchTemplateId = required(fleet.efaLaunchTemplate.launchTemplateId, "EFA launch template id");
 
-    const environment: Record<EnvName, string> = {
+    const environment: Record<EnvName | typeof OPTIONAL_ENV.regions, string> = {
       [ENV.tableName]: table.tableName,
       [ENV.bucketName]: bucket.bucketName,
       [ENV.workerEventsQueueUrl]: queues.workerEvents.queueUrl,
@@ -155,6 +170,7 @@ export class SaturnStack extends Stack {
       [ENV.defaultBudgetCapUsd]: String(config.defaultBudgetCapUsd),
       [ENV.allowedInstanceTypes]: config.allowedInstanceTypes.join(","),
       [ENV.stackName]: config.stackName,
+      [OPTIONAL_ENV.regions]: config.regions.join(","),
     };
     const fn = (entry: string, construct: string, memorySize: number, timeout: Duration, description: string) =>
       new ControlPlaneFunction(this, construct, {
@@ -201,14 +217,16 @@ export class SaturnStack extends Stack {
       securityGroupId: fleet.securityGroup.securityGroupId,
       placementGroupName: fleet.placementGroup.ref,
       instanceProfileArn: fleet.instanceProfile.instanceProfileArn,
-      workerRole: fleet.role,
+      workerRole,
       vpcId: vpc.vpcId,
       allowedInstanceTypes: config.allowedInstanceTypes,
+      otherRegions: config.regions.slice(1),
+      deployment: config.stackName,
     };
     for (const statement of launchStatements(this, ec2Scope)) reconciler.role.addToPolicy(statement);
     reconciler.role.addToPolicy(terminateStatement(this, ec2Scope));
     reconciler.role.addToPolicy(describeStatement());
-    reconciler.role.addToPolicy(serviceQuotasStatement(this));
+    reconciler.role.addToPolicy(serviceQuotasStatement(this, config.regions));
     reconciler.role.addToPolicy(
       new PolicyStatement({
         sid: "WorkloadObjects",
@@ -231,7 +249,7 @@ export class SaturnStack extends Stack {
         "ec2:DescribeAvailabilityZones",
       ]),
     );
-    planner.role.addToPolicy(serviceQuotasStatement(this));
+    planner.role.addToPolicy(serviceQuotasStatement(this, config.regions));
     // GET /workloads/{id}/plan: the considered report goes to the bucket, read through a presigned GET.
     api.role.addToPolicy(
       new PolicyStatement({
@@ -268,6 +286,8 @@ export class SaturnStack extends Stack {
       ec2EventsFunction: ec2Events.function,
       sweeperFunction: sweeper.function,
     });
+    if (multiRegion)
+      new EventForwardingRole(this, "EventForwarding", { stackName: config.stackName, homeRegion: config.region });
 
     for (const each of all) acknowledgeWildcards(each.role, WILDCARD_REASONS);
 
@@ -303,9 +323,9 @@ function required(value: string | undefined, what: string): string {
  * machine without credentials), the template takes the VPC and subnets as CloudFormation
  * parameters `WorkerVpcId` and `WorkerSubnetIds`.
  */
-function resolveVpc(
+export function resolveVpc(
   stack: Stack,
-  config: SaturnStackConfig,
+  config: Pick<SaturnStackConfig, "vpc" | "vpcParameters">,
 ): { readonly vpc: IVpc; readonly subnetIds: string; readonly source: VpcSource } {
   if (config.vpc !== undefined) {
     const vpc = Vpc.fromVpcAttributes(stack, "Vpc", { vpcId: config.vpc.vpcId, availabilityZones: UNUSED_AZS });

@@ -30,6 +30,13 @@ export interface SaturnStackConfig {
   readonly stackName: string;
   /** Undefined: the region of the credentials in use (CDK_DEFAULT_REGION), else us-east-1. */
   readonly region: string;
+  /**
+   * Every region the deployment launches in, `region` first (context `regions`; default:
+   * `region` only). Each other region gets a regional stack (cdk/regional-stack.ts).
+   */
+  readonly regions: readonly string[];
+  /** VPC and subnets per other region (context `regionVpcs`); a region without one uses its default VPC. */
+  readonly regionVpcs: Readonly<Record<string, VpcChoice>>;
   /** Instance type patterns for IAM's `ec2:InstanceType` condition, e.g. `g6e.*`, `p5.48xlarge`. */
   readonly allowedInstanceTypes: readonly string[];
   /** Undefined: the default VPC (looked up when the account is known, else CloudFormation parameters). */
@@ -158,9 +165,56 @@ export interface ConfigDefaults {
   readonly agentVersion: string;
 }
 
+/**
+ * `regionVpcs`: `{"us-west-2": {"vpcId": "vpc-...", "subnetIds": ["subnet-..."]}}`, as a
+ * JSON object in cdk.json or JSON text on the command line.
+ */
+function regionVpcsOf(read: ContextReader, regions: readonly string[]): Readonly<Record<string, VpcChoice>> {
+  let value = read("regionVpcs");
+  if (value === undefined || value === null || value === "") return {};
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value);
+    } catch (error) {
+      throw new StackConfigError(`context "regionVpcs": expected a JSON object, got ${describe(value)}`, {
+        cause: error,
+      });
+    }
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new StackConfigError(
+      `context "regionVpcs": expected an object of region -> {vpcId, subnetIds}, got ${describe(value)}`,
+    );
+  }
+  const choices: Record<string, VpcChoice> = {};
+  for (const [region, entry] of Object.entries(value as Record<string, unknown>)) {
+    if (!regions.slice(1).includes(region)) {
+      throw new StackConfigError(
+        `context "regionVpcs": expected only regions of "regions" other than the home region (${regions.slice(1).join(", ") || "none"}), got ${JSON.stringify(region)}`,
+      );
+    }
+    const fields = (entry ?? {}) as { vpcId?: unknown; subnetIds?: unknown };
+    const choice = vpcOf((key) => fields[key as "vpcId" | "subnetIds"]);
+    if (choice === undefined) {
+      throw new StackConfigError(`context "regionVpcs.${region}": expected {vpcId, subnetIds}, got ${describe(entry)}`);
+    }
+    choices[region] = choice;
+  }
+  return choices;
+}
+
+/** Longest stack name with other regions: it names the bucket (<= 63 characters with account and region). */
+export const MAX_MULTI_REGION_STACK_NAME = 30;
+
 export function readStackConfig(read: ContextReader, defaults: ConfigDefaults): SaturnStackConfig {
   const region = stringOf(read, "region") ?? defaults.region ?? "us-east-1";
   checkEach("region", [region], REGION, "an AWS region such as us-east-1");
+  const regions = [
+    ...new Set([
+      region,
+      ...checkEach("regions", listOf(read, "regions") ?? [], REGION, "AWS regions such as us-west-2"),
+    ]),
+  ];
   const amiId = stringOf(read, "amiId");
   if (amiId !== undefined) checkEach("amiId", [amiId], AMI_ID, "an AMI id such as ami-0123abcd");
   const amiSsmParameter = stringOf(read, "amiSsmParameter") ?? DEFAULT_AMI_SSM_PARAMETER;
@@ -183,9 +237,16 @@ export function readStackConfig(read: ContextReader, defaults: ConfigDefaults): 
       'context "vpcParameters": true cannot go with "vpcId"/"subnetIds"; give one or the other',
     );
   }
+  if (regions.length > 1 && stackName.length > MAX_MULTI_REGION_STACK_NAME) {
+    throw new StackConfigError(
+      `context "stackName": expected at most ${MAX_MULTI_REGION_STACK_NAME} characters with "regions" (it names the bucket the regional stacks' workers use), got ${stackName.length}`,
+    );
+  }
   return {
     stackName,
     region,
+    regions,
+    regionVpcs: regionVpcsOf(read, regions),
     allowedInstanceTypes: instancePatterns(listOf(read, "allowedInstanceTypes") ?? DEFAULT_ALLOWED_INSTANCE_FAMILIES),
     vpc,
     vpcParameters,

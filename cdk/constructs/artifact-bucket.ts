@@ -16,6 +16,8 @@ export const AGENT_PREFIX = "agent/";
 export interface ArtifactBucketProps {
   readonly retainData: boolean;
   readonly dataRetentionDays: number;
+  /** A fixed name (multi-region deployments: regional stacks' workers name it); default: generated. */
+  readonly bucketName?: string;
 }
 
 export class ArtifactBucket extends Construct {
@@ -24,6 +26,7 @@ export class ArtifactBucket extends Construct {
   constructor(scope: Construct, id: string, props: ArtifactBucketProps) {
     super(scope, id);
     this.bucket = new Bucket(this, "Bucket", {
+      ...(props.bucketName === undefined ? {} : { bucketName: props.bucketName }),
       encryption: BucketEncryption.S3_MANAGED,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,

@@ -29,6 +29,8 @@ export interface ControlPlaneQueuesProps {
   readonly plannerTimeout: Duration;
   readonly reconcilerTimeout: Duration;
   readonly workerEventsTimeout: Duration;
+  /** A fixed name for the worker-event queue (multi-region: regional stacks' user data names it). */
+  readonly workerEventsQueueName?: string;
 }
 
 export class ControlPlaneQueues extends Construct {
@@ -40,7 +42,7 @@ export class ControlPlaneQueues extends Construct {
   constructor(scope: Construct, id: string, props: ControlPlaneQueuesProps) {
     super(scope, id);
     const dlqs: Queue[] = [];
-    const withDlq = (name: string, timeout: Duration, fifo: boolean): Queue => {
+    const withDlq = (name: string, timeout: Duration, fifo: boolean, fixedName?: string): Queue => {
       const dlq = new Queue(this, `${name}Dlq`, {
         fifo: fifo || undefined,
         queueName: fifo ? `${props.namePrefix}-${name}-dlq.fifo` : undefined,
@@ -63,7 +65,7 @@ export class ControlPlaneQueues extends Construct {
       dlqs.push(dlq);
       return new Queue(this, name, {
         fifo: fifo || undefined,
-        queueName: fifo ? `${props.namePrefix}-${name}.fifo` : undefined,
+        queueName: fixedName ?? (fifo ? `${props.namePrefix}-${name}.fifo` : undefined),
         contentBasedDeduplication: fifo || undefined,
         visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
         retentionPeriod: Duration.days(4),
@@ -72,7 +74,7 @@ export class ControlPlaneQueues extends Construct {
         deadLetterQueue: { queue: dlq, maxReceiveCount: MAX_RECEIVE_COUNT },
       });
     };
-    this.workerEvents = withDlq("WorkerEvents", props.workerEventsTimeout, false);
+    this.workerEvents = withDlq("WorkerEvents", props.workerEventsTimeout, false, props.workerEventsQueueName);
     this.plan = withDlq("Plan", props.plannerTimeout, false);
     this.reconcile = withDlq("Reconcile", props.reconcilerTimeout, true);
     this.deadLetterQueues = dlqs;

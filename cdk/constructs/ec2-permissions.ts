@@ -10,7 +10,12 @@
  * - terminate only instances that carry `saturn:workload` and the worker profile;
  * - describe calls, which have no resource-level permissions in EC2, on `*`.
  *
- * ARNs here use the stack's partition, region and account.
+ * ARNs here use the stack's partition and account, and every region the deployment
+ * covers. In another region the launch templates, security group and placement group are
+ * the regional stack's, whose ids the home stack does not know (no cross-region
+ * references): they are allowed by their `saturn:deployment` tag instead. Subnets there
+ * carry no VPC condition; EC2 requires the security group and the subnet to share a VPC,
+ * and the security group is the tagged one, so the VPC is still the regional stack's.
  */
 import { Stack } from "aws-cdk-lib";
 import { type IRole, PolicyStatement } from "aws-cdk-lib/aws-iam";
@@ -28,6 +33,9 @@ export const DESCRIBE_ACTIONS = [
   "ec2:DescribeInstanceTypes",
   "ec2:DescribeInstanceTypeOfferings",
   "ec2:DescribeLaunchTemplateVersions",
+  // Another region's launch templates and placement group are found by their tags.
+  "ec2:DescribeLaunchTemplates",
+  "ec2:DescribePlacementGroups",
   "ec2:DescribeSubnets",
   "ec2:DescribeImages",
   "ec2:DescribeAvailabilityZones",
@@ -42,15 +50,31 @@ export interface Ec2ScopeProps {
   readonly vpcId: string;
   /** Patterns for `ec2:InstanceType`, e.g. `g6e.*`. */
   readonly allowedInstanceTypes: readonly string[];
+  /** Regions with a regional stack (the home region excluded). Default: none. */
+  readonly otherRegions?: readonly string[];
+  /** The `saturn:deployment` tag value of the regional stacks' resources (the stack name). */
+  readonly deployment?: string;
 }
 
-function ec2Arn(scope: Construct, resource: string, name: string, account?: string): string {
+/** Tag the regional stacks put on everything (cdk/regional-stack.ts); IAM conditions key on it. */
+export const DEPLOYMENT_TAG = "saturn:deployment";
+
+function ec2Arn(scope: Construct, resource: string, name: string, account?: string, region?: string): string {
   return Stack.of(scope).formatArn({
     service: "ec2",
     resource,
     resourceName: name,
     ...(account === undefined ? {} : { account }),
+    ...(region === undefined ? {} : { region }),
   });
+}
+
+/** The home region's ARN (the stack's region token) and each other region's. */
+function everyRegion(scope: Construct, props: Pick<Ec2ScopeProps, "otherRegions">, resource: string, account?: string) {
+  return [
+    ec2Arn(scope, resource, "*", account),
+    ...(props.otherRegions ?? []).map((region) => ec2Arn(scope, resource, "*", account, region)),
+  ];
 }
 
 const tagged = { Null: { [`aws:RequestTag/${WORKLOAD_TAG}`]: "false" } };
@@ -61,7 +85,7 @@ export function launchStatements(scope: Construct, props: Ec2ScopeProps): Policy
     new PolicyStatement({
       sid: "LaunchTaggedInstancesOfAllowedTypes",
       actions: [...LAUNCH_ACTIONS],
-      resources: [ec2Arn(scope, "instance", "*")],
+      resources: everyRegion(scope, props, "instance"),
       conditions: {
         ...tagged,
         StringLike: { "ec2:InstanceType": [...props.allowedInstanceTypes] },
@@ -71,7 +95,7 @@ export function launchStatements(scope: Construct, props: Ec2ScopeProps): Policy
     new PolicyStatement({
       sid: "CreateTaggedVolumesAndFleets",
       actions: [...LAUNCH_ACTIONS],
-      resources: [ec2Arn(scope, "volume", "*"), ec2Arn(scope, "fleet", "*")],
+      resources: [...everyRegion(scope, props, "volume"), ...everyRegion(scope, props, "fleet")],
       conditions: tagged,
     }),
     new PolicyStatement({
@@ -93,18 +117,15 @@ export function launchStatements(scope: Construct, props: Ec2ScopeProps): Policy
       sid: "LaunchImagesAndSpotRequests",
       actions: [...LAUNCH_ACTIONS],
       // Public AMIs have no account in their ARN; the template fixes which one is used.
-      resources: [ec2Arn(scope, "image", "*", ""), ec2Arn(scope, "spot-instances-request", "*")],
+      resources: [...everyRegion(scope, props, "image", ""), ...everyRegion(scope, props, "spot-instances-request")],
     }),
+    ...regionalLaunchStatements(scope, props),
     new PolicyStatement({
       sid: "TagOnlyOnCreate",
       actions: ["ec2:CreateTags"],
-      resources: [
-        ec2Arn(scope, "instance", "*"),
-        ec2Arn(scope, "volume", "*"),
-        ec2Arn(scope, "fleet", "*"),
-        ec2Arn(scope, "network-interface", "*"),
-        ec2Arn(scope, "spot-instances-request", "*"),
-      ],
+      resources: ["instance", "volume", "fleet", "network-interface", "spot-instances-request"].flatMap((resource) =>
+        everyRegion(scope, props, resource),
+      ),
       conditions: { StringEquals: { "ec2:CreateAction": ["RunInstances", "CreateFleet"] } },
     }),
     new PolicyStatement({
@@ -124,14 +145,35 @@ export function launchStatements(scope: Construct, props: Ec2ScopeProps): Policy
   ];
 }
 
+/** Launching in other regions: their regional stacks' templates, groups and subnets. */
+function regionalLaunchStatements(scope: Construct, props: Ec2ScopeProps): PolicyStatement[] {
+  const regions = props.otherRegions ?? [];
+  if (regions.length === 0) return [];
+  if (props.deployment === undefined) throw new Error("Ec2ScopeProps: otherRegions need the deployment tag value");
+  const inRegions = (resource: string) => regions.map((region) => ec2Arn(scope, resource, "*", undefined, region));
+  return [
+    new PolicyStatement({
+      sid: "LaunchFromRegionalStacks",
+      actions: [...LAUNCH_ACTIONS],
+      resources: [...inRegions("launch-template"), ...inRegions("security-group"), ...inRegions("placement-group")],
+      conditions: { StringEquals: { [`aws:ResourceTag/${DEPLOYMENT_TAG}`]: props.deployment } },
+    }),
+    new PolicyStatement({
+      sid: "LaunchIntoRegionalSubnets",
+      actions: [...LAUNCH_ACTIONS],
+      resources: [...inRegions("subnet"), ...inRegions("network-interface")],
+    }),
+  ];
+}
+
 export function terminateStatement(
   scope: Construct,
-  props: Pick<Ec2ScopeProps, "instanceProfileArn">,
+  props: Pick<Ec2ScopeProps, "instanceProfileArn" | "otherRegions">,
 ): PolicyStatement {
   return new PolicyStatement({
     sid: "TerminateSaturnInstancesOnly",
     actions: ["ec2:TerminateInstances"],
-    resources: [ec2Arn(scope, "instance", "*")],
+    resources: everyRegion(scope, props, "instance"),
     conditions: {
       Null: { [`ec2:ResourceTag/${WORKLOAD_TAG}`]: "false" },
       ArnEquals: { "ec2:InstanceProfile": props.instanceProfileArn },
@@ -143,10 +185,17 @@ export function describeStatement(actions: readonly string[] = DESCRIBE_ACTIONS)
   return new PolicyStatement({ sid: "DescribeEc2", actions: [...actions], resources: ["*"] });
 }
 
-export function serviceQuotasStatement(scope: Construct): PolicyStatement {
+/** Quotas of every region the deployment plans in (home first; `regions[0]` is the stack's own). */
+export function serviceQuotasStatement(scope: Construct, regions: readonly string[] = []): PolicyStatement {
+  const stack = Stack.of(scope);
   return new PolicyStatement({
     sid: "ReadEc2Quotas",
     actions: ["servicequotas:GetServiceQuota"],
-    resources: [Stack.of(scope).formatArn({ service: "servicequotas", resource: "ec2", resourceName: "*" })],
+    resources: [
+      stack.formatArn({ service: "servicequotas", resource: "ec2", resourceName: "*" }),
+      ...regions
+        .slice(1)
+        .map((region) => stack.formatArn({ service: "servicequotas", region, resource: "ec2", resourceName: "*" })),
+    ],
   });
 }

@@ -31,7 +31,7 @@ import {
   Port,
   SecurityGroup,
 } from "aws-cdk-lib/aws-ec2";
-import { InstanceProfile, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { type IInstanceProfile, InstanceProfile, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IBucket } from "aws-cdk-lib/aws-s3";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
@@ -51,13 +51,23 @@ export interface WorkerFleetProps {
   readonly agentVersion: string;
   readonly stackName: string;
   readonly rootVolumeGiB: number;
+  /**
+   * A regional stack's fleet: the home stack's instance profile (IAM is global), and the
+   * home region, where the bucket and the worker-event queue are. No role is created.
+   */
+  readonly regional?: { readonly instanceProfile: IInstanceProfile; readonly homeRegion: string };
+  /** Home stack of a multi-region deployment: the profile's fixed name (regional stacks name it). */
+  readonly instanceProfileName?: string;
+  /** Regions whose Saturn workers the worker role may terminate (self-termination fallback). Default: the stack's. */
+  readonly regions?: readonly string[];
 }
 
 export class WorkerFleet extends Construct {
   readonly securityGroup: SecurityGroup;
   readonly placementGroup: CfnPlacementGroup;
-  readonly role: Role;
-  readonly instanceProfile: InstanceProfile;
+  /** The worker role; undefined in a regional stack (the home stack's profile is used). */
+  readonly role: Role | undefined;
+  readonly instanceProfile: IInstanceProfile;
   readonly launchTemplate: LaunchTemplate;
   readonly efaLaunchTemplate: LaunchTemplate;
 
@@ -74,55 +84,14 @@ export class WorkerFleet extends Construct {
 
     this.placementGroup = new CfnPlacementGroup(this, "PlacementGroup", { strategy: "cluster" });
 
-    this.role = new Role(this, "Role", {
-      assumedBy: new ServicePrincipal("ec2.amazonaws.com"),
-      description: "Saturn worker instances: read orders and the agent bundle, write checkpoints and logs, send events",
-    });
-    const objects = (suffix: string) => props.bucket.arnForObjects(suffix);
-    this.role.addToPolicy(
-      new PolicyStatement({
-        sid: "ReadOrdersCheckpointsAndAgent",
-        actions: ["s3:GetObject"],
-        resources: [objects(`${WORKLOADS_PREFIX}*`), objects(`${AGENT_PREFIX}*`)],
-      }),
-    );
-    this.role.addToPolicy(
-      new PolicyStatement({
-        sid: "WriteCheckpointsAndLogs",
-        actions: ["s3:PutObject", "s3:AbortMultipartUpload"],
-        resources: [objects(`${WORKLOADS_PREFIX}*/checkpoints/*`), objects(`${WORKLOADS_PREFIX}*/logs/*`)],
-      }),
-    );
-    this.role.addToPolicy(
-      new PolicyStatement({
-        sid: "ListWorkloadPrefixes",
-        actions: ["s3:ListBucket"],
-        resources: [props.bucket.bucketArn],
-        conditions: { StringLike: { "s3:prefix": [`${WORKLOADS_PREFIX}*`] } },
-      }),
-    );
-    props.workerEventsQueue.grantSendMessages(this.role);
-    this.role.addToPolicy(
-      new PolicyStatement({
-        sid: "DescribeTags",
-        actions: ["ec2:DescribeTags"],
-        resources: ["*"],
-      }),
-    );
-    this.instanceProfile = new InstanceProfile(this, "InstanceProfile", { role: this.role });
-    // Self-termination goes through `shutdown` (the templates terminate on shutdown); the API
-    // call is the fallback, and it can end only Saturn workers, never another instance.
-    this.role.addToPolicy(
-      new PolicyStatement({
-        sid: "TerminateSaturnWorkersOnly",
-        actions: ["ec2:TerminateInstances"],
-        resources: [stack.formatArn({ service: "ec2", resource: "instance", resourceName: "*" })],
-        conditions: {
-          Null: { [`ec2:ResourceTag/${WORKLOAD_TAG}`]: "false" },
-          ArnEquals: { "ec2:InstanceProfile": this.instanceProfile.instanceProfileArn },
-        },
-      }),
-    );
+    if (props.regional === undefined) {
+      const identity = this.#workerIdentity(props);
+      this.role = identity.role;
+      this.instanceProfile = identity.instanceProfile;
+    } else {
+      this.role = undefined;
+      this.instanceProfile = props.regional.instanceProfile;
+    }
 
     const machineImage: IMachineImage =
       props.amiId !== undefined
@@ -131,7 +100,8 @@ export class WorkerFleet extends Construct {
     const userData = workerUserData({
       bucketName: props.bucket.bucketName,
       workerEventsQueueUrl: props.workerEventsQueue.queueUrl,
-      region: stack.region,
+      // The agent talks to the bucket and the queue, which live in the home region.
+      region: props.regional?.homeRegion ?? stack.region,
       agentVersion: props.agentVersion,
       stackName: props.stackName,
     });
@@ -172,8 +142,67 @@ export class WorkerFleet extends Construct {
       },
     ]);
     Tags.of(this).add("saturn:component", "worker-fleet");
+  }
 
-    acknowledgeWildcards(this.role, [
+  /** The worker role and instance profile: what a worker may reach (home stack only; IAM is global). */
+  #workerIdentity(props: WorkerFleetProps): { readonly role: Role; readonly instanceProfile: InstanceProfile } {
+    const stack = Stack.of(this);
+    const role = new Role(this, "Role", {
+      assumedBy: new ServicePrincipal("ec2.amazonaws.com"),
+      description: "Saturn worker instances: read orders and the agent bundle, write checkpoints and logs, send events",
+    });
+    const objects = (suffix: string) => props.bucket.arnForObjects(suffix);
+    role.addToPolicy(
+      new PolicyStatement({
+        sid: "ReadOrdersCheckpointsAndAgent",
+        actions: ["s3:GetObject"],
+        resources: [objects(`${WORKLOADS_PREFIX}*`), objects(`${AGENT_PREFIX}*`)],
+      }),
+    );
+    role.addToPolicy(
+      new PolicyStatement({
+        sid: "WriteCheckpointsAndLogs",
+        actions: ["s3:PutObject", "s3:AbortMultipartUpload"],
+        resources: [objects(`${WORKLOADS_PREFIX}*/checkpoints/*`), objects(`${WORKLOADS_PREFIX}*/logs/*`)],
+      }),
+    );
+    role.addToPolicy(
+      new PolicyStatement({
+        sid: "ListWorkloadPrefixes",
+        actions: ["s3:ListBucket"],
+        resources: [props.bucket.bucketArn],
+        conditions: { StringLike: { "s3:prefix": [`${WORKLOADS_PREFIX}*`] } },
+      }),
+    );
+    props.workerEventsQueue.grantSendMessages(role);
+    role.addToPolicy(
+      new PolicyStatement({
+        sid: "DescribeTags",
+        actions: ["ec2:DescribeTags"],
+        resources: ["*"],
+      }),
+    );
+    const instanceProfile = new InstanceProfile(this, "InstanceProfile", {
+      role,
+      ...(props.instanceProfileName === undefined ? {} : { instanceProfileName: props.instanceProfileName }),
+    });
+    // Self-termination goes through `shutdown` (the templates terminate on shutdown); the API
+    // call is the fallback, and it can end only Saturn workers, never another instance.
+    role.addToPolicy(
+      new PolicyStatement({
+        sid: "TerminateSaturnWorkersOnly",
+        actions: ["ec2:TerminateInstances"],
+        resources: (props.regions ?? [stack.region]).map((region) =>
+          stack.formatArn({ service: "ec2", region, resource: "instance", resourceName: "*" }),
+        ),
+        conditions: {
+          Null: { [`ec2:ResourceTag/${WORKLOAD_TAG}`]: "false" },
+          ArnEquals: { "ec2:InstanceProfile": instanceProfile.instanceProfileArn },
+        },
+      }),
+    );
+
+    acknowledgeWildcards(role, [
       {
         pattern: /^Resource::<[^>]+\.Arn>\/(workloads|agent)\/\*/,
         reason:
@@ -190,5 +219,6 @@ export class WorkerFleet extends Construct {
           "TerminateInstances is limited by condition to instances tagged saturn:workload that run the worker instance profile.",
       },
     ]);
+    return { role, instanceProfile };
   }
 }

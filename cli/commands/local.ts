@@ -1,7 +1,9 @@
 /**
- * `saturn local [--port N] [--time-scale X] [--seed N] [--no-spot-interruptions]`: the whole
- * control plane on an emulator (cli/local/local-stack.ts), until Ctrl-C. Prints the API's
- * URL, a key the router accepts, and the command that submits to it.
+ * `saturn local [--port N] [--time-scale X] [--seed N] [--no-spot-interruptions]
+ * [--regions us-east-1,us-west-2]`: the whole control plane on an emulator
+ * (cli/local/local-stack.ts), until Ctrl-C. Prints the API's URL, a key the router
+ * accepts, and the command that submits to it. `--regions` also deploys a regional stack
+ * into each other region, so specs may plan and launch there.
  *
  * With AWS_ENDPOINT_URL set (LocalStack), the stack is deployed there instead and
  * LocalStack's own API Gateway, Lambda and EventBridge serve it: the command prints the
@@ -22,6 +24,31 @@ interface LocalOptions {
   readonly seed: string;
   readonly spotInterruptions: boolean;
   readonly logLevel: string;
+  readonly regions?: string;
+}
+
+const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+
+/** `--regions a,b`: the home region (us-east-1) is always covered; every entry must be a region. */
+function regionsOption(value: string | undefined): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  const regions = value
+    .split(",")
+    .map((region) => region.trim())
+    .filter((region) => region !== "");
+  const bad = regions.find((region) => !AWS_REGION.test(region));
+  if (regions.length === 0 || bad !== undefined) {
+    throw new InvalidWorkloadError(
+      [
+        {
+          path: "--regions",
+          message: `expected comma-separated AWS regions such as us-east-1,us-west-2, got '${value}'`,
+        },
+      ],
+      { subject: "command line" },
+    );
+  }
+  return [LOCAL_REGION, ...regions.filter((region) => region !== LOCAL_REGION)];
 }
 
 export function registerLocalCommand(program: Command): void {
@@ -33,7 +60,9 @@ export function registerLocalCommand(program: Command): void {
     .option("--seed <n>", "seed of the simulated workers (throughput, interruptions)", "1")
     .option("--no-spot-interruptions", "never interrupt spot instances")
     .option("--log-level <level>", "handlers' log level (Powertools)", "WARN")
+    .option("--regions <list>", `regions the deployment covers (${LOCAL_REGION} is home), e.g. us-east-1,us-west-2`)
     .action(async (options: LocalOptions) => {
+      const regions = regionsOption(options.regions);
       const port = wholeNumber(options.port, "--port");
       const seed = wholeNumber(options.seed, "--seed");
       const timeScale = Number(options.timeScale);
@@ -49,6 +78,7 @@ export function registerLocalCommand(program: Command): void {
         say(`AWS_ENDPOINT_URL is ${external}: deploying there and using its own API Gateway and Lambda.`);
         const deployed = await deployToEmulator({
           target: { endpoint: external, region: process.env.AWS_REGION ?? LOCAL_REGION },
+          ...(regions === undefined ? {} : { regions }),
         });
         say(`API: ${deployed.outputs[OUTPUTS.apiUrl] ?? "(no ApiUrl output)"}`);
         say(
@@ -67,12 +97,14 @@ export function registerLocalCommand(program: Command): void {
         spotInterruptions: options.spotInterruptions,
         observability,
         log: say,
+        ...(regions === undefined ? {} : { regions }),
       });
       stack.runInRealTime(timeScale);
       const user = stack.user;
       say("");
       say(`Saturn API (local stack on moto): ${stack.apiUrl}`);
       say(`Virtual time runs ${timeScale}x; workers are simulated on the instances launched in moto.`);
+      say(`Regions covered: ${stack.deployed.regions.join(", ")}.`);
       say("In another shell:");
       say(
         `  export SATURN_API_URL=${stack.apiUrl} AWS_REGION=${LOCAL_REGION} AWS_ACCESS_KEY_ID=${user.accessKeyId} AWS_SECRET_ACCESS_KEY=${user.secretAccessKey} AWS_ENDPOINT_URL_EC2=${stack.emulatorEndpoint}`,

@@ -71,6 +71,11 @@ export interface LocalStackOptions {
   readonly requestHandler?: unknown;
   /** Overrides of the simulated agents' model (tests: a profile run that does not fit). */
   readonly agentModel?: Partial<AgentModel>;
+  /**
+   * Regions the deployment covers beyond us-east-1: a regional stack is deployed into moto
+   * for each (moto serves every region on its one endpoint). Default: none.
+   */
+  readonly regions?: readonly string[];
 }
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
@@ -145,7 +150,10 @@ export class LocalStack {
       let deployed = options.deployed;
       if (deployed === undefined) {
         log(`moto server at ${moto?.endpoint}; deploying the Saturn stack into it (cdk synth, bootstrap, deploy)...`);
-        deployed = await deployToEmulator({ target: { endpoint: moto?.endpoint ?? "", region: LOCAL_REGION } });
+        deployed = await deployToEmulator({
+          target: { endpoint: moto?.endpoint ?? "", region: LOCAL_REGION },
+          ...(options.regions === undefined ? {} : { regions: options.regions }),
+        });
         const { synth, bootstrap, deploy } = deployed.seconds;
         log(
           `deployed in ${(synth + bootstrap + deploy).toFixed(0)} s (synth ${synth.toFixed(0)} s${deployed.synthReused ? ", reused" : ""}, bootstrap ${bootstrap.toFixed(0)} s, deploy ${deploy.toFixed(0)} s)`,
@@ -168,9 +176,9 @@ export class LocalStack {
         ...(options.planSeconds === undefined ? {} : { planSeconds: options.planSeconds }),
         ...options.seams,
         // moto's timestamps read in virtual time (virtual-time-ec2.ts); a test's own wrapper goes around it.
-        wrapEc2: (client) => {
+        wrapEc2: (client, region) => {
           const virtual = new VirtualTimeEc2(client, clock);
-          return options.seams?.wrapEc2 === undefined ? virtual : options.seams.wrapEc2(virtual);
+          return options.seams?.wrapEc2 === undefined ? virtual : options.seams.wrapEc2(virtual, region);
         },
       });
       const obs = options.observability;
@@ -208,6 +216,9 @@ export class LocalStack {
       const sqs = new SQSClient({ region: LOCAL_REGION, ...clientConfig });
       const ec2 = new EC2Client({ region: LOCAL_REGION, ...clientConfig });
       const s3 = new S3Client({ region: LOCAL_REGION, ...clientConfig });
+      const otherRegionsEc2 = (deployed.regions ?? [deployed.region])
+        .filter((region) => region !== LOCAL_REGION)
+        .map((region) => new EC2Client({ region, ...clientConfig }));
       const need = (name: string): string => {
         const value = env[name];
         if (value === undefined || value === "")
@@ -234,6 +245,7 @@ export class LocalStack {
       let deliver: (kind: Ec2EventKind, instanceId: string) => Promise<void> = async () => {};
       const agents = new SimulatedAgents({
         ec2,
+        otherRegionsEc2,
         s3,
         sqs,
         bucketName: need(ENV.bucketName),
@@ -263,7 +275,7 @@ export class LocalStack {
         router,
         triggers,
         sqs,
-        clients: [sqs, ec2, s3],
+        clients: [sqs, ec2, s3, ...otherRegionsEc2],
         reconcileQueueUrl,
         sweeper,
         ec2Events,

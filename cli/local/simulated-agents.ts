@@ -63,6 +63,8 @@ export const DEFAULT_AGENT_MODEL: AgentModel = {
 
 export interface SimulatedAgentsOptions {
   readonly ec2: EC2Client;
+  /** Clients of the deployment's other regions: agents run on the instances launched there too. */
+  readonly otherRegionsEc2?: readonly EC2Client[];
   readonly s3: S3Client;
   readonly sqs: SQSClient;
   readonly bucketName: string;
@@ -85,8 +87,19 @@ interface Attempt {
   lastHeartbeatAt: number;
 }
 
+interface LiveInstance {
+  readonly ec2: EC2Client;
+  readonly id: string;
+  readonly workloadId: string;
+  readonly instanceType: string;
+  readonly spot: boolean;
+  readonly state: string;
+}
+
 interface Agent {
   readonly instanceId: string;
+  /** The client of the instance's region (its reclaim is a TerminateInstances there). */
+  readonly ec2: EC2Client;
   readonly workloadId: string;
   readonly instanceType: string;
   readonly spot: boolean;
@@ -157,14 +170,25 @@ export class SimulatedAgents {
     return [...this.#agents.values()].filter((agent) => !agent.gone).length;
   }
 
-  async #liveInstances(): Promise<
-    { id: string; workloadId: string; instanceType: string; spot: boolean; state: string }[]
-  > {
-    const found: { id: string; workloadId: string; instanceType: string; spot: boolean; state: string }[] = [];
+  async #liveInstances(): Promise<LiveInstance[]> {
+    const found: LiveInstance[] = [];
     const live = new Set<string>();
+    for (const ec2 of [this.#options.ec2, ...(this.#options.otherRegionsEc2 ?? [])]) {
+      for (const instance of await this.#liveIn(ec2)) {
+        live.add(instance.id);
+        found.push(instance);
+      }
+    }
+    // An instance the emulator no longer runs takes its attempts with it (no event: it is gone).
+    for (const agent of this.#agents.values()) if (!live.has(agent.instanceId)) agent.gone = true;
+    return found;
+  }
+
+  async #liveIn(ec2: EC2Client): Promise<LiveInstance[]> {
+    const found: LiveInstance[] = [];
     let token: string | undefined;
     do {
-      const page = await this.#options.ec2.send(
+      const page = await ec2.send(
         new DescribeInstancesCommand({
           Filters: [
             { Name: "tag-key", Values: [SATURN_TAGS.workload] },
@@ -178,8 +202,8 @@ export class SimulatedAgents {
           const id = instance.InstanceId;
           const workloadId = instance.Tags?.find((tag) => tag.Key === SATURN_TAGS.workload)?.Value;
           if (id === undefined || workloadId === undefined) continue;
-          live.add(id);
           found.push({
+            ec2,
             id,
             workloadId,
             instanceType: instance.InstanceType ?? "unknown",
@@ -190,17 +214,16 @@ export class SimulatedAgents {
       }
       token = page.NextToken;
     } while (token !== undefined);
-    // An instance the emulator no longer runs takes its attempts with it (no event: it is gone).
-    for (const agent of this.#agents.values()) if (!live.has(agent.instanceId)) agent.gone = true;
     return found;
   }
 
-  #newAgent(instance: { id: string; workloadId: string; instanceType: string; spot: boolean }, now: number): Agent {
+  #newAgent(instance: LiveInstance, now: number): Agent {
     const { model } = this.#options;
     const rate = instance.spot ? model.interruptionRatePerHour(instance.instanceType) : 0;
     const untilNotice = exponential(seededStream(model.seed, "interruption", instance.id), rate / 3600);
     return {
       instanceId: instance.id,
+      ec2: instance.ec2,
       workloadId: instance.workloadId,
       instanceType: instance.instanceType,
       spot: instance.spot,
@@ -257,7 +280,7 @@ export class SimulatedAgents {
       }
       agent.attempts.clear();
       agent.gone = true;
-      await this.#options.ec2.send(new TerminateInstancesCommand({ InstanceIds: [agent.instanceId] }));
+      await agent.ec2.send(new TerminateInstancesCommand({ InstanceIds: [agent.instanceId] }));
       await this.#options.onEc2Event("state-terminated", { id: agent.instanceId });
     }
   }

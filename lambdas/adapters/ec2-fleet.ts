@@ -14,7 +14,15 @@
  * become `QuotaError`, capacity codes `CapacityError`, anything else `LaunchRefusedError`.
  * Throttling is left to the SDK (adaptive retry mode). Events come from EventBridge through
  * the store (`CloudEventSource`); spot interruption warnings mark `interruptionNoticeAt`.
- * docs/control-plane.md, "EC2 adapter".
+ *
+ * Regions: the deployment covers its home region (the options' template, subnets and
+ * placement group) and any `regions` more. EC2 is regional, so there is one client per
+ * region (built lazily from `ec2ForRegion`), a launch goes to the request's region with
+ * that region's launch template and subnets, and describe, spend and terminate by tag
+ * look in every covered region. Another region's resources come from its regional stack:
+ * its launch templates carry `saturn:deployment` (found with one DescribeLaunchTemplates,
+ * once per adapter) and name their subnets and placement group in tags, so no
+ * CloudFormation reference crosses regions. docs/control-plane.md, "EC2 adapter".
  */
 import { createHash } from "node:crypto";
 import {
@@ -23,6 +31,10 @@ import {
   CreateTagsCommand,
   DescribeInstancesCommand,
   type DescribeInstancesCommandOutput,
+  DescribeLaunchTemplatesCommand,
+  type DescribeLaunchTemplatesCommandOutput,
+  DescribePlacementGroupsCommand,
+  type DescribePlacementGroupsCommandOutput,
   DescribeSubnetsCommand,
   type DescribeSubnetsCommandOutput,
   EC2Client,
@@ -53,13 +65,46 @@ export const EC2_TAGS = {
   placementGroup: "saturn:placement-group",
 } as const;
 
+/**
+ * Tags a regional stack puts on its launch templates, so the control plane finds them at
+ * run time (cdk/regional-stack.ts). Values: the deployment's stack name (on everything
+ * of the stack, the cluster placement group included); `standard` or `efa`;
+ * comma-separated subnet ids. A template's tags also reach the instances launched from
+ * it, so none of these keys is one the adapter looks instances up by.
+ */
+export const REGIONAL_TAGS = {
+  deployment: "saturn:deployment",
+  template: "saturn:launch-template",
+  subnets: "saturn:regional-subnets",
+} as const;
+
 /** The part of an EC2 client this adapter uses (tests wrap a real client here). */
 export interface Ec2ClientPort {
   send(command: object): Promise<unknown>;
 }
 
+/** What a launch in one region uses: the home region's from the options, others' from their stack. */
+export interface RegionalFleetResources {
+  readonly launchTemplateId: string;
+  readonly efaLaunchTemplateId?: string;
+  readonly subnetIds: readonly string[];
+  readonly placementGroupName?: string;
+}
+
 export interface Ec2FleetCloudOptions {
+  /** The home region: the deployment's own, where the resources below live. */
   readonly region: string;
+  /**
+   * Every region the deployment covers (the home region is added when missing). Default:
+   * the home region only.
+   */
+  readonly regions?: readonly string[];
+  /** The EC2 client of another region (default: `defaultEc2Client(region)`); built once per region, on first use. */
+  readonly ec2ForRegion?: (region: string) => Ec2ClientPort;
+  /** The `saturn:deployment` tag value of the regional stacks' launch templates (the stack name). */
+  readonly deployment?: string;
+  /** Resources of other regions given outright (default: found by the `saturn:deployment` tag). */
+  readonly regionalResources?: Readonly<Record<string, RegionalFleetResources>>;
   readonly launchTemplateId: string;
   /** Default `$Default`. */
   readonly launchTemplateVersion?: string;
@@ -71,7 +116,7 @@ export interface Ec2FleetCloudOptions {
   readonly placementGroupName?: string;
   /** On-demand prices and EFA support per type. */
   readonly catalog: Catalog;
-  /** Default: an EC2Client with adaptive retries (throttling backs off there). */
+  /** The home region's client. Default: an EC2Client with adaptive retries (throttling backs off there). */
   readonly ec2?: Ec2ClientPort;
   /** Where EventBridge's EC2 events for this workload are kept, and which workload this is. */
   readonly events?: { readonly source: CloudEventSource; readonly workloadId: string; readonly sinceSeconds: number };
@@ -89,13 +134,29 @@ export function defaultEc2Client(region: string): EC2Client {
   return new EC2Client({ region, retryMode: "adaptive", maxAttempts: 8 });
 }
 
+/** Another region's regional stack is missing or incomplete: nothing can launch there. */
+export class RegionNotDeployedError extends Error {
+  override readonly name = "RegionNotDeployedError";
+}
+
+/** One region's client, price source and (lazily) resources and subnet zones. */
+interface RegionalFleet {
+  readonly region: string;
+  readonly ec2: Ec2ClientPort;
+  readonly spotPrices: AwsCatalogSource;
+  resources?: Promise<RegionalFleetResources>;
+  subnets?: Promise<ReadonlyMap<string, string>>;
+  placementGroup?: Promise<string | undefined>;
+}
+
 export class Ec2FleetCloud implements CloudPort {
   readonly #options: Ec2FleetCloudOptions;
-  readonly #ec2: Ec2ClientPort;
+  readonly #regions: readonly string[];
+  readonly #fleets = new Map<string, RegionalFleet>();
   readonly #now: () => number;
   readonly #types: ReadonlyMap<string, InstanceType>;
-  readonly #spotPrices: AwsCatalogSource;
-  #subnets: Promise<ReadonlyMap<string, string>> | undefined;
+  /** instance id -> region, from every launch and describe (terminate and tag go straight there). */
+  readonly #regionOf = new Map<string, string>();
   #eventCursor: number;
   readonly #drained = new Set<string>();
 
@@ -104,32 +165,36 @@ export class Ec2FleetCloud implements CloudPort {
       throw new Error("Expected at least one subnet id for Ec2FleetCloud, got none");
     }
     this.#options = options;
-    this.#ec2 = options.ec2 ?? defaultEc2Client(options.region);
+    this.#regions = [...new Set([options.region, ...(options.regions ?? [])])];
     this.#now = options.now ?? (() => Date.now() / 1000);
     this.#types = new Map(options.catalog.instanceTypes.map((type) => [type.name, type]));
-    this.#spotPrices = new AwsCatalogSource({
-      region: options.region,
-      ec2: this.#ec2 as CatalogEc2Port,
-      pricing: {
-        send: async () => {
-          throw new Error("Ec2FleetCloud reads on-demand prices from the catalog, not the Price List API");
-        },
-      },
-    });
     this.#eventCursor = options.events?.sinceSeconds ?? 0;
   }
 
-  async launch(request: LaunchRequest): Promise<CloudInstance> {
-    const token = tokenTagValue(request.clientToken);
-    const [existing] = await this.describe({ [EC2_TAGS.token]: token });
-    if (existing !== undefined) return existing;
+  /** The regions this cloud launches in and looks in, home first. */
+  get regions(): readonly string[] {
+    return this.#regions;
+  }
 
+  async launch(request: LaunchRequest): Promise<CloudInstance> {
+    const region = request.region ?? this.#options.region;
     const details: LaunchFailureDetails = {
       code: "Unsupported",
       instanceType: request.instanceType,
       market: request.market,
       availabilityZone: request.availabilityZone,
     };
+    if (!this.#regions.includes(region)) {
+      throw new LaunchRefusedError(
+        { ...details, code: "RegionNotCovered" },
+        `RegionNotCovered: this deployment launches in ${this.#regions.join(", ")}, not ${region}; deploy with -c regions=... to cover it`,
+      );
+    }
+    const fleet = this.#fleet(region);
+    const token = tokenTagValue(request.clientToken);
+    const [existing] = await this.#describeIn(fleet, { [EC2_TAGS.token]: token }, [], new Map());
+    if (existing !== undefined) return existing;
+
     const type = this.#types.get(request.instanceType);
     if (type === undefined) {
       throw new CapacityError(
@@ -137,35 +202,41 @@ export class Ec2FleetCloud implements CloudPort {
         `Unsupported: ${request.instanceType} is not in the catalog; expected one of the catalog's instance types`,
       );
     }
-    const cluster = request.cluster === true && this.#options.placementGroupName !== undefined;
-    const zones = await this.#candidateZones(request, cluster);
+    let resources: RegionalFleetResources;
+    try {
+      resources = await this.#resources(fleet);
+    } catch (error) {
+      if (!(error instanceof RegionNotDeployedError)) throw error;
+      throw new LaunchRefusedError({ ...details, code: "RegionNotDeployed" }, error.message, { cause: error });
+    }
+    const placementGroupName = request.cluster === true ? await this.#placementGroup(fleet, resources) : undefined;
+    const cluster = placementGroupName !== undefined;
+    const zones = await this.#candidateZones(fleet, request, cluster ? placementGroupName : undefined);
     if (zones.size === 0) {
       throw new LaunchRefusedError(
         { ...details, code: "NoSubnetInZone" },
-        `No configured subnet in ${request.availabilityZone ?? "any zone"} for ${request.instanceType}; expected one of the stack's subnets' zones`,
+        `No configured subnet in ${request.availabilityZone ?? "any zone"} of ${region} for ${request.instanceType}; expected one of the stack's subnets' zones`,
       );
     }
-    const prices = await this.#launchPrices(type, request, [...new Set(zones.values())]);
+    const prices = await this.#launchPrices(fleet, type, request, [...new Set(zones.values())]);
     const distinctPrices = new Set(prices.values());
     const tags: Record<string, string> = { ...request.tags, [EC2_TAGS.token]: token };
     if (distinctPrices.size === 1) tags[EC2_TAGS.price] = String([...distinctPrices][0]);
-    if (cluster && this.#options.placementGroupName !== undefined) {
-      tags[EC2_TAGS.placementGroup] = this.#options.placementGroupName;
-    }
-    const efa = cluster && type.efa && this.#options.efaLaunchTemplateId !== undefined;
+    if (cluster) tags[EC2_TAGS.placementGroup] = placementGroupName;
+    const efa = cluster && type.efa && resources.efaLaunchTemplateId !== undefined;
     const overrides: FleetLaunchTemplateOverridesRequest[] = [...zones.keys()].map((subnetId) => ({
       InstanceType: request.instanceType as FleetLaunchTemplateOverridesRequest["InstanceType"],
       SubnetId: subnetId,
-      ...(cluster ? { Placement: { GroupName: this.#options.placementGroupName } } : {}),
+      ...(cluster ? { Placement: { GroupName: placementGroupName } } : {}),
     }));
-    const response = (await this.#ec2.send(
+    const response = (await fleet.ec2.send(
       new CreateFleetCommand({
         Type: "instant",
         ClientToken: clientToken(request.clientToken),
         LaunchTemplateConfigs: [
           {
             LaunchTemplateSpecification: {
-              LaunchTemplateId: efa ? this.#options.efaLaunchTemplateId : this.#options.launchTemplateId,
+              LaunchTemplateId: efa ? resources.efaLaunchTemplateId : resources.launchTemplateId,
               Version: this.#options.launchTemplateVersion ?? "$Default",
             },
             Overrides: overrides,
@@ -188,6 +259,7 @@ export class Ec2FleetCloud implements CloudPort {
     const launched = response.Instances?.find((entry) => (entry.InstanceIds?.length ?? 0) > 0);
     const instanceId = launched?.InstanceIds?.[0];
     if (instanceId === undefined) throw launchError(response, details);
+    this.#regionOf.set(instanceId, region);
     const subnetId = launched?.LaunchTemplateAndOverrides?.Overrides?.SubnetId;
     const zone = (subnetId === undefined ? undefined : zones.get(subnetId)) ?? [...zones.values()][0] ?? "";
     const price = prices.get(zone) ?? Math.max(...prices.values());
@@ -200,6 +272,7 @@ export class Ec2FleetCloud implements CloudPort {
       id: instanceId,
       instanceType: request.instanceType,
       market: request.market,
+      region,
       availabilityZone: zone,
       state: "pending",
       tags,
@@ -211,36 +284,34 @@ export class Ec2FleetCloud implements CloudPort {
     };
   }
 
+  /**
+   * Ids this adapter saw (launched or described) go to their region; any other id is sent
+   * to every covered region, where EC2 answers NotFound for the ids it does not hold.
+   */
   async terminate(instanceIds: readonly string[]): Promise<void> {
-    for (let offset = 0; offset < instanceIds.length; offset += TERMINATE_BATCH) {
-      let batch = [...new Set(instanceIds.slice(offset, offset + TERMINATE_BATCH))];
-      // EC2 fails the whole call for one unknown id: drop the ids it names and send the rest.
-      while (batch.length > 0) {
-        try {
-          await this.#ec2.send(new TerminateInstancesCommand({ InstanceIds: batch }));
-          break;
-        } catch (error) {
-          if (!isNotFound(error)) throw error;
-          const unknown = new Set(String((error as Error).message).match(/i-[0-9a-z]+/g) ?? []);
-          const rest = batch.filter((id) => !unknown.has(id));
-          if (rest.length === batch.length) throw error;
-          batch = rest;
-        }
+    for (const [region, ids] of this.#byRegion(instanceIds)) {
+      const fleet = this.#fleet(region);
+      for (let offset = 0; offset < ids.length; offset += TERMINATE_BATCH) {
+        await terminateBatch(fleet.ec2, ids.slice(offset, offset + TERMINATE_BATCH));
       }
     }
   }
 
   async describe(tags: Readonly<Record<string, string>>): Promise<readonly CloudInstance[]> {
-    const instances = await this.#describeRaw(tags);
     const notices = await this.#interruptionNotices();
-    return instances.map((instance) => this.#view(instance, notices));
+    const found = await Promise.all(
+      this.#regions.map((region) => this.#describeIn(this.#fleet(region), tags, [], notices)),
+    );
+    return found.flat();
   }
 
   async tag(instanceId: string, tags: Readonly<Record<string, string>>): Promise<void> {
-    try {
-      await this.#ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags: toTags(tags) }));
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
+    for (const [region] of this.#byRegion([instanceId])) {
+      try {
+        await this.#fleet(region).ec2.send(new CreateTagsCommand({ Resources: [instanceId], Tags: toTags(tags) }));
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
     }
   }
 
@@ -257,12 +328,15 @@ export class Ec2FleetCloud implements CloudPort {
   }
 
   /**
-   * Billed so far: per second from launch to the end (shutting-down or terminated) or now,
-   * 60 s minimum, at the `saturn:price` recorded at launch. Ended instances are settled in
-   * the ledger once, so they still count after EC2 forgets them.
+   * Billed so far, in every covered region: per second from launch to the end
+   * (shutting-down or terminated) or now, 60 s minimum, at the `saturn:price` recorded at
+   * launch. Ended instances are settled in the ledger once, so they still count after EC2
+   * forgets them.
    */
   async spendUsd(tags: Readonly<Record<string, string>>): Promise<number> {
-    const instances = await this.#describeRaw(tags);
+    const perRegion = await Promise.all(
+      this.#regions.map(async (region) => ({ region, instances: await this.#describeRaw(this.#fleet(region), tags) })),
+    );
     const ledger = this.#options.ledger;
     const settled =
       ledger === undefined ? new Map<string, number>() : await ledger.store.settledInstanceCosts(ledger.workloadId);
@@ -270,22 +344,24 @@ export class Ec2FleetCloud implements CloudPort {
     const now = this.#now();
     let total = 0;
     const counted = new Set<string>();
-    for (const instance of instances) {
-      const id = instance.InstanceId ?? "";
-      counted.add(id);
-      const known = settled.get(id);
-      if (known !== undefined) {
-        total += known;
-        continue;
+    for (const { region, instances } of perRegion) {
+      for (const instance of instances) {
+        const id = instance.InstanceId ?? "";
+        counted.add(id);
+        const known = settled.get(id);
+        if (known !== undefined) {
+          total += known;
+          continue;
+        }
+        const view = this.#view(region, instance, new Map());
+        const state = view.state;
+        const end =
+          state === "pending" || state === "running" ? now : (terminationTime(instance) ?? endedAt.get(id) ?? now);
+        const cost = billedCostUsd(view.launchedAt, Math.min(end, now), view.hourlyPriceUsd);
+        total += cost;
+        if (ledger !== undefined && state === "terminated")
+          await ledger.store.settleInstanceCost(ledger.workloadId, id, cost);
       }
-      const view = this.#view(instance, new Map());
-      const state = view.state;
-      const end =
-        state === "pending" || state === "running" ? now : (terminationTime(instance) ?? endedAt.get(id) ?? now);
-      const cost = billedCostUsd(view.launchedAt, Math.min(end, now), view.hourlyPriceUsd);
-      total += cost;
-      if (ledger !== undefined && state === "terminated")
-        await ledger.store.settleInstanceCost(ledger.workloadId, id, cost);
     }
     // Settled instances EC2 no longer lists.
     for (const [id, usd] of settled) if (!counted.has(id)) total += usd;
@@ -294,13 +370,11 @@ export class Ec2FleetCloud implements CloudPort {
 
   /** Private IPv4 addresses of running instances (multi-node rendezvous). */
   async privateAddresses(instanceIds: readonly string[]): Promise<ReadonlyMap<string, string>> {
-    if (instanceIds.length === 0) return new Map();
-    const output = (await this.#ec2.send(
-      new DescribeInstancesCommand({ InstanceIds: [...instanceIds] }),
-    )) as DescribeInstancesCommandOutput;
     const addresses = new Map<string, string>();
-    for (const reservation of output.Reservations ?? []) {
-      for (const instance of reservation.Instances ?? []) {
+    for (const [region, ids] of this.#byRegion(instanceIds)) {
+      // A filter, not InstanceIds: ids held by another region match nothing instead of failing the call.
+      const instances = await this.#describeRaw(this.#fleet(region), {}, [{ Name: "instance-id", Values: ids }]);
+      for (const instance of instances) {
         if (instance.InstanceId && instance.PrivateIpAddress)
           addresses.set(instance.InstanceId, instance.PrivateIpAddress);
       }
@@ -310,7 +384,105 @@ export class Ec2FleetCloud implements CloudPort {
 
   // ---- internals ----
 
+  #fleet(region: string): RegionalFleet {
+    let fleet = this.#fleets.get(region);
+    if (fleet === undefined) {
+      const home = region === this.#options.region;
+      const ec2 =
+        (home ? this.#options.ec2 : undefined) ?? this.#options.ec2ForRegion?.(region) ?? defaultEc2Client(region);
+      fleet = {
+        region,
+        ec2,
+        spotPrices: new AwsCatalogSource({
+          region,
+          ec2: ec2 as CatalogEc2Port,
+          pricing: {
+            send: async () => {
+              throw new Error("Ec2FleetCloud reads on-demand prices from the catalog, not the Price List API");
+            },
+          },
+        }),
+      };
+      this.#fleets.set(region, fleet);
+    }
+    return fleet;
+  }
+
+  /** Covered region -> the given ids that may be there (known ones: their region only). */
+  #byRegion(instanceIds: readonly string[]): ReadonlyMap<string, string[]> {
+    const groups = new Map<string, string[]>();
+    for (const id of new Set(instanceIds)) {
+      const known = this.#regionOf.get(id);
+      for (const region of known === undefined ? this.#regions : [known]) {
+        groups.set(region, [...(groups.get(region) ?? []), id]);
+      }
+    }
+    return groups;
+  }
+
+  /** The home region's resources from the options; another region's from its regional stack's tags. */
+  #resources(fleet: RegionalFleet): Promise<RegionalFleetResources> {
+    fleet.resources ??= (async (): Promise<RegionalFleetResources> => {
+      const options = this.#options;
+      if (fleet.region === options.region) {
+        return {
+          launchTemplateId: options.launchTemplateId,
+          subnetIds: options.subnetIds,
+          ...(options.efaLaunchTemplateId === undefined ? {} : { efaLaunchTemplateId: options.efaLaunchTemplateId }),
+          ...(options.placementGroupName === undefined ? {} : { placementGroupName: options.placementGroupName }),
+        };
+      }
+      const given = options.regionalResources?.[fleet.region];
+      if (given !== undefined) return given;
+      return discoverRegionalResources(fleet.ec2, fleet.region, options.deployment);
+    })();
+    // A failed discovery is not cached: the next launch looks again (the stack may be deploying).
+    fleet.resources.catch(() => {
+      fleet.resources = undefined;
+    });
+    return fleet.resources;
+  }
+
+  /**
+   * The region's cluster placement group: the home one from the options; another region's,
+   * looked up by its `saturn:deployment` tag on the first multi-node launch there (only
+   * then: moto serves no placement groups).
+   */
+  #placementGroup(fleet: RegionalFleet, resources: RegionalFleetResources): Promise<string | undefined> {
+    fleet.placementGroup ??= (async () => {
+      const deployment = this.#options.deployment;
+      if (resources.placementGroupName !== undefined || fleet.region === this.#options.region) {
+        return resources.placementGroupName;
+      }
+      if (deployment === undefined) return undefined;
+      const output = (await fleet.ec2.send(
+        new DescribePlacementGroupsCommand({
+          Filters: [
+            { Name: `tag:${REGIONAL_TAGS.deployment}`, Values: [deployment] },
+            { Name: "strategy", Values: ["cluster"] },
+          ],
+        }),
+      )) as DescribePlacementGroupsCommandOutput;
+      return output.PlacementGroups?.find((group) => group.GroupName !== undefined)?.GroupName;
+    })();
+    fleet.placementGroup.catch(() => {
+      fleet.placementGroup = undefined;
+    });
+    return fleet.placementGroup;
+  }
+
+  async #describeIn(
+    fleet: RegionalFleet,
+    tags: Readonly<Record<string, string>>,
+    extraFilters: readonly { Name: string; Values: string[] }[],
+    notices: ReadonlyMap<string, number>,
+  ): Promise<CloudInstance[]> {
+    const instances = await this.#describeRaw(fleet, tags, extraFilters);
+    return instances.map((instance) => this.#view(fleet.region, instance, notices));
+  }
+
   async #describeRaw(
+    fleet: RegionalFleet,
     tags: Readonly<Record<string, string>>,
     extraFilters: readonly { Name: string; Values: string[] }[] = [],
   ): Promise<Instance[]> {
@@ -321,20 +493,22 @@ export class Ec2FleetCloud implements CloudPort {
     const instances: Instance[] = [];
     let nextToken: string | undefined;
     do {
-      const page = (await this.#ec2.send(
+      const page = (await fleet.ec2.send(
         new DescribeInstancesCommand({ Filters: filters, MaxResults: DESCRIBE_PAGE, NextToken: nextToken }),
       )) as DescribeInstancesCommandOutput;
       for (const reservation of page.Reservations ?? []) instances.push(...(reservation.Instances ?? []));
       nextToken = page.NextToken || undefined;
     } while (nextToken !== undefined);
+    for (const instance of instances) if (instance.InstanceId) this.#regionOf.set(instance.InstanceId, fleet.region);
     return instances;
   }
 
-  /** subnet id -> zone of the configured subnets (read once). */
-  #subnetZones(): Promise<ReadonlyMap<string, string>> {
-    this.#subnets ??= (async () => {
-      const output = (await this.#ec2.send(
-        new DescribeSubnetsCommand({ SubnetIds: [...this.#options.subnetIds] }),
+  /** subnet id -> zone of the region's configured subnets (read once). */
+  #subnetZones(fleet: RegionalFleet): Promise<ReadonlyMap<string, string>> {
+    fleet.subnets ??= (async () => {
+      const { subnetIds } = await this.#resources(fleet);
+      const output = (await fleet.ec2.send(
+        new DescribeSubnetsCommand({ SubnetIds: [...subnetIds] }),
       )) as DescribeSubnetsCommandOutput;
       const zones = new Map<string, string>();
       for (const subnet of output.Subnets ?? []) {
@@ -342,38 +516,43 @@ export class Ec2FleetCloud implements CloudPort {
       }
       return zones;
     })();
-    return this.#subnets;
+    return fleet.subnets;
   }
 
   /**
    * Subnets this launch may use: the requested zone's, and for a cluster node the zone its
    * placement group already runs in (a cluster placement group spans one zone).
    */
-  async #candidateZones(request: LaunchRequest, cluster: boolean): Promise<ReadonlyMap<string, string>> {
-    const all = await this.#subnetZones();
+  async #candidateZones(
+    fleet: RegionalFleet,
+    request: LaunchRequest,
+    placementGroupName: string | undefined,
+  ): Promise<ReadonlyMap<string, string>> {
+    const all = await this.#subnetZones(fleet);
     let zone = request.availabilityZone;
-    if (cluster && this.#options.placementGroupName !== undefined) {
-      const peers = await this.#describeRaw({ [EC2_TAGS.placementGroup]: this.#options.placementGroupName }, [
+    if (placementGroupName !== undefined) {
+      const peers = await this.#describeRaw(fleet, { [EC2_TAGS.placementGroup]: placementGroupName }, [
         { Name: "instance-state-name", Values: ["pending", "running"] },
       ]);
       zone ??= peers.find((peer) => peer.Placement?.AvailabilityZone)?.Placement?.AvailabilityZone;
     }
     const candidates = new Map([...all].filter(([, subnetZone]) => zone === undefined || subnetZone === zone));
     // Without a pinned zone a cluster node still goes to one zone: the first subnet's.
-    if (cluster && zone === undefined) {
+    if (placementGroupName !== undefined && zone === undefined) {
       const [first] = candidates;
       return new Map(first === undefined ? [] : [first]);
     }
     return candidates;
   }
 
-  /** USD/hour by zone: on-demand from the catalog, spot from DescribeSpotPriceHistory now. */
+  /** USD/hour by zone: on-demand from the catalog's price in the region, spot from the region's DescribeSpotPriceHistory now. */
   async #launchPrices(
+    fleet: RegionalFleet,
     type: InstanceType,
     request: LaunchRequest,
     zones: readonly string[],
   ): Promise<Map<string, number>> {
-    const price = type.prices[this.#options.region];
+    const price = type.prices[fleet.region];
     const prices = new Map<string, number>();
     if (request.market === "on-demand") {
       const onDemand = price?.onDemandUsdPerHour;
@@ -385,13 +564,13 @@ export class Ec2FleetCloud implements CloudPort {
             market: "on-demand",
             availabilityZone: request.availabilityZone,
           },
-          `Unsupported: the catalog lists no on-demand price for ${type.name} in ${this.#options.region}`,
+          `Unsupported: the catalog lists no on-demand price for ${type.name} in ${fleet.region}`,
         );
       }
       for (const zone of zones) prices.set(zone, onDemand);
       return prices;
     }
-    const observed = (await this.#spotPrices.spotPrices([type.name], new Date(this.#now() * 1000)))[type.name] ?? {};
+    const observed = (await fleet.spotPrices.spotPrices([type.name], new Date(this.#now() * 1000)))[type.name] ?? {};
     for (const zone of zones) {
       // A zone without a quote falls back to the catalog's zone price, then its maximum (never under-count).
       const quote =
@@ -432,7 +611,7 @@ export class Ec2FleetCloud implements CloudPort {
     return ends;
   }
 
-  #view(instance: Instance, notices: ReadonlyMap<string, number>): CloudInstance {
+  #view(region: string, instance: Instance, notices: ReadonlyMap<string, number>): CloudInstance {
     const tags: Record<string, string> = {};
     for (const tag of instance.Tags ?? []) if (tag.Key !== undefined) tags[tag.Key] = tag.Value ?? "";
     const instanceType = instance.InstanceType ?? "";
@@ -445,24 +624,90 @@ export class Ec2FleetCloud implements CloudPort {
       id,
       instanceType,
       market,
+      region,
       availabilityZone,
       state,
       tags,
       launchedAt,
       runningSince: state === "running" ? launchedAt : undefined,
-      hourlyPriceUsd: this.#recordedPrice(tags, instanceType, market, availabilityZone),
+      hourlyPriceUsd: this.#recordedPrice(region, tags, instanceType, market, availabilityZone),
       interruptionNoticeAt: notices.get(id),
       privateIpAddress: instance.PrivateIpAddress,
     };
   }
 
   /** The price tagged at launch; without one (a crash right after launch), the catalog's highest for the zone. */
-  #recordedPrice(tags: Readonly<Record<string, string>>, instanceType: string, market: string, zone: string): number {
+  #recordedPrice(
+    region: string,
+    tags: Readonly<Record<string, string>>,
+    instanceType: string,
+    market: string,
+    zone: string,
+  ): number {
     const tagged = Number(tags[EC2_TAGS.price]);
     if (tags[EC2_TAGS.price] !== undefined && Number.isFinite(tagged) && tagged >= 0) return tagged;
-    const price = this.#types.get(instanceType)?.prices[this.#options.region];
+    const price = this.#types.get(instanceType)?.prices[region];
     if (market === "on-demand") return price?.onDemandUsdPerHour ?? 0;
     return price?.spot?.byAz[zone] ?? price?.spot?.maxUsdPerHour ?? price?.onDemandUsdPerHour ?? 0;
+  }
+}
+
+/**
+ * Finds a regional stack's resources by its launch templates' tags: the `standard` one
+ * (required, with the subnets) and the `efa` one. One DescribeLaunchTemplates call; the
+ * placement group is looked up on the first multi-node launch.
+ */
+export async function discoverRegionalResources(
+  ec2: Ec2ClientPort,
+  region: string,
+  deployment: string | undefined,
+): Promise<RegionalFleetResources> {
+  if (deployment === undefined) {
+    throw new RegionNotDeployedError(
+      `No regional resources for ${region}: expected the deployment's name (the ${REGIONAL_TAGS.deployment} tag value) to find them`,
+    );
+  }
+  const output = (await ec2.send(
+    new DescribeLaunchTemplatesCommand({
+      Filters: [{ Name: `tag:${REGIONAL_TAGS.deployment}`, Values: [deployment] }],
+    }),
+  )) as DescribeLaunchTemplatesCommandOutput;
+  const tagged = (output.LaunchTemplates ?? []).map((template) => ({
+    id: template.LaunchTemplateId ?? "",
+    tags: Object.fromEntries((template.Tags ?? []).map((tag) => [tag.Key ?? "", tag.Value ?? ""])),
+  }));
+  const standard = tagged.find((template) => template.tags[REGIONAL_TAGS.template] === "standard");
+  const efa = tagged.find((template) => template.tags[REGIONAL_TAGS.template] === "efa");
+  const subnetIds = (standard?.tags[REGIONAL_TAGS.subnets] ?? "")
+    .split(",")
+    .map((id) => id.trim())
+    .filter((id) => id !== "");
+  if (standard === undefined || subnetIds.length === 0) {
+    throw new RegionNotDeployedError(
+      `No Saturn launch template in ${region} tagged ${REGIONAL_TAGS.deployment}=${deployment} and ${REGIONAL_TAGS.template}=standard with its ${REGIONAL_TAGS.subnets}; got ${tagged.length} template(s). Deploy the regional stack with -c regions=...`,
+    );
+  }
+  return {
+    launchTemplateId: standard.id,
+    subnetIds,
+    ...(efa === undefined ? {} : { efaLaunchTemplateId: efa.id }),
+  };
+}
+
+/** EC2 fails the whole call for one unknown id: drop the ids it names and send the rest. */
+async function terminateBatch(ec2: Ec2ClientPort, ids: readonly string[]): Promise<void> {
+  let batch = [...ids];
+  while (batch.length > 0) {
+    try {
+      await ec2.send(new TerminateInstancesCommand({ InstanceIds: batch }));
+      return;
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      const unknown = new Set(String((error as Error).message).match(/i-[0-9a-z]+/g) ?? []);
+      const rest = batch.filter((id) => !unknown.has(id));
+      if (rest.length === batch.length) throw error;
+      batch = rest;
+    }
   }
 }
 

@@ -31,6 +31,11 @@ export type EnvName = (typeof ENV)[keyof typeof ENV];
 export const OPTIONAL_ENV = {
   /** Sweeper: seconds without any worker event (or launch) before an instance counts as lost. Default 1800. */
   heartbeatTimeoutSeconds: "SATURN_HEARTBEAT_TIMEOUT_SECONDS",
+  /**
+   * Comma-separated regions the deployment covers (the home region and those with a
+   * regional stack, cdk/regional-stack.ts). Default: AWS_REGION only.
+   */
+  regions: "SATURN_REGIONS",
 } as const;
 
 /** Single-table design: `pk`/`sk` strings, one GSI by owner. See docs/control-plane.md. */

@@ -33,8 +33,8 @@ export interface ApiRuntime {
   /** Milliseconds since the epoch. */
   readonly clock: () => number;
   readonly newId: () => string;
-  /** The stack's region (AWS_REGION): the only one it launches in. */
-  readonly region?: string;
+  /** The regions the stack covers (AWS_REGION and SATURN_REGIONS): the only ones it launches in. */
+  readonly regions?: readonly string[];
   /** Where a plan's `considered` report goes (the bucket); without it the plan route links none. */
   readonly consideredReports?: ConsideredReports;
 }
@@ -153,7 +153,7 @@ export async function routeApiRequest(
         idempotencyKey: headerValue(event, "Idempotency-Key"),
         newId: runtime.newId(),
         now,
-        ...(runtime.region === undefined ? {} : { deploymentRegion: runtime.region }),
+        ...(runtime.regions === undefined ? {} : { deploymentRegions: runtime.regions }),
       });
       return jsonResponse(result.created ? 201 : 200, summaryOf(result.record));
     }

@@ -23,13 +23,13 @@ import { readQuotasFromAws } from "../adapters/service-quotas.ts";
 import { SqsControlQueues } from "../adapters/sqs-control-queues.ts";
 import { ENV, type EnvName, OPTIONAL_ENV } from "../config/stack-contract.ts";
 import { parseCatalog } from "../core/catalog/catalog-schema.ts";
-import { type QuotasFromAws, resolveQuotas } from "../core/catalog/quotas.ts";
+import { type QuotasFromAws, resolveWorkloadQuotas } from "../core/catalog/quotas.ts";
 import type { Catalog } from "../core/catalog/types.ts";
 import { SATURN_TAGS } from "../core/cloud/cloud-port.ts";
 import type { CloudEventDeps } from "../core/control-plane/cloud-event-intake.ts";
+import type { WorkloadQuotas } from "../core/control-plane/reconcile-pass.ts";
 import type { StackLimits } from "../core/control-plane/stored-workload.ts";
 import { DEFAULT_HEARTBEAT_TIMEOUT_SECONDS } from "../core/control-plane/sweep.ts";
-import type { QuotaTable } from "../core/planner/api.ts";
 import type { ReconcilerRules } from "../core/reconciler/reconciler-rules.ts";
 import type { Workload } from "../core/spec/workload.ts";
 import type { ApiRuntime } from "./api-routes.ts";
@@ -51,14 +51,16 @@ export class MissingConfigurationError extends Error {
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+
 /** What tests and `saturn local` may replace. */
 export interface ControlPlaneSeams {
   /** Milliseconds since the epoch (default: the system clock). */
   readonly clock?: () => number;
   /** SDK client settings (endpoint, credentials) for every client; default: the SDK's chain. */
   readonly clientConfig?: Readonly<Record<string, unknown>>;
-  /** Wraps the EC2 client: where tests inject capacity and quota errors moto cannot produce. */
-  readonly wrapEc2?: (client: Ec2ClientPort) => Ec2ClientPort;
+  /** Wraps each region's EC2 client: where tests inject capacity and quota errors moto cannot produce. */
+  readonly wrapEc2?: (client: Ec2ClientPort, region: string) => Ec2ClientPort;
   /** Quotas as Service Quotas would report them; default: read them (moto does not serve it). */
   readonly awsQuotas?: QuotasFromAws;
   /** Cap on the first plan's solver seconds (the spec's limit applies below it). */
@@ -108,10 +110,33 @@ export function controlPlane(env: Environment, seams: ControlPlaneSeams = {}): C
     DynamoDBDocumentClient.from(new DynamoDBClient(config()), { marshallOptions: { removeUndefinedValues: true } }),
   );
   const sqs = once(() => new SQSClient(config()));
-  const ec2 = once((): Ec2ClientPort => {
-    const client = new EC2Client({ ...config(), retryMode: "adaptive", maxAttempts: 8 });
-    return seams.wrapEc2 === undefined ? client : seams.wrapEc2(client);
+  /** Home first, then the regions the regional stacks cover (SATURN_REGIONS), each once. */
+  const regions = once((): readonly string[] => {
+    const listed = (env[OPTIONAL_ENV.regions] ?? "")
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item !== "");
+    for (const region of listed) {
+      if (!AWS_REGION.test(region)) {
+        throw new MissingConfigurationError(
+          OPTIONAL_ENV.regions,
+          ` to comma-separated AWS regions such as us-east-1,us-west-2, got '${region}'`,
+        );
+      }
+    }
+    return [...new Set([required("AWS_REGION"), ...listed])];
   });
+  // EC2 is regional: one client per covered region, each built on its first use.
+  const ec2Clients = new Map<string, Ec2ClientPort>();
+  const ec2For = (region: string): Ec2ClientPort => {
+    let client = ec2Clients.get(region);
+    if (client === undefined) {
+      const raw = new EC2Client({ ...config(), region, retryMode: "adaptive", maxAttempts: 8 });
+      client = seams.wrapEc2 === undefined ? raw : seams.wrapEc2(raw, region);
+      ec2Clients.set(region, client);
+    }
+    return client;
+  };
   // Emulators answer on one host: buckets go in the path there, not in the host name.
   const s3 = once(
     () =>
@@ -140,17 +165,25 @@ export function controlPlane(env: Environment, seams: ControlPlaneSeams = {}): C
     }
     return { allowedInstanceTypes: list(ENV.allowedInstanceTypes), budgetCapUsd };
   });
-  const awsQuotas = once(async (): Promise<QuotasFromAws> => {
-    if (seams.awsQuotas !== undefined) return seams.awsQuotas;
-    return (await readQuotasFromAws(required("AWS_REGION"))).quotas;
-  });
-  // The control plane launches in one region (its own); a spec override naming another
-  // region holds only there (EC2 quotas are per region), so it is left out here.
-  const quotasFor = async (workload: Workload): Promise<QuotaTable> =>
-    resolveQuotas(
-      workload.quotas.filter((quota) => quota.region === undefined || quota.region === workload.region),
-      await awsQuotas(),
-    ).quotas;
+  // Service Quotas are per region: each region's are read once, on first need.
+  const awsQuotaReads = new Map<string, Promise<QuotasFromAws>>();
+  const awsQuotas = (region: string): Promise<QuotasFromAws> => {
+    if (seams.awsQuotas !== undefined) return Promise.resolve(seams.awsQuotas);
+    let read = awsQuotaReads.get(region);
+    if (read === undefined) {
+      read = readQuotasFromAws(region).then((reading) => reading.quotas);
+      awsQuotaReads.set(region, read);
+    }
+    return read;
+  };
+  // Every region the workload plans in has its own quotas (EC2 quotas are per region); the
+  // API admits only regions the deployment covers.
+  const quotasFor = async (workload: Workload): Promise<WorkloadQuotas> => {
+    const named = [...new Set([workload.region, ...workload.regions])];
+    const read = new Map(await Promise.all(named.map(async (region) => [region, await awsQuotas(region)] as const)));
+    const { quotas, quotasByRegion } = resolveWorkloadQuotas(workload, (region) => read.get(region));
+    return { quotas, quotasByRegion };
+  };
   const solver = once(() => new HighsSolver());
   const planners = once(() =>
     controlPlanePlanners({
@@ -165,13 +198,16 @@ export function controlPlane(env: Environment, seams: ControlPlaneSeams = {}): C
   );
   const fleetOptions = once(() => ({
     region: required("AWS_REGION"),
+    regions: regions(),
+    ec2ForRegion: ec2For,
+    deployment: required(ENV.stackName),
     launchTemplateId: required(ENV.launchTemplateId),
     subnetIds: required(ENV.subnetIds)
       .split(",")
       .map((id) => id.trim()),
     placementGroupName: required(ENV.placementGroupName),
     catalog: catalog(),
-    ec2: ec2(),
+    ec2: ec2For(required("AWS_REGION")),
     now: () => clock() / 1000,
   }));
   /** The cloud without a workload: the sweeper's and the EC2-event intake's view (tags only). */
@@ -187,7 +223,7 @@ export function controlPlane(env: Environment, seams: ControlPlaneSeams = {}): C
       admins: admins(),
       clock,
       newId: seams.newId ?? (() => `w-${randomUUID()}`),
-      region: required("AWS_REGION"),
+      regions: regions(),
       consideredReports: new S3ConsideredReports({
         bucketName: required(ENV.bucketName),
         s3: s3(),

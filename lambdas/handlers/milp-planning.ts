@@ -5,12 +5,13 @@
  * (throughput the workers reported, by job signature) and, during a run, from the record.
  */
 import type { Catalog } from "../core/catalog/types.ts";
+import type { WorkloadQuotas } from "../core/control-plane/reconcile-pass.ts";
 import type { RemainingWorkPlanner } from "../core/engine/execution-engine.ts";
 import { withMeasurements, withTimeLimit } from "../core/engine/replan-inputs.ts";
 import { jobSignature } from "../core/estimator/job-signature.ts";
 import { InMemoryProfileStore } from "../core/estimator/profiles.ts";
 import type { ProfileStore } from "../core/estimator/types.ts";
-import type { PlanningResult, QuotaTable, SolverPort } from "../core/planner/api.ts";
+import type { PlanningResult, SolverPort } from "../core/planner/api.ts";
 import { planWorkload } from "../core/planner/plan-workload.ts";
 import type { Workload } from "../core/spec/workload.ts";
 import type { WorkloadStore } from "../core/store/workload-store.ts";
@@ -19,7 +20,7 @@ export interface PlanningOptions {
   readonly store: WorkloadStore;
   readonly catalog: Catalog;
   readonly solver: SolverPort;
-  readonly quotasFor: (workload: Workload) => Promise<QuotaTable>;
+  readonly quotasFor: (workload: Workload) => Promise<WorkloadQuotas>;
   /** Upper bound on the first plan's solver time, seconds (the spec's limit applies below it). */
   readonly planSeconds?: number;
   /** Solver time of a re-plan, seconds. */
@@ -43,10 +44,12 @@ export function controlPlanePlanners(options: PlanningOptions): ControlPlanePlan
   return {
     initial: async (workload) => {
       const limit = Math.min(workload.planner.timeLimitSeconds, options.planSeconds ?? Number.POSITIVE_INFINITY);
+      const { quotas, quotasByRegion } = await options.quotasFor(workload);
       return planWorkload({
         workload: withTimeLimit(workload, limit),
         catalog,
-        quotas: await options.quotasFor(workload),
+        quotas,
+        ...(quotasByRegion === undefined ? {} : { quotasByRegion }),
         profiles: await storedProfiles(store, workload),
         solver,
         clock,

@@ -3,10 +3,11 @@ import { CreateLaunchTemplateCommand, DescribeSubnetsCommand } from "@aws-sdk/cl
 import { beforeEach, describe, expect, it } from "vitest";
 import { loadCatalog } from "../../lambdas/adapters/catalog-file.ts";
 import { DynamoDbStore } from "../../lambdas/adapters/dynamodb-store.ts";
-import { EC2_TAGS, Ec2FleetCloud, type Ec2FleetCloudOptions } from "../../lambdas/adapters/ec2-fleet.ts";
+import { EC2_TAGS, Ec2FleetCloud, type Ec2FleetCloudOptions, REGIONAL_TAGS } from "../../lambdas/adapters/ec2-fleet.ts";
 import { billedCostUsd } from "../../lambdas/core/cloud/billing.ts";
 import { type LaunchRequest, SATURN_TAGS } from "../../lambdas/core/cloud/cloud-port.ts";
 import { CapacityError, LaunchRefusedError, QuotaError } from "../../lambdas/core/cloud/launch-errors.ts";
+import { emulatorClientConfig } from "../support/aws.ts";
 import { createTestTable } from "../support/dynamodb-table.ts";
 import { FaultyEc2 } from "../support/faulty-ec2.ts";
 
@@ -237,5 +238,107 @@ describe("Ec2FleetCloud against the emulator", () => {
     expect(seen?.interruptionNoticeAt).toBe(1_765_000_000);
     expect((await cloud.drainEvents()).map((e) => e.kind)).toEqual(["spot-interruption-warning"]);
     expect(await cloud.drainEvents()).toEqual([]);
+  });
+});
+
+describe("Ec2FleetCloud across regions", () => {
+  const OTHER = "us-west-2";
+
+  /** A regional stack's launch template in `OTHER`, tagged as cdk/regional-stack.ts tags it. */
+  async function regionalTemplate(ec2: FaultyEc2, deployment: string): Promise<{ id: string; subnetIds: string[] }> {
+    const found = await ec2.real.send(
+      new DescribeSubnetsCommand({ Filters: [{ Name: "default-for-az", Values: ["true"] }] }),
+    );
+    const subnetIds = (found.Subnets ?? []).slice(0, 2).map((subnet) => subnet.SubnetId ?? "");
+    const created = await ec2.real.send(
+      new CreateLaunchTemplateCommand({
+        LaunchTemplateName: `saturn-worker-${deployment}`,
+        LaunchTemplateData: { ImageId: "ami-12c6146b", MetadataOptions: { HttpTokens: "required" } },
+        TagSpecifications: [
+          {
+            ResourceType: "launch-template",
+            Tags: [
+              { Key: REGIONAL_TAGS.deployment, Value: deployment },
+              { Key: REGIONAL_TAGS.template, Value: "standard" },
+              { Key: REGIONAL_TAGS.subnets, Value: subnetIds.join(",") },
+            ],
+          },
+        ],
+      }),
+    );
+    return { id: created.LaunchTemplate?.LaunchTemplateId ?? "", subnetIds };
+  }
+
+  it("launches in the request's region with that region's template and subnets, and describes, bills and terminates in every region", async () => {
+    const home = await setup();
+    const deployment = `saturn-${home.workload}`;
+    const west = new FaultyEc2(emulatorClientConfig(OTHER));
+    const template = await regionalTemplate(west, deployment);
+    const options: Ec2FleetCloudOptions = {
+      ...home.options,
+      regions: ["us-east-1", OTHER],
+      deployment,
+      ec2ForRegion: (region) => (region === OTHER ? west : home.ec2),
+    };
+    const cloud = new Ec2FleetCloud(options);
+
+    const inHome = await cloud.launch(request(home.workload, "i0", { market: "on-demand" }));
+    const inWest = await cloud.launch(request(home.workload, "i1", { market: "on-demand", region: OTHER }));
+    const spotInWest = await cloud.launch(request(home.workload, "i2", { region: OTHER }));
+    expect(spotInWest.region).toBe(OTHER);
+
+    const [westFleet] = west.fleetInputs();
+    expect(westFleet?.LaunchTemplateConfigs?.[0]?.LaunchTemplateSpecification?.LaunchTemplateId).toBe(template.id);
+    expect(westFleet?.LaunchTemplateConfigs?.[0]?.Overrides?.map((o) => o.SubnetId).sort()).toEqual(
+      [...template.subnetIds].sort(),
+    );
+    expect(home.ec2.fleetInputs()).toHaveLength(1);
+    expect(west.fleetInputs()).toHaveLength(2);
+    expect(inHome.region).toBe("us-east-1");
+    expect(inWest.region).toBe(OTHER);
+    expect(inWest.availabilityZone.startsWith(OTHER)).toBe(true);
+    // On-demand is priced from the catalog in the launch's own region.
+    const type = catalog.instanceTypes.find((t) => t.name === "g6e.xlarge");
+    expect(inWest.hourlyPriceUsd).toBe(type?.prices[OTHER]?.onDemandUsdPerHour);
+    expect(inHome.hourlyPriceUsd).toBe(type?.prices["us-east-1"]?.onDemandUsdPerHour);
+
+    // A fresh adapter (the next pass) knows no instance yet: it finds them by tag in each region.
+    const next = new Ec2FleetCloud(options);
+    const described = await next.describe({ [SATURN_TAGS.workload]: home.workload });
+    expect(new Map(described.map((i) => [i.id, i.region]))).toEqual(
+      new Map([
+        [inHome.id, "us-east-1"],
+        [inWest.id, OTHER],
+        [spotInWest.id, OTHER],
+      ]),
+    );
+    expect(described.find((i) => i.id === inWest.id)?.tags[SATURN_TAGS.slot]).toBe("i1");
+    expect(await next.spendUsd({ [SATURN_TAGS.workload]: home.workload })).toBeGreaterThan(0);
+
+    await new Ec2FleetCloud(options).terminate([inHome.id, inWest.id, spotInWest.id]);
+    const after = await next.describe({ [SATURN_TAGS.workload]: home.workload });
+    expect(after).toHaveLength(3);
+    for (const instance of after) expect(["shutting-down", "terminated"]).toContain(instance.state);
+  });
+
+  it("refuses a region the deployment does not cover, and one whose regional stack is missing, launching nothing", async () => {
+    const home = await setup();
+    const west = new FaultyEc2(emulatorClientConfig(OTHER));
+    const cloud = new Ec2FleetCloud({
+      ...home.options,
+      regions: ["us-east-1", OTHER],
+      deployment: `saturn-missing-${home.workload}`,
+      ec2ForRegion: () => west,
+    });
+    await expect(cloud.launch(request(home.workload, "i0", { region: "eu-west-1" }))).rejects.toMatchObject({
+      name: "LaunchRefusedError",
+      details: { code: "RegionNotCovered" },
+    });
+    const missing = cloud.launch(request(home.workload, "i0", { region: OTHER }));
+    await expect(missing).rejects.toBeInstanceOf(LaunchRefusedError);
+    await expect(missing).rejects.toMatchObject({ details: { code: "RegionNotDeployed" } });
+    await expect(missing).rejects.toThrow(/saturn:deployment=saturn-missing-/);
+    expect(west.fleetInputs()).toHaveLength(0);
+    expect(home.ec2.fleetInputs()).toHaveLength(0);
   });
 });

@@ -44,6 +44,12 @@ export interface WorkersInput {
   readonly record: ExecutionRecord;
 }
 
+/** The home region's quotas and every planning region's (EC2 quotas are per region). */
+export interface WorkloadQuotas {
+  readonly quotas: QuotaTable;
+  readonly quotasByRegion?: Readonly<Record<string, QuotaTable>>;
+}
+
 export interface ReconcileDeps {
   readonly store: WorkloadStore & ProfilingPhaseStore;
   /** The cloud as one workload's passes see it (its cloud events, its spend ledger). */
@@ -59,8 +65,8 @@ export interface ReconcileDeps {
   readonly planner: RemainingWorkPlanner;
   readonly catalog: Catalog;
   readonly limits: StackLimits;
-  /** The quota table the planner used for this workload (spec overrides, AWS values, assumptions). */
-  readonly quotasFor: (workload: Workload) => Promise<QuotaTable>;
+  /** The quotas the planner used for this workload (spec overrides, AWS values, assumptions), per region. */
+  readonly quotasFor: (workload: Workload) => Promise<WorkloadQuotas>;
   readonly queues: ControlQueues;
   readonly rules?: Partial<ReconcilerRules>;
 }
@@ -157,7 +163,7 @@ async function passUnderLease(deps: ReconcileDeps, input: PassInput): Promise<Pa
   const context: ReconcileContext = {
     workload,
     instanceTypes: instanceShapes(deps.catalog),
-    quotas: await deps.quotasFor(workload),
+    ...(await deps.quotasFor(workload)),
     rules: { ...DEFAULT_RECONCILER_RULES, ...deps.rules },
   };
   const ports = {

@@ -26,14 +26,16 @@ export interface SubmitRequest {
 
 const REQUEST = { subject: "request" } as const;
 
-/** Parses and validates the body text; throws InvalidWorkloadError (HTTP 400) listing every problem. */
 /**
- * `deploymentRegion`: the region of the deployed stack. Its launch templates, subnets and
- * security group exist only there, so a spec that names another region (home or
- * `regions`) is refused here rather than planned into a region this deployment cannot
- * launch in. Multi-region plans run on the simulated cloud and in `saturn plan`.
+ * Parses and validates the body text; throws InvalidWorkloadError (HTTP 400) listing every problem.
+ *
+ * `deploymentRegions`: the regions the deployed stack covers (its own and those of its
+ * regional stacks). Launch templates, subnets and security groups exist only there, so a
+ * spec that names another region (home or `regions`) is refused here rather than planned
+ * into a region this deployment cannot launch in. Absent: any region (`saturn plan`, the
+ * simulated cloud).
  */
-export function parseSubmitRequest(body: string, deploymentRegion?: string): SubmitRequest {
+export function parseSubmitRequest(body: string, deploymentRegions?: readonly string[]): SubmitRequest {
   let data: unknown;
   try {
     data = JSON.parse(body);
@@ -66,14 +68,18 @@ export function parseSubmitRequest(body: string, deploymentRegion?: string): Sub
     if (!(error instanceof InvalidWorkloadError)) throw error;
     throw new InvalidWorkloadError(error.issues.map(inSpec), { ...REQUEST, cause: error });
   }
-  const elsewhere = request.workload.regions.filter((region) => region !== deploymentRegion);
-  if (deploymentRegion !== undefined && elsewhere.length > 0) {
-    const field = request.workload.regions.length > 1 ? "spec.regions" : "spec.region";
+  const named = [...new Set([request.workload.region, ...request.workload.regions])];
+  const uncovered = named.filter((region) => deploymentRegions !== undefined && !deploymentRegions.includes(region));
+  if (deploymentRegions !== undefined && uncovered.length > 0) {
+    const field = request.workload.regions.some((region) => uncovered.includes(region))
+      ? "spec.regions"
+      : "spec.region";
+    const list = (regions: readonly string[]) => regions.map((region) => `'${region}'`).join(", ");
     throw new InvalidWorkloadError(
       [
         {
           path: field,
-          message: `expected only this deployment's region '${deploymentRegion}' (it launches there only; deploy a stack per region, or plan across regions with \`saturn plan\`), got ${request.workload.regions.map((region) => `'${region}'`).join(", ")}`,
+          message: `expected regions this deployment covers (${list(deploymentRegions)}; deploy with -c regions=... to cover more), got ${list(uncovered)}`,
         },
       ],
       REQUEST,

@@ -26,8 +26,8 @@ export interface SubmitInput {
   readonly newId: string;
   /** ISO 8601. */
   readonly now: string;
-  /** The deployed stack's region: a spec naming another one is refused (`parseSubmitRequest`). */
-  readonly deploymentRegion?: string;
+  /** The regions the deployed stack covers: a spec naming another one is refused (`parseSubmitRequest`). */
+  readonly deploymentRegions?: readonly string[];
 }
 
 export interface SubmitResult {
@@ -51,7 +51,7 @@ export async function submitWorkload(deps: SubmitDeps, input: SubmitInput): Prom
       : [];
   let request: ReturnType<typeof parseSubmitRequest>;
   try {
-    request = parseSubmitRequest(input.body, input.deploymentRegion);
+    request = parseSubmitRequest(input.body, input.deploymentRegions);
   } catch (error) {
     if (error instanceof InvalidWorkloadError && keyProblem.length > 0) {
       throw new InvalidWorkloadError([...keyProblem, ...error.issues], { subject: "request", cause: error });

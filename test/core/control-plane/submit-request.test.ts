@@ -65,19 +65,26 @@ describe("parseSubmitRequest", () => {
     expect(issuesOf('"text"')[0]?.path).toBe("body");
   });
 
-  it("refuses a spec that names a region the deployment cannot launch in, naming the field", () => {
-    const body = JSON.stringify({ spec: { ...SPEC, region: "us-east-1", regions: ["us-east-1", "us-west-2"] } });
-    expect(parseSubmitRequest(body).workload.regions).toEqual(["us-east-1", "us-west-2"]);
+  it("refuses a spec that names a region the deployment does not cover, naming the field and the covered ones", () => {
+    const body = JSON.stringify({ spec: { ...SPEC, region: "us-east-1", regions: ["us-east-1", "eu-west-1"] } });
+    expect(parseSubmitRequest(body).workload.regions).toEqual(["us-east-1", "eu-west-1"]);
     let issues: readonly { path: string; message: string }[] = [];
     try {
-      parseSubmitRequest(body, "us-east-1");
+      parseSubmitRequest(body, ["us-east-1", "us-west-2"]);
     } catch (error) {
       if (error instanceof InvalidWorkloadError) issues = error.issues;
     }
     expect(issues.map((issue) => issue.path)).toEqual(["spec.regions"]);
     expect(issues[0]?.message).toMatch(
-      /^expected only this deployment's region 'us-east-1'.*got 'us-east-1', 'us-west-2'$/,
+      /^expected regions this deployment covers \('us-east-1', 'us-west-2'; deploy with -c regions=\.\.\. to cover more\), got 'eu-west-1'$/,
     );
-    expect(parseSubmitRequest(JSON.stringify({ spec: SPEC }), "us-east-1").workload.region).toBe("us-east-1");
+  });
+
+  it("accepts a spec whose regions the deployment covers", () => {
+    const body = JSON.stringify({ spec: { ...SPEC, region: "us-east-1", regions: ["us-east-1", "us-west-2"] } });
+    expect(parseSubmitRequest(body, ["us-east-1", "us-west-2"]).workload.regions).toEqual(["us-east-1", "us-west-2"]);
+    expect(parseSubmitRequest(JSON.stringify({ spec: SPEC }), ["us-east-1"]).workload.region).toBe("us-east-1");
+    const elsewhere = JSON.stringify({ spec: { ...SPEC, region: "us-west-2" } });
+    expect(() => parseSubmitRequest(elsewhere, ["us-east-1"])).toThrow(/got 'us-west-2'/);
   });
 });
