@@ -321,7 +321,8 @@ function lambdaEnvironment(
     [ENV.defaultBudgetCapUsd]: String(config.defaultBudgetCapUsd),
     [ENV.allowedInstanceTypes]: config.allowedInstanceTypes.join(","),
     [ENV.stackName]: config.stackName,
-    ...(config.regions.length > 1 ? { [OPTIONAL_ENV.regions]: config.regions.join(",") } : {}),
+    // As the stack sets it on every function.
+    [OPTIONAL_ENV.regions]: config.regions.join(","),
   };
   return environment;
 }
