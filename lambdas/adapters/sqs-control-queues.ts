@@ -4,7 +4,12 @@
  * at a time). Message bodies are `{"workloadId", "reason"}` (`control-message.ts`).
  */
 import { randomUUID } from "node:crypto";
-import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  ChangeMessageVisibilityBatchCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import type { ControlQueues } from "../core/control-plane/control-queues.ts";
 
 export interface SqsControlQueuesOptions {
@@ -53,6 +58,25 @@ export class SqsControlQueues implements ControlQueues {
         const detail = failed.map((f) => `${f.Id}: ${f.Code} ${f.Message ?? ""}`).join("; ");
         throw new Error(`SQS refused ${failed.length} reconcile request(s): ${detail}`);
       }
+    }
+  }
+
+  /**
+   * Makes received reconcile requests visible again after `seconds` (a failed pass). The
+   * queue's visibility timeout is six times the function's (AWS's advice for event source
+   * mappings): left at that, a failed pass's message would block its workload's message
+   * group, so every later pass of the workload, for 18 minutes while its instances run.
+   */
+  async retryReconcileSoon(receiptHandles: readonly string[], seconds: number): Promise<void> {
+    for (let start = 0; start < receiptHandles.length; start += BATCH) {
+      const entries = receiptHandles.slice(start, start + BATCH).map((handle, index) => ({
+        Id: `m${start + index}`,
+        ReceiptHandle: handle,
+        VisibilityTimeout: seconds,
+      }));
+      await this.#client.send(
+        new ChangeMessageVisibilityBatchCommand({ QueueUrl: this.#reconcileQueueUrl, Entries: entries }),
+      );
     }
   }
 }

@@ -284,6 +284,7 @@ export function controlPlane(env: Environment, seams: ControlPlaneSeams = {}): C
         limits: limits(),
         quotasFor,
         queues: queues(),
+        retrySoon: (handles, seconds) => queues().retryReconcileSoon(handles, seconds),
         ...(seams.rules === undefined ? {} : { rules: seams.rules }),
         clock,
       };

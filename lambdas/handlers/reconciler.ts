@@ -22,7 +22,18 @@ import { type Observability, observability, withWorkloadId } from "./observabili
 export interface ReconcilerRuntime extends ReconcileDeps {
   /** Milliseconds since the epoch. */
   readonly clock: () => number;
+  /**
+   * Makes the messages of a failed pass visible again soon (SQS ChangeMessageVisibility), so
+   * the FIFO message group of the workload is not blocked for the queue's whole visibility
+   * timeout. Absent: SQS's own timeout applies.
+   */
+  readonly retrySoon?: (receiptHandles: readonly string[], seconds: number) => Promise<void>;
+  /** Default FAILED_PASS_RETRY_SECONDS. */
+  readonly failedPassRetrySeconds?: number;
 }
+
+/** Seconds after which a failed pass's request is delivered again. */
+export const FAILED_PASS_RETRY_SECONDS = 30;
 
 export interface ScheduleResult {
   readonly requested: readonly string[];
@@ -59,6 +70,7 @@ export function createReconcilerHandler(runtime: () => ReconcilerRuntime, { logg
     // malformed requests included), so `logMetrics` never flushes an empty set.
     metrics.addMetric("ReconcileRequests", MetricUnit.Count, event.Records.length);
     const byWorkload = new Map<string, string[]>();
+    const receiptOf = new Map(event.Records.map((record) => [record.messageId, record.receiptHandle]));
     const batchItemFailures: { itemIdentifier: string }[] = [];
     for (const record of event.Records) {
       if (isScheduledEvent(record.body)) {
@@ -96,8 +108,18 @@ export function createReconcilerHandler(runtime: () => ReconcilerRuntime, { logg
           }
         } catch (error) {
           metrics.addMetric("ReconcilePassesFailed", MetricUnit.Count, 1);
-          logger.error("reconcile pass failed; SQS will retry it", error as Error);
+          const retrySeconds = deps.failedPassRetrySeconds ?? FAILED_PASS_RETRY_SECONDS;
+          logger.error(`reconcile pass failed; SQS will retry it in ${retrySeconds} s`, error as Error);
           for (const id of messageIds) batchItemFailures.push({ itemIdentifier: id });
+          const handles = messageIds.flatMap((id) => receiptOf.get(id) ?? []);
+          try {
+            if (handles.length > 0) await deps.retrySoon?.(handles, retrySeconds);
+          } catch (visibility) {
+            logger.error(
+              "could not shorten the failed request's visibility; SQS's timeout applies",
+              visibility as Error,
+            );
+          }
         }
       });
     }
