@@ -20,9 +20,8 @@ import { spotOnlySpec, submitBody } from "./support/specs.ts";
 let harness: ControlPlaneHarness;
 
 // The stack's resources from the contract, in the suite's moto server: this file's own
-// queues, which see only its workloads. The deployed stack's queues are the flow file's
-// (control-plane-flow.test.ts); files run in parallel, and a harness that drained another
-// file's events would run them on its own virtual clock. See docs/control-plane.md, "Handlers".
+// queues, which see only its workloads: files run in parallel, and a harness that drained
+// another file's events from a shared deployment would run them on its own virtual clock. See docs/control-plane.md, "Handlers".
 beforeAll(async () => {
   harness = new ControlPlaneHarness(await createContractResources([ADMIN_ROLE]));
 });

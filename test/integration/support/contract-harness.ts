@@ -2,9 +2,8 @@
  * The set-up the flow tests share: one ControlPlaneHarness per test file on the stack's
  * resources created from the contract in the suite's moto server (the file's own table,
  * queues and bucket, so its queues see only its workloads), plus the instance filters
- * they assert with. The flow file itself runs against the stack the global setup deploys
- * (test/support/deployed-stack.ts); files sharing that deployment would drain each other's
- * queues, see docs/control-plane.md, "Handlers".
+ * they assert with. Files sharing the stack the global setup deploys would drain each
+ * other's queues, see docs/control-plane.md, "Handlers".
  */
 import { beforeAll } from "vitest";
 import { SATURN_TAGS } from "../../../lambdas/core/cloud/cloud-port.ts";
