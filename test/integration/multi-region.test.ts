@@ -12,18 +12,13 @@
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import {
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  EC2Client,
-  type Instance,
-  RunInstancesCommand,
-} from "@aws-sdk/client-ec2";
+import { DescribeInstancesCommand, EC2Client, type Instance } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REGIONAL_OUTPUTS } from "../../cdk/regional-stack.ts";
 import { LOCAL_REGION, LocalStack } from "../../cli/local/local-stack.ts";
 import { SATURN_TAGS } from "../../lambdas/core/cloud/cloud-port.ts";
 import { controlPlane } from "../../lambdas/handlers/composition-root.ts";
+import { launchTaggedInstance } from "./support/tagged-instance.ts";
 
 const OTHER = "us-west-2";
 let stack: LocalStack;
@@ -117,26 +112,11 @@ describe("a two-region workload on the local stack", { timeout: 600_000 }, () =>
 
   it("sweeps a stray Saturn-tagged instance in the other region", async () => {
     const ec2 = ec2In(OTHER);
-    const image = (await ec2.send(new DescribeImagesCommand({ Owners: ["amazon"] }))).Images?.[0]?.ImageId;
-    const stray = await ec2.send(
-      new RunInstancesCommand({
-        ImageId: image,
-        InstanceType: "g5.xlarge",
-        MinCount: 1,
-        MaxCount: 1,
-        TagSpecifications: [
-          {
-            ResourceType: "instance",
-            Tags: [
-              { Key: SATURN_TAGS.workload, Value: "w-unknown-stray" },
-              { Key: SATURN_TAGS.role, Value: "worker" },
-            ],
-          },
-        ],
-      }),
-    );
+    const strayId = await launchTaggedInstance(ec2, {
+      [SATURN_TAGS.workload]: "w-unknown-stray",
+      [SATURN_TAGS.role]: "worker",
+    });
     ec2.destroy();
-    const strayId = stray.Instances?.[0]?.InstanceId ?? "";
     // The hourly sweeper runs within the next virtual hour.
     await stack.step(3600);
     const [after] = await instancesIn(OTHER, { [SATURN_TAGS.workload]: "w-unknown-stray" });

@@ -2,13 +2,13 @@
  * The sweeper against moto, in a region of its own (it reads every Saturn-tagged instance
  * of the region, so it must not see the other suites' workloads).
  */
-import { DescribeImagesCommand, RunInstancesCommand } from "@aws-sdk/client-ec2";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SATURN_TAGS } from "../../lambdas/core/cloud/cloud-port.ts";
 import { ADMIN_ROLE, lambdaContext } from "./support/api-events.ts";
 import { createContractResources } from "./support/contract-resources.ts";
 import { ControlPlaneHarness } from "./support/control-plane-harness.ts";
 import { submitBody, tinySpec } from "./support/specs.ts";
+import { launchTaggedInstance } from "./support/tagged-instance.ts";
 
 const REGION = "us-west-2";
 let harness: ControlPlaneHarness;
@@ -17,28 +17,13 @@ beforeAll(async () => {
   harness = new ControlPlaneHarness(await createContractResources([ADMIN_ROLE], REGION), REGION);
 });
 
-async function launchTagged(workloadId: string): Promise<string> {
-  const image = (await harness.ec2.send(new DescribeImagesCommand({ Owners: ["amazon"] }))).Images?.[0]?.ImageId;
-  const answer = await harness.ec2.send(
-    new RunInstancesCommand({
-      ImageId: image,
-      InstanceType: "g5.xlarge",
-      MinCount: 1,
-      MaxCount: 1,
-      TagSpecifications: [
-        {
-          ResourceType: "instance",
-          Tags: [
-            { Key: SATURN_TAGS.workload, Value: workloadId },
-            { Key: SATURN_TAGS.role, Value: "worker" },
-            { Key: SATURN_TAGS.plan, Value: "1" },
-            { Key: SATURN_TAGS.slot, Value: "i1" },
-          ],
-        },
-      ],
-    }),
-  );
-  return answer.Instances?.[0]?.InstanceId ?? "";
+function launchTagged(workloadId: string): Promise<string> {
+  return launchTaggedInstance(harness.ec2, {
+    [SATURN_TAGS.workload]: workloadId,
+    [SATURN_TAGS.role]: "worker",
+    [SATURN_TAGS.plan]: "1",
+    [SATURN_TAGS.slot]: "i1",
+  });
 }
 
 describe("the sweeper", { timeout: 120_000 }, () => {

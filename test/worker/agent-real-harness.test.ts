@@ -40,6 +40,28 @@ const TINY_LLAMA = {
 const ofKind = <K extends WorkerEvent["kind"]>(events: readonly WorkerEvent[], kind: K) =>
   events.filter((event): event is Extract<WorkerEvent, { kind: K }> => event.kind === kind);
 
+/**
+ * Orders the assignment, runs the agent with the harness venv until the attempt ends, then
+ * orders a shutdown and waits for the agent's last events.
+ */
+async function runToShutdown(session: AgentSession, assignment: ReturnType<AgentSession["assignment"]>): Promise<void> {
+  await session.writeOrders({ sequence: 1, assignments: [assignment] });
+  const outcome = session.start(
+    { python, devices: "cpu", heartbeatSeconds: 1, progressPollSeconds: 0.2 },
+    undefined,
+    // The venv holds the pinned requirements; the harness package is imported from its folder.
+    { PYTHONPATH: harnessPackage, PYTHONDONTWRITEBYTECODE: "1", OMP_NUM_THREADS: "1" },
+  );
+  await session.waitFor(
+    (events) => ofKind(events, "completed").length + ofKind(events, "failed").length > 0,
+    "the attempt to end",
+    240_000,
+  );
+  await session.writeOrders({ sequence: 2, shutdown: true });
+  expect((await outcome).reason).toBe("shutdown-ordered");
+  await session.waitFor(() => true, "the last events");
+}
+
 describe("the agent running the real harness", () => {
   let session: AgentSession;
   beforeAll(() => {
@@ -76,21 +98,7 @@ describe("the agent running the real harness", () => {
         hyperparameters: { learningRate: 0.001, seed: 3 },
       },
     );
-    await session.writeOrders({ sequence: 1, assignments: [assignment] });
-    const outcome = session.start(
-      { python, devices: "cpu", heartbeatSeconds: 1, progressPollSeconds: 0.2 },
-      undefined,
-      // The venv holds the pinned requirements; the harness package is imported from its folder.
-      { PYTHONPATH: harnessPackage, PYTHONDONTWRITEBYTECODE: "1", OMP_NUM_THREADS: "1" },
-    );
-    await session.waitFor(
-      (events) => ofKind(events, "completed").length + ofKind(events, "failed").length > 0,
-      "the attempt to end",
-      240_000,
-    );
-    await session.writeOrders({ sequence: 2, shutdown: true });
-    expect((await outcome).reason).toBe("shutdown-ordered");
-    await session.waitFor(() => true, "the last events");
+    await runToShutdown(session, assignment);
 
     expect(ofKind(session.events, "failed")).toEqual([]);
     const [completed] = ofKind(session.events, "completed");
@@ -173,20 +181,7 @@ describe("the agent running the real harness", () => {
         hyperparameters: { learningRate: 0.001, maxMicroBatch: 2 },
       },
     );
-    await session.writeOrders({ sequence: 1, assignments: [assignment] });
-    const outcome = session.start(
-      { python, devices: "cpu", heartbeatSeconds: 1, progressPollSeconds: 0.2 },
-      undefined,
-      { PYTHONPATH: harnessPackage, PYTHONDONTWRITEBYTECODE: "1", OMP_NUM_THREADS: "1" },
-    );
-    await session.waitFor(
-      (events) => ofKind(events, "completed").length + ofKind(events, "failed").length > 0,
-      "the attempt to end",
-      240_000,
-    );
-    await session.writeOrders({ sequence: 2, shutdown: true });
-    expect((await outcome).reason).toBe("shutdown-ordered");
-    await session.waitFor(() => true, "the last events");
+    await runToShutdown(session, assignment);
 
     expect(ofKind(session.events, "failed")).toEqual([]);
     expect(ofKind(session.events, "completed")[0]?.samples).toBe(16);
