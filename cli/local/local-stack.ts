@@ -76,6 +76,8 @@ export interface LocalStackOptions {
    * for each (moto serves every region on its one endpoint). Default: none.
    */
   readonly regions?: readonly string[];
+  /** Where the started moto server's own output goes (request lines, tracebacks); discarded by default. */
+  readonly motoLogFile?: string;
 }
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
@@ -145,7 +147,10 @@ export class LocalStack {
 
   static async start(options: LocalStackOptions): Promise<LocalStack> {
     const log = options.log ?? (() => {});
-    const moto = options.deployed === undefined ? await MotoServer.start() : undefined;
+    const moto =
+      options.deployed === undefined
+        ? await MotoServer.start(options.motoLogFile === undefined ? {} : { logFile: options.motoLogFile })
+        : undefined;
     try {
       let deployed = options.deployed;
       if (deployed === undefined) {

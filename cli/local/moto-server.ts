@@ -4,6 +4,7 @@
  * stopping it removes everything the stack created.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
 import { createServer } from "node:net";
 
 export class EmulatorStartError extends Error {
@@ -33,10 +34,18 @@ export class MotoServer {
     this.#process = child;
   }
 
-  static async start(options: { readonly port?: number; readonly timeoutMs?: number } = {}): Promise<MotoServer> {
+  /**
+   * `logFile`: where moto's own output goes (its request lines and the tracebacks behind the
+   * HTTP 500s it answers when it cannot serve a request); by default it is discarded.
+   */
+  static async start(
+    options: { readonly port?: number; readonly timeoutMs?: number; readonly logFile?: string } = {},
+  ): Promise<MotoServer> {
     const port = options.port ?? (await freePort());
     const endpoint = `http://127.0.0.1:${port}`;
-    const child = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+    const log = options.logFile === undefined ? "ignore" : openSync(options.logFile, "a");
+    const child = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", log, log] });
+    if (typeof log === "number") closeSync(log);
     const failed = new Promise<never>((_, reject) => {
       child.once("error", (error) =>
         reject(new EmulatorStartError("could not start moto_server (pip install 'moto[server]')", { cause: error })),

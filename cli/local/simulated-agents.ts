@@ -445,25 +445,35 @@ export class SimulatedAgents {
 
   async #checkpoint(agent: Agent, attempt: Attempt, samples: number, at: number): Promise<void> {
     attempt.lastCheckpoint = samples;
-    await this.#send(agent, at, {
-      kind: "checkpoint-saved",
-      jobId: attempt.assignment.jobId,
-      attemptId: attempt.assignment.attemptId,
-      samples,
-      uri: `${attempt.assignment.checkpoint.prefix}ckpt-${samples}`,
-    });
+    // As on GPU instances, every node uploads its own ranks' shards and reports its part: the
+    // control plane counts a multi-node checkpoint only once all nodes have.
+    for (const node of attempt.assignment.instanceIds) {
+      await this.#send(
+        agent,
+        at,
+        {
+          kind: "checkpoint-saved",
+          jobId: attempt.assignment.jobId,
+          attemptId: attempt.assignment.attemptId,
+          samples,
+          uri: `${attempt.assignment.checkpoint.prefix}ckpt-${samples}`,
+        },
+        node,
+      );
+    }
   }
 
   async #send(
     agent: Agent,
     at: number,
     body: DistributiveOmit<WorkerEvent, "protocol" | "eventId" | "workloadId" | "instanceId" | "sentAt">,
+    instanceId = agent.instanceId,
   ): Promise<void> {
     const event = {
       protocol: WORKER_PROTOCOL,
       eventId: randomUUID(),
       workloadId: agent.workloadId,
-      instanceId: agent.instanceId,
+      instanceId,
       sentAt: iso(at),
       ...body,
     } as WorkerEvent;

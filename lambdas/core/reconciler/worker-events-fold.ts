@@ -10,7 +10,11 @@
  *   of its instances ended (shutting down, terminated or gone) before such an event came;
  * - `failed` and "instance ended" attempts are lost (`worker-crash`, `instance-lost`);
  *   `stopped` ones are not (they obeyed a stop order or saved a checkpoint before a reclaim);
- * - `checkpointSamples` is the largest durable checkpoint any attempt reported;
+ * - `checkpointSamples` is the largest durable checkpoint any attempt reported. A multi-node
+ *   attempt's checkpoint is durable only once every node of the attempt has reported its part
+ *   at that sample count (`checkpoint-saved`, or `stopped` with those samples): each node's
+ *   agent uploads only its own ranks' shards, so one node's report proves nothing of the
+ *   others'. The nodes are the start record's; without one, those that reported anything;
  * - the running attempt is the latest-started attempt that has not ended.
  */
 import type { AttemptReport, JobReport, LostAttempt } from "../cloud/worker-port.ts";
@@ -95,20 +99,17 @@ function foldJob(jobId: string, attempts: readonly AttemptFacts[], ended: Readon
   const running: AttemptReport[] = [];
   for (const attempt of attempts) {
     const view = attemptView(attempt);
-    checkpointSamples = Math.max(checkpointSamples, attempt.start?.fromSamples ?? 0);
+    checkpointSamples = Math.max(checkpointSamples, attempt.start?.fromSamples ?? 0, durableSamples(attempt, view));
     let terminal = false;
     let failure: { at: number; message: string } | undefined;
     for (const event of attempt.events) {
       const at = eventSeconds(event);
       switch (event.kind) {
-        case "checkpoint-saved":
-          checkpointSamples = Math.max(checkpointSamples, event.samples);
-          break;
         case "stopped":
-          checkpointSamples = Math.max(checkpointSamples, event.samples);
           terminal = true;
           break;
         case "completed":
+          // Training finished: the final state is not a resume point, but nothing is left to do.
           checkpointSamples = Math.max(checkpointSamples, event.samples);
           completedAt = completedAt === undefined ? at : Math.min(completedAt, at);
           terminal = true;
@@ -153,6 +154,29 @@ function foldJob(jobId: string, attempts: readonly AttemptFacts[], ended: Readon
     attemptsStarted: attempts.length,
     lostAttempts: lost,
   };
+}
+
+/**
+ * The largest sample count whose checkpoint every node of the attempt reported as uploaded
+ * (`checkpoint-saved`, or `stopped` naming the samples of the checkpoint it saved); 0 if none.
+ */
+function durableSamples(attempt: AttemptFacts, view: AttemptReport): number {
+  const nodesAt = new Map<number, Set<string>>();
+  for (const event of attempt.events) {
+    if (event.kind !== "checkpoint-saved" && event.kind !== "stopped") continue;
+    if (event.samples === 0) continue;
+    let nodes = nodesAt.get(event.samples);
+    if (nodes === undefined) {
+      nodes = new Set();
+      nodesAt.set(event.samples, nodes);
+    }
+    nodes.add(event.instanceId);
+  }
+  let durable = 0;
+  for (const [samples, nodes] of nodesAt) {
+    if (samples > durable && view.instanceIds.every((id) => nodes.has(id))) durable = samples;
+  }
+  return durable;
 }
 
 function attemptView(attempt: AttemptFacts): AttemptReport {

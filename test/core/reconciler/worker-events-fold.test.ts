@@ -41,9 +41,15 @@ function heartbeat(
     peakGpuMemoryBytes: null,
   };
 }
-function checkpoint(eventId: string, attemptId: string, seconds: number, samples: number): WorkerEvent {
+function checkpoint(
+  eventId: string,
+  attemptId: string,
+  seconds: number,
+  samples: number,
+  instanceId = "i-0aaa",
+): WorkerEvent {
   return {
-    ...base(eventId, seconds),
+    ...base(eventId, seconds, instanceId),
     kind: "checkpoint-saved",
     jobId: "job-a",
     attemptId,
@@ -65,8 +71,14 @@ function failed(eventId: string, attemptId: string, seconds: number): WorkerEven
     reason: "killed",
   };
 }
-function stopped(eventId: string, attemptId: string, seconds: number, samples: number): WorkerEvent {
-  return { ...base(eventId, seconds), kind: "stopped", jobId: "job-a", attemptId, samples, reason: "stop-order" };
+function stopped(
+  eventId: string,
+  attemptId: string,
+  seconds: number,
+  samples: number,
+  instanceId = "i-0aaa",
+): WorkerEvent {
+  return { ...base(eventId, seconds, instanceId), kind: "stopped", jobId: "job-a", attemptId, samples, reason: "stop-order" };
 }
 
 const fold = (starts: AttemptStart[], events: WorkerEvent[], ended: string[] = []) =>
@@ -140,6 +152,32 @@ describe("foldWorkerEvents", () => {
   it("keeps the start record's node list for multi-node attempts", () => {
     const report = fold([start("job-a#1", ["i-0aaa", "i-0bbb"], 0)], [heartbeat("hb-000001", "job-a#1", 60, 100)]);
     expect(report?.attempt?.instanceIds).toEqual(["i-0aaa", "i-0bbb"]);
+  });
+
+  it("counts a multi-node checkpoint as durable only once every node reported its part", () => {
+    const nodes = ["i-0aaa", "i-0bbb"];
+    const first = [checkpoint("ck-000001", "job-a#1", 100, 200, "i-0aaa")];
+    expect(fold([start("job-a#1", nodes, 0)], first)?.checkpointSamples).toBe(0);
+    const both = [...first, checkpoint("ck-000002", "job-a#1", 101, 200, "i-0bbb")];
+    expect(fold([start("job-a#1", nodes, 0)], both)?.checkpointSamples).toBe(200);
+    // A later checkpoint only node 0 uploaded leaves the resume point at the last complete one.
+    const later = [...both, checkpoint("ck-000003", "job-a#1", 200, 400, "i-0aaa")];
+    expect(fold([start("job-a#1", nodes, 0)], later)?.checkpointSamples).toBe(200);
+  });
+
+  it("takes a stopped multi-node attempt's resume point from the checkpoint every node saved", () => {
+    const nodes = ["i-0aaa", "i-0bbb"];
+    const events = [
+      checkpoint("ck-000001", "job-a#1", 100, 200, "i-0aaa"),
+      checkpoint("ck-000002", "job-a#1", 100, 200, "i-0bbb"),
+      checkpoint("ck-000003", "job-a#1", 300, 450, "i-0aaa"),
+      stopped("stop-0001", "job-a#1", 301, 450, "i-0aaa"),
+      // Node 1's upload of the stop checkpoint failed: it reports its last durable one.
+      stopped("stop-0002", "job-a#1", 302, 200, "i-0bbb"),
+    ];
+    expect(fold([start("job-a#1", nodes, 0)], events)).toMatchObject({ checkpointSamples: 200, attempt: undefined });
+    const uploaded = [...events.slice(0, 4), stopped("stop-0003", "job-a#1", 302, 450, "i-0bbb")];
+    expect(fold([start("job-a#1", nodes, 0)], uploaded)?.checkpointSamples).toBe(450);
   });
 
   it("gives the same reports for any order and any duplication of the same inputs", () => {

@@ -21,6 +21,8 @@ interface RunningAttempt {
   readonly jobId: string;
   readonly attemptId: string;
   readonly instanceId: string;
+  /** Every node of the attempt: each reports its part of a checkpoint, as real agents do. */
+  readonly nodes: readonly string[];
   readonly startedAt: number;
   readonly fromSamples: number;
   readonly totalSamples: number;
@@ -75,6 +77,7 @@ export class SimulatedAgents {
           jobId: assignment.jobId,
           attemptId: assignment.attemptId,
           instanceId,
+          nodes: [...assignment.instanceIds],
           startedAt: now,
           fromSamples,
           totalSamples: assignment.task.totalSamples,
@@ -91,13 +94,15 @@ export class SimulatedAgents {
         const samples = attempt.checkpointable ? this.#samplesAt(attempt, now) : 0;
         const ids = { jobId: attempt.jobId, attemptId: attempt.attemptId };
         if (samples > 0) {
-          events.push({
-            ...base(instanceId),
-            ...ids,
-            kind: "checkpoint-saved",
-            samples,
-            uri: this.#checkpointUri(attempt, samples),
-          });
+          for (const node of attempt.nodes) {
+            events.push({
+              ...base(node),
+              ...ids,
+              kind: "checkpoint-saved",
+              samples,
+              uri: this.#checkpointUri(attempt, samples),
+            });
+          }
         }
         events.push({ ...base(instanceId), ...ids, kind: "stopped", samples, reason: "stop-order" });
       }
@@ -120,13 +125,15 @@ export class SimulatedAgents {
         peakGpuMemoryBytes: null,
       });
       if (attempt.checkpointable && samples > attempt.fromSamples) {
-        events.push({
-          ...base(attempt.instanceId),
-          ...ids,
-          kind: "checkpoint-saved",
-          samples,
-          uri: this.#checkpointUri(attempt, samples),
-        });
+        for (const node of attempt.nodes) {
+          events.push({
+            ...base(node),
+            ...ids,
+            kind: "checkpoint-saved",
+            samples,
+            uri: this.#checkpointUri(attempt, samples),
+          });
+        }
       }
     }
     await this.send(events.map((event) => JSON.stringify(event)));
