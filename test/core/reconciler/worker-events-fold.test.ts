@@ -78,7 +78,14 @@ function stopped(
   samples: number,
   instanceId = "i-0aaa",
 ): WorkerEvent {
-  return { ...base(eventId, seconds, instanceId), kind: "stopped", jobId: "job-a", attemptId, samples, reason: "stop-order" };
+  return {
+    ...base(eventId, seconds, instanceId),
+    kind: "stopped",
+    jobId: "job-a",
+    attemptId,
+    samples,
+    reason: "stop-order",
+  };
 }
 
 const fold = (starts: AttemptStart[], events: WorkerEvent[], ended: string[] = []) =>
