@@ -175,6 +175,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const results = await runControlPlaneBenchmark({
       cases,
       onProgress: (line) => process.stderr.write(`[control-plane] ${line}\n`),
+      logDir: values.html,
       // Each finished case lands in the doc at once: a long last case loses nothing before it.
       ...(values["no-doc"] ? {} : { onCase: write }),
     });

@@ -9,7 +9,10 @@
  * against moto, not Lambda's; request counts are what the same code sends to AWS.
  */
 import { randomUUID } from "node:crypto";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Logger } from "@aws-lambda-powertools/logger";
+import type { LogItemExtraInput, LogItemMessage } from "@aws-lambda-powertools/logger/types";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { SaturnApiClient } from "../../cli/api/saturn-api-client.ts";
 import { WorkloadApi } from "../../cli/api/workload-api.ts";
@@ -32,6 +35,39 @@ const FUNCTION_MEMORY_MB: Readonly<Record<string, number>> = {
   "ec2-events": 512,
   sweeper: 512,
 };
+
+/**
+ * A silent logger that hands every warning and error line to `sink`: the handlers catch a
+ * failed pass and only log it, so this is where the benchmark finds failed passes (their
+ * message, error and stack) without printing the handlers' info lines.
+ */
+type LogSink = (level: "warn" | "error", message: LogItemMessage, extra: LogItemExtraInput) => void;
+
+class RecordingLogger extends Logger {
+  readonly #sink: LogSink;
+  constructor(serviceName: string, sink: LogSink) {
+    super({ serviceName, logLevel: "SILENT" });
+    this.#sink = sink;
+  }
+  override error(input: LogItemMessage, ...extraInput: LogItemExtraInput): void {
+    this.#sink("error", input, extraInput);
+    super.error(input, ...extraInput);
+  }
+  override warn(input: LogItemMessage, ...extraInput: LogItemExtraInput): void {
+    this.#sink("warn", input, extraInput);
+    super.warn(input, ...extraInput);
+  }
+}
+
+function describeExtra(extra: LogItemExtraInput): string {
+  return extra
+    .map((item) =>
+      item instanceof Error
+        ? `${item.stack ?? `${item.name}: ${item.message}`}${item.cause === undefined ? "" : `\n  cause: ${item.cause instanceof Error ? (item.cause.stack ?? item.cause.message) : JSON.stringify(item.cause)}`}`
+        : JSON.stringify(item),
+    )
+    .join("\n");
+}
 
 interface Invocation {
   readonly fn: string;
@@ -63,6 +99,13 @@ export interface ControlPlaneResult {
   readonly wallSeconds: number;
   readonly interruptionToCheckpointPasses: number | null;
   readonly completionToLastTerminatePasses: number | null;
+  /** Reconcile passes that threw (each logged with its stack to the case's log file). */
+  readonly failedPasses: number;
+  /** Re-plans adopted / asked for (the execution record's history). */
+  readonly replansAdopted: number;
+  readonly replansAsked: number;
+  /** Launch actions in the audit trail (one per instance asked for). */
+  readonly launches: number;
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -78,8 +121,29 @@ export async function runControlPlaneBenchmark(options: {
   readonly onProgress?: (line: string) => void;
   /** Called with the results so far after each case (the doc is written as cases finish). */
   readonly onCase?: (results: readonly ControlPlaneResult[]) => void;
+  /**
+   * Folder for each case's log of warnings and errors (`control-plane-<case>.log`, failed
+   * passes with their stacks) and its trail (`control-plane-<case>-trail.json`: the audit
+   * trail, re-plans, final jobs and instances). Default: none written.
+   */
+  readonly logDir?: string;
 }): Promise<ControlPlaneResult[]> {
   const say = options.onProgress ?? (() => {});
+  let logFile: string | undefined;
+  let failedPasses = 0;
+  const sink =
+    (fn: string): LogSink =>
+    (level, message, extra) => {
+      const text = typeof message === "string" ? message : JSON.stringify(message);
+      if (fn === "reconciler" && level === "error" && text.startsWith("reconcile pass failed")) failedPasses++;
+      if (logFile === undefined) return;
+      const at = clockSeconds();
+      appendFileSync(
+        logFile,
+        `[${new Date(at * 1000).toISOString()} virtual] ${fn} ${level}: ${text}${extra.length > 0 ? `\n${describeExtra(extra)}` : ""}\n`,
+      );
+    };
+  if (options.logDir !== undefined) mkdirSync(options.logDir, { recursive: true });
   const step = options.stepSeconds ?? 60;
   const meter = new RequestMeter();
   const invocations: Invocation[] = [];
@@ -90,7 +154,7 @@ export async function runControlPlaneBenchmark(options: {
     requestHandler: meter.handler,
     log: say,
     observability: (name) => ({
-      logger: new Logger({ serviceName: `bench-${name}`, logLevel: "SILENT" }),
+      logger: new RecordingLogger(`bench-${name}`, sink(name)),
       metrics: new Metrics({ namespace: "SaturnBench", serviceName: `bench-${name}` }),
     }),
     around: async (fn, invoke) => {
@@ -119,6 +183,11 @@ export async function runControlPlaneBenchmark(options: {
   try {
     for (const testCase of options.cases) {
       invocations.length = 0;
+      failedPasses = 0;
+      if (options.logDir !== undefined) {
+        logFile = join(options.logDir, `control-plane-${testCase.name}.log`);
+        writeFileSync(logFile, "");
+      }
       const agentSendsBefore = [...stack.agents.sent.values()].reduce((a, b) => a + b, 0);
       const triggerBefore = stack.triggerSqsRequests;
       const rulesBefore = stack.eventBridgeEvents;
@@ -157,7 +226,7 @@ export async function runControlPlaneBenchmark(options: {
         if (steps % 10 === 0) {
           detail = await api.get(submitted.id);
           say(
-            `${testCase.name}: t = ${((stack.clock.nowSeconds() - startedAt) / 3600).toFixed(1)} h (wall ${((performance.now() - wallStarted) / 1000).toFixed(0)} s), ${detail.status}, ${detail.jobs.filter((j) => j.status === "done").length}/${detail.jobs.length} done`,
+            `${testCase.name}: t = ${((stack.clock.nowSeconds() - startedAt) / 3600).toFixed(1)} h (wall ${((performance.now() - wallStarted) / 1000).toFixed(0)} s), ${detail.status}, ${detail.jobs.filter((j) => j.status === "done").length}/${detail.jobs.length} done, ${detail.instances.length} instances, $${detail.spend.spentUsd.toFixed(2)} spent, ${failedPasses} failed passes`,
           );
           if (["completed", "failed", "cancelled", "stopped-for-budget"].includes(detail.status)) break;
         }
@@ -209,6 +278,31 @@ export async function runControlPlaneBenchmark(options: {
         lastTerminate < 0 || Number.isNaN(lastCompletionAt)
           ? null
           : passes.slice(0, lastTerminate + 1).filter((i) => i.at >= lastCompletionAt).length;
+      const record = (await stack.store.getExecution(submitted.id))?.record;
+      const audit = await stack.store.audit(submitted.id);
+      if (options.logDir !== undefined) {
+        writeFileSync(
+          join(options.logDir, `control-plane-${testCase.name}-trail.json`),
+          JSON.stringify(
+            {
+              workloadId: submitted.id,
+              status: detail.status,
+              startedAt,
+              plan,
+              spend: detail.spend,
+              replans: record?.replans ?? [],
+              jobs: record === undefined ? {} : countBy(Object.values(record.jobs).map((job) => job.status)),
+              instances: record?.observation?.instances ?? [],
+              audit: audit.map((entry) => ({
+                ...entry,
+                virtualHours: (Date.parse(entry.at) / 1000 - startedAt) / 3600,
+              })),
+            },
+            null,
+            1,
+          ),
+        );
+      }
       results.push({
         name: testCase.name,
         jobs: testCase.jobs,
@@ -242,6 +336,10 @@ export async function runControlPlaneBenchmark(options: {
         wallSeconds: (performance.now() - wallStarted) / 1000,
         interruptionToCheckpointPasses: beforeCheckpoint,
         completionToLastTerminatePasses: afterCompletion,
+        failedPasses,
+        replansAdopted: (record?.replans ?? []).filter((r) => r.adopted).length,
+        replansAsked: (record?.replans ?? []).length,
+        launches: audit.filter((entry) => entry.kind === "launch").length,
       });
       say(`${testCase.name}: ${detail.status} after ${hours.toFixed(1)} virtual h, ${passes.length} passes`);
       options.onCase?.(results);
@@ -250,6 +348,12 @@ export async function runControlPlaneBenchmark(options: {
     await stack.stop();
   }
   return results;
+}
+
+function countBy(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
 }
 
 export function renderControlPlaneMarkdown(results: readonly ControlPlaneResult[], header: string): string {
@@ -268,7 +372,8 @@ export function renderControlPlaneMarkdown(results: readonly ControlPlaneResult[
       r.sqsRequestsPerHour.toFixed(0),
       r.eventBridgeEventsPerHour.toFixed(0),
       `$${r.costPerHourUsd.toFixed(4)}`,
-      `$${r.gpuSpendUsd.toFixed(2)} (plan $${r.plannedCostUsd.toFixed(2)})`,
+      `$${r.gpuSpendUsd.toFixed(2)} (plan $${r.plannedCostUsd.toFixed(2)}, ${(r.gpuSpendUsd / Math.max(1e-9, r.plannedCostUsd)).toFixed(2)}x)`,
+      `${r.launches} / ${r.replansAdopted} of ${r.replansAsked} / ${r.failedPasses}`,
       `${(r.shareOfGpuSpend * 100).toFixed(3)}%`,
       r.interruptionToCheckpointPasses === null ? "n/a" : String(r.interruptionToCheckpointPasses),
       r.completionToLastTerminatePasses === null ? "n/a" : String(r.completionToLastTerminatePasses),
@@ -277,8 +382,8 @@ export function renderControlPlaneMarkdown(results: readonly ControlPlaneResult[
   return [
     header,
     "",
-    "| workload | planned instances | end | virtual h | wall s | passes | pass ms median / p95 | DynamoDB items read / written per pass | KB read / written per pass | Lambda invocations / GB-s per workload-hour | SQS requests per workload-hour | EventBridge events per workload-hour | control plane $ per workload-hour | GPU spend | control plane share of GPU spend | passes: spot warning to checkpoint order | passes: last completion to last terminate |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| workload | planned instances | end | virtual h | wall s | passes | pass ms median / p95 | DynamoDB items read / written per pass | KB read / written per pass | Lambda invocations / GB-s per workload-hour | SQS requests per workload-hour | EventBridge events per workload-hour | control plane $ per workload-hour | GPU spend (plan, ratio) | launches / re-plans adopted of asked / failed passes | control plane share of GPU spend | passes: spot warning to checkpoint order | passes: last completion to last terminate |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows.map((row) => `| ${row} |`),
     "",
     "Pass times are wall-clock milliseconds of the reconciler handler in-process against moto on this machine (not Lambda's); request counts are what the same code sends to AWS, metered at the SDK's HTTP layer. GB-seconds = handler time x the stack's function memory. DynamoDB units: one write unit per item plus one per KB, one read unit per item plus one per 4 KB (an upper bound on on-demand units). SQS counts the control plane's requests, the worker agents' sends and the event source mappings' non-empty receives and deletes (empty long polls of the mappings are not counted), all at the FIFO price. Prices: bench/control-plane/control-plane-prices.ts (us-east-1 list prices, with their pages).",

@@ -30,6 +30,7 @@ import { type ControlPlaneSeams, controlPlane } from "../../lambdas/handlers/com
 import { createEc2EventsHandler } from "../../lambdas/handlers/ec2-events.ts";
 import type { Observability } from "../../lambdas/handlers/observability.ts";
 import { createPlannerHandler } from "../../lambdas/handlers/planner.ts";
+import type { ReconcilerRuntime } from "../../lambdas/handlers/reconciler.ts";
 import { createReconcilerHandler } from "../../lambdas/handlers/reconciler.ts";
 import { createSweeperHandler } from "../../lambdas/handlers/sweeper.ts";
 import { createWorkerEventsHandler } from "../../lambdas/handlers/worker-events.ts";
@@ -91,6 +92,8 @@ export class LocalStack {
   /** An IAM user of the emulator whose key the router accepts. */
   readonly user: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly arn: string };
   readonly identities: EmulatorIdentities;
+  /** The store the handlers use (the benchmark reads each workload's audit trail and record from it). */
+  readonly store: ReconcilerRuntime["store"];
   readonly #moto: MotoServer | undefined;
   readonly #router: ApiRouter;
   readonly #triggers: readonly QueueTrigger[];
@@ -115,6 +118,7 @@ export class LocalStack {
     deployed: DeployedStack;
     user: LocalStack["user"];
     identities: EmulatorIdentities;
+    store: ReconcilerRuntime["store"];
     moto: MotoServer | undefined;
     router: ApiRouter;
     triggers: QueueTrigger[];
@@ -132,6 +136,7 @@ export class LocalStack {
     this.deployed = parts.deployed;
     this.user = parts.user;
     this.identities = parts.identities;
+    this.store = parts.store;
     this.#moto = parts.moto;
     this.#router = parts.router;
     this.#triggers = parts.triggers;
@@ -276,6 +281,7 @@ export class LocalStack {
         deployed,
         user,
         identities,
+        store: plane.reconciler().store,
         moto,
         router,
         triggers,

@@ -69,6 +69,12 @@ export interface ReplanRequest {
    * adopted only within the money approved (`decideAdoption`), else the job stays where it is.
    */
   readonly hedge?: boolean;
+  /**
+   * A projected deadline miss, not a loss: every instance of the current plan is still
+   * there. A candidate that would finish no earlier and cost no less is not adopted
+   * (`decideAdoption`): it would only move jobs, later and dearer.
+   */
+  readonly late?: boolean;
   readonly at: number;
 }
 

@@ -302,6 +302,7 @@ function applyDeadlineRules(
       requestReplan({
         reason: `deadline: ${job.id} projected to end ${((end - deadlineAt) / 60).toFixed(0)} min late`,
         broken: true,
+        late: true,
       });
     }
   }

@@ -168,6 +168,15 @@ export function decideAdoption(
       detail: `kept current plan: the hedge (${request.reason}) would cost more than the $${allowanceUsd.toFixed(2)} allowed; ${figures}`,
     };
   }
+  // A projected miss leaves the current plan runnable: a candidate that is later and dearer
+  // only moves jobs (issue 8, part g: at 1.75 h of a 2 h deadline a 1-minute projected miss
+  // adopted a plan of 1.09 h and $0.91 for work the current plan ended in 2 minutes for $0.23).
+  if (request.late && time >= current.makespanSeconds && cost >= current.costUsd) {
+    return {
+      adopt: false,
+      detail: `kept current plan: the re-plan for a projected deadline miss (${request.reason}) would finish no earlier and cost no less; ${figures}`,
+    };
+  }
   if (request.broken) return { adopt: true, detail: `current plan broken (${request.reason}); ${figures}` };
   const byTime = objective.kind === "min-time";
   const gain = byTime ? 1 - time / Math.max(current.makespanSeconds, 1) : 1 - cost / Math.max(current.costUsd, 1e-9);

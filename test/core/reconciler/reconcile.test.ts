@@ -215,6 +215,22 @@ describe("reconcile", () => {
     expect(actions.some((action) => action.kind === "replan")).toBe(false);
   });
 
+  it("marks a projected deadline miss as late (the plan is runnable; a later, dearer candidate is kept out)", () => {
+    const workload = twoJobWorkload({ kind: "min-cost", deadlineHours: 3.6 });
+    const record = freshRecord(workload);
+    const slow = runningReport("job-2", ["i-s2"], { startedAt: 3840, samplesDone: 100, samplesPerSecond: 0.5 });
+    const { record: next } = reconcile(
+      record,
+      observed(4000, {
+        instances: [instance(record, "s1"), instance(record, "s2")],
+        jobs: [runningReport("job-1", ["i-s1"], { samplesDone: 3700 }), slow],
+      }),
+      context(workload),
+    );
+    expect(next.replanRequest).toMatchObject({ broken: true, late: true });
+    expect(next.replanRequest?.reason).toMatch(/^deadline: job-2 projected to end \d+ min late$/);
+  });
+
   it("moves a spot job to on-demand when its slack can no longer absorb an interruption", () => {
     const workload = twoJobWorkload({ kind: "min-cost", deadlineHours: 2.05 });
     const record = freshRecord(workload);
