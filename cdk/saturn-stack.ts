@@ -10,7 +10,7 @@
  * | function      | table | queues                              | EC2                               | S3          |
  * |---------------|-------|-------------------------------------|-----------------------------------|-------------|
  * | api           | rw    | send plan, reconcile                |                                   | rw workloads/<id>/reports/ |
- * | planner       | rw    | consume plan, send reconcile        | spot prices, type offerings, quotas |           |
+ * | planner       | rw    | consume plan, send reconcile        | spot prices, type offerings, quotas | rw workloads/<id>/reports/ |
  * | reconciler    | rw    | consume + send reconcile            | launch, tag on create, terminate, describe, quotas | rw workloads/* |
  * | worker-events | rw    | consume worker events, send reconcile |                                 |             |
  * | ec2-events    | rw    | send reconcile                      | describe instances                |             |
@@ -250,7 +250,17 @@ export class SaturnStack extends Stack {
       ]),
     );
     planner.role.addToPolicy(serviceQuotasStatement(this, config.regions));
-    // GET /workloads/{id}/plan: the considered report goes to the bucket, read through a presigned GET.
+    // The planner writes each plan's considered report next to storing the plan (the
+    // reconciler's re-plans too, under its workloads/* grant); HeadObject needs s3:GetObject.
+    planner.role.addToPolicy(
+      new PolicyStatement({
+        sid: "PlanReports",
+        actions: ["s3:GetObject", "s3:PutObject"],
+        resources: [bucket.arnForObjects(`${WORKLOADS_PREFIX}*/reports/*`)],
+      }),
+    );
+    // GET /workloads/{id}/plan: a presigned GET of the report (and, for a plan stored whole
+    // before reports were written at planning time, the write of its report).
     api.role.addToPolicy(
       new PolicyStatement({
         sid: "PlanReports",

@@ -1,13 +1,16 @@
 /**
  * Reads what `saturn catalog refresh` needs from AWS: Linux on-demand prices (Price List
  * API `GetProducts`), current spot prices per availability zone (EC2
- * `DescribeSpotPriceHistory`) and instance facts (EC2 `DescribeInstanceTypes`).
+ * `DescribeSpotPriceHistory`, keyed by zone ID through `DescribeAvailabilityZones`) and instance
+ * facts (EC2 `DescribeInstanceTypes`).
  *
  * Clients come in through the options (tests pass emulator or fake clients); defaults use
  * the SDK's own credential chain, retries and `AWS_ENDPOINT_URL`. The Price List API is
  * served only from a few regions, so its client lives in us-east-1 whatever region is priced.
  */
 import {
+  DescribeAvailabilityZonesCommand,
+  type DescribeAvailabilityZonesCommandOutput,
   DescribeInstanceTypesCommand,
   type DescribeInstanceTypesCommandOutput,
   DescribeSpotPriceHistoryCommand,
@@ -21,6 +24,7 @@ import type { InstanceFacts, RefreshData } from "../core/catalog/apply-refresh.t
 /** The part of an EC2 client this adapter uses. */
 export interface Ec2Port {
   send(command: DescribeSpotPriceHistoryCommand): Promise<DescribeSpotPriceHistoryCommandOutput>;
+  send(command: DescribeAvailabilityZonesCommand): Promise<DescribeAvailabilityZonesCommandOutput>;
   send(command: DescribeInstanceTypesCommand): Promise<DescribeInstanceTypesCommandOutput>;
 }
 
@@ -63,6 +67,7 @@ export class AwsCatalogSource {
   readonly #ec2: Ec2Port;
   readonly #pricing: PricingPort;
   readonly #onProgress: (line: string) => void;
+  #zoneIds: Promise<ReadonlyMap<string, string>> | undefined;
 
   constructor(options: AwsCatalogSourceOptions) {
     this.#region = options.region;
@@ -122,12 +127,39 @@ export class AwsCatalogSource {
   }
 
   /**
-   * Spot USD/hour in effect at `now`, by type and availability zone (Linux/UNIX only).
-   * With StartTime = EndTime = now, EC2 returns the price valid at that moment for each
-   * zone, stamped with the time it last changed (EC2 API reference, DescribeSpotPriceHistory).
+   * Zone name -> zone ID of the region's availability zones (DescribeAvailabilityZones,
+   * read once per object; a failed read is retried on the next call). Names map to IDs
+   * differently in each account; IDs name the same physical zone everywhere.
+   */
+  zoneIds(): Promise<ReadonlyMap<string, string>> {
+    this.#zoneIds ??= (async () => {
+      const answer = await call("EC2 DescribeAvailabilityZones", () =>
+        this.#ec2.send(new DescribeAvailabilityZonesCommand({})),
+      );
+      const ids = new Map<string, string>();
+      for (const zone of answer.AvailabilityZones ?? []) {
+        if (zone.ZoneName && zone.ZoneId) ids.set(zone.ZoneName, zone.ZoneId);
+      }
+      return ids;
+    })();
+    this.#zoneIds.catch(() => {
+      this.#zoneIds = undefined;
+    });
+    return this.#zoneIds;
+  }
+
+  /**
+   * Spot USD/hour in effect at `now`, by type and availability-zone **ID** (use1-az4, as the
+   * catalog keys `byAz`; Linux/UNIX only). With StartTime = EndTime = now, EC2 returns the
+   * price valid at that moment for each zone, stamped with the time it last changed (EC2 API
+   * reference, DescribeSpotPriceHistory). EC2 names the zone of each quote; its ID comes from
+   * the quote's `AvailabilityZoneId` where EC2 sends one, else from `zoneIds` (moto sends
+   * names only). A zone the region's list does not name keeps its name.
    */
   async spotPrices(instanceTypes: readonly string[], now: Date): Promise<Record<string, Record<string, number>>> {
     const latest = new Map<string, { price: number; at: number }>();
+    /** zone name -> the ID EC2 sent with its quotes (undefined: none sent). */
+    const zoneIdOf = new Map<string, string | undefined>();
     let nextToken: string | undefined;
     let pages = 0;
     do {
@@ -147,6 +179,7 @@ export class AwsCatalogSource {
         const price = Number(entry.SpotPrice);
         if (!entry.InstanceType || !entry.AvailabilityZone || !Number.isFinite(price) || price <= 0) continue;
         if (!entry.ProductDescription?.startsWith("Linux/UNIX")) continue;
+        zoneIdOf.set(entry.AvailabilityZone, entry.AvailabilityZoneId ?? zoneIdOf.get(entry.AvailabilityZone));
         const key = `${entry.InstanceType} ${entry.AvailabilityZone}`;
         const at = entry.Timestamp?.getTime() ?? 0;
         const seen = latest.get(key);
@@ -156,9 +189,13 @@ export class AwsCatalogSource {
     } while (nextToken);
 
     const byType: Record<string, Record<string, number>> = {};
+    const ids = [...zoneIdOf.values()].every((id) => id !== undefined)
+      ? new Map<string, string>()
+      : await this.zoneIds();
     for (const [key, { price }] of latest) {
       const [instanceType = "", zone = ""] = key.split(" ");
-      byType[instanceType] = { ...byType[instanceType], [zone]: price };
+      const id = zoneIdOf.get(zone) ?? ids.get(zone) ?? zone;
+      byType[instanceType] = { ...byType[instanceType], [id]: price };
     }
     this.#onProgress(
       `spot: ${latest.size} (type, zone) prices for ${Object.keys(byType).length}/${instanceTypes.length} types in ${pages} page(s)`,
@@ -282,7 +319,7 @@ async function call<T>(what: string, send: () => Promise<T>): Promise<T> {
     if (ACCESS_ERRORS.has(name)) {
       throw new AwsAccessDeniedError(
         `${what}: AWS refused the request (${name}: ${detail}). The refresh needs pricing:GetProducts, ` +
-          "ec2:DescribeSpotPriceHistory and ec2:DescribeInstanceTypes.",
+          "ec2:DescribeSpotPriceHistory, ec2:DescribeAvailabilityZones and ec2:DescribeInstanceTypes.",
         { cause: error },
       );
     }

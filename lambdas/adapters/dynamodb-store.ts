@@ -29,6 +29,7 @@ import { TABLE } from "../config/stack-contract.ts";
 import type { CloudEventSink, CloudEventSource } from "../core/cloud/cloud-event-source.ts";
 import type { CloudEvent } from "../core/cloud/cloud-port.ts";
 import type { InstanceCostLedger } from "../core/cloud/instance-cost-ledger.ts";
+import type { ConsideredSummary } from "../core/control-plane/considered-report.ts";
 import type { ProfilingPhase } from "../core/control-plane/profiling-phase-record.ts";
 import type { ProfileRecord } from "../core/estimator/types.ts";
 import type { Plan } from "../core/planner/plan.ts";
@@ -254,15 +255,16 @@ export class DynamoDbStore
 
   // ---- plans and the execution record ----
 
-  async putPlan(id: string, planVersion: number, plan: Plan): Promise<void> {
+  async putPlan(id: string, planVersion: number, plan: Plan, considered?: ConsideredSummary): Promise<void> {
     const pk = workloadPk(id);
     const sk = planSk(planVersion);
     const stored = groupConsidered(plan);
     const json = JSON.stringify(stored);
     const encoded = encodeDocument(stored, sk, contentGeneration(json), this.#limits);
     const digest = sha256(json);
+    const extra = considered === undefined ? { digest } : { digest, considered: { ...considered } };
     try {
-      await this.#writeDocument(pk, sk, encoded, { digest }, "attribute_not_exists(pk)", undefined);
+      await this.#writeDocument(pk, sk, encoded, extra, "attribute_not_exists(pk)", undefined);
     } catch (error) {
       if (!(error instanceof VersionConflictError)) throw error;
       // Plan versions never change: a retried write of the same plan is not a conflict.
@@ -272,8 +274,27 @@ export class DynamoDbStore
   }
 
   async getPlan(id: string, planVersion: number): Promise<Plan | undefined> {
+    return (await this.getStoredPlan(id, planVersion))?.plan;
+  }
+
+  async getStoredPlan(
+    id: string,
+    planVersion: number,
+  ): Promise<{ plan: Plan; considered: ConsideredSummary | undefined } | undefined> {
     const read = await this.#readDocument(workloadPk(id), planSk(planVersion));
-    return read === undefined ? undefined : ungroupConsidered(read.value as StoredPlan);
+    if (read === undefined) return undefined;
+    const summary = read.head.considered as ConsideredSummary | undefined;
+    return {
+      plan: ungroupConsidered(read.value as StoredPlan),
+      considered:
+        summary === undefined
+          ? undefined
+          : {
+              jobs: Number(summary.jobs),
+              candidates: Number(summary.candidates),
+              distinctLists: Number(summary.distinctLists),
+            },
+    };
   }
 
   async getExecution(id: string): Promise<StoredExecution | undefined> {

@@ -44,6 +44,7 @@ import {
   TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
 import type { Catalog, InstanceType } from "../core/catalog/types.ts";
+import { type Zone, zoneSpotPrice } from "../core/catalog/zone-spot-price.ts";
 import { billedCostUsd } from "../core/cloud/billing.ts";
 import type { CloudEventSource } from "../core/cloud/cloud-event-source.ts";
 import type { CloudEvent, CloudInstance, CloudPort, LaunchRequest } from "../core/cloud/cloud-port.ts";
@@ -337,7 +338,11 @@ export class Ec2FleetCloud implements CloudPort {
    */
   async spendUsd(tags: Readonly<Record<string, string>>): Promise<number> {
     const perRegion = await Promise.all(
-      this.#regions.map(async (region) => ({ region, instances: await this.#describeRaw(this.#fleet(region), tags) })),
+      this.#regions.map(async (region) => {
+        const fleet = this.#fleet(region);
+        const instances = await this.#describeRaw(fleet, tags);
+        return { region, instances, zoneIds: await this.#zoneIdsToPrice(fleet, instances) };
+      }),
     );
     const ledger = this.#options.ledger;
     const settled =
@@ -346,7 +351,7 @@ export class Ec2FleetCloud implements CloudPort {
     const now = this.#now();
     let total = 0;
     const counted = new Set<string>();
-    for (const { region, instances } of perRegion) {
+    for (const { region, instances, zoneIds } of perRegion) {
       for (const instance of instances) {
         const id = instance.InstanceId ?? "";
         counted.add(id);
@@ -355,7 +360,7 @@ export class Ec2FleetCloud implements CloudPort {
           total += known;
           continue;
         }
-        const view = this.#view(region, instance, new Map());
+        const view = this.#view(region, instance, new Map(), zoneIds);
         const state = view.state;
         const end =
           state === "pending" || state === "running" ? now : (terminationTime(instance) ?? endedAt.get(id) ?? now);
@@ -481,7 +486,22 @@ export class Ec2FleetCloud implements CloudPort {
     notices: ReadonlyMap<string, number>,
   ): Promise<CloudInstance[]> {
     const instances = await this.#describeRaw(fleet, tags, extraFilters);
-    return instances.map((instance) => this.#view(fleet.region, instance, notices));
+    const zoneIds = await this.#zoneIdsToPrice(fleet, instances);
+    return instances.map((instance) => this.#view(fleet.region, instance, notices, zoneIds));
+  }
+
+  /**
+   * Zone name -> ID in the fleet's region when some spot instance lacks its launch price (a
+   * crash right after launch): the catalog's zone price is keyed by ID. Otherwise no call.
+   */
+  async #zoneIdsToPrice(fleet: RegionalFleet, instances: readonly Instance[]): Promise<ReadonlyMap<string, string>> {
+    const unpriced = instances.some(
+      (instance) =>
+        instance.InstanceLifecycle === "spot" &&
+        tagPrice(Object.fromEntries((instance.Tags ?? []).map((tag) => [tag.Key ?? "", tag.Value ?? ""]))) ===
+          undefined,
+    );
+    return unpriced ? fleet.spotPrices.zoneIds() : new Map();
   }
 
   async #describeRaw(
@@ -573,11 +593,18 @@ export class Ec2FleetCloud implements CloudPort {
       for (const zone of zones) prices.set(zone, onDemand);
       return prices;
     }
+    // Quotes and the catalog are keyed by zone ID, subnets name their zone: map names to IDs.
     const observed = (await fleet.spotPrices.spotPrices([type.name], new Date(this.#now() * 1000)))[type.name] ?? {};
+    const ids = await fleet.spotPrices.zoneIds();
     for (const zone of zones) {
+      const id = ids.get(zone);
       // A zone without a quote falls back to the catalog's zone price, then its maximum (never under-count).
       const quote =
-        observed[zone] ?? price?.spot?.byAz[zone] ?? price?.spot?.maxUsdPerHour ?? price?.onDemandUsdPerHour;
+        (id === undefined ? undefined : observed[id]) ??
+        observed[zone] ??
+        zoneSpotPrice(price?.spot, { name: zone, id }) ??
+        price?.spot?.maxUsdPerHour ??
+        price?.onDemandUsdPerHour;
       if (quote !== undefined && quote !== null) prices.set(zone, quote);
     }
     if (prices.size === 0) {
@@ -614,7 +641,12 @@ export class Ec2FleetCloud implements CloudPort {
     return ends;
   }
 
-  #view(region: string, instance: Instance, notices: ReadonlyMap<string, number>): CloudInstance {
+  #view(
+    region: string,
+    instance: Instance,
+    notices: ReadonlyMap<string, number>,
+    zoneIds: ReadonlyMap<string, string>,
+  ): CloudInstance {
     const tags: Record<string, string> = {};
     for (const tag of instance.Tags ?? []) if (tag.Key !== undefined) tags[tag.Key] = tag.Value ?? "";
     const instanceType = instance.InstanceType ?? "";
@@ -633,7 +665,10 @@ export class Ec2FleetCloud implements CloudPort {
       tags,
       launchedAt,
       runningSince: state === "running" ? launchedAt : undefined,
-      hourlyPriceUsd: this.#recordedPrice(region, tags, instanceType, market, availabilityZone),
+      hourlyPriceUsd: this.#recordedPrice(region, tags, instanceType, market, {
+        name: availabilityZone,
+        id: zoneIds.get(availabilityZone),
+      }),
       interruptionNoticeAt: notices.get(id),
       privateIpAddress: instance.PrivateIpAddress,
     };
@@ -645,14 +680,21 @@ export class Ec2FleetCloud implements CloudPort {
     tags: Readonly<Record<string, string>>,
     instanceType: string,
     market: string,
-    zone: string,
+    zone: Zone,
   ): number {
-    const tagged = Number(tags[EC2_TAGS.price]);
-    if (tags[EC2_TAGS.price] !== undefined && Number.isFinite(tagged) && tagged >= 0) return tagged;
+    const tagged = tagPrice(tags);
+    if (tagged !== undefined) return tagged;
     const price = this.#types.get(instanceType)?.prices[region];
     if (market === "on-demand") return price?.onDemandUsdPerHour ?? 0;
-    return price?.spot?.byAz[zone] ?? price?.spot?.maxUsdPerHour ?? price?.onDemandUsdPerHour ?? 0;
+    return zoneSpotPrice(price?.spot, zone) ?? price?.spot?.maxUsdPerHour ?? price?.onDemandUsdPerHour ?? 0;
   }
+}
+
+/** The USD/hour recorded in `saturn:price` at launch; undefined when absent or not a price. */
+function tagPrice(tags: Readonly<Record<string, string>>): number | undefined {
+  const value = tags[EC2_TAGS.price];
+  const tagged = Number(value);
+  return value !== undefined && value !== "" && Number.isFinite(tagged) && tagged >= 0 ? tagged : undefined;
 }
 
 /**

@@ -43,6 +43,11 @@ export class S3ConsideredReports implements ConsideredReports {
   }
 
   async publish(report: GroupedConsidered): Promise<ConsideredReportLink> {
+    await this.put(report);
+    return this.link(report.workloadId, report.planVersion);
+  }
+
+  async put(report: GroupedConsidered): Promise<void> {
     const key = consideredReportKey(report.workloadId, report.planVersion);
     if (!(await this.#exists(key))) {
       try {
@@ -61,6 +66,11 @@ export class S3ConsideredReports implements ConsideredReports {
         if (httpStatus(error) !== 412) throw error;
       }
     }
+  }
+
+  /** Presigns a GET of the report's key; no call to S3 (the planner wrote it before the plan). */
+  async link(workloadId: string, planVersion: number): Promise<ConsideredReportLink> {
+    const key = consideredReportKey(workloadId, planVersion);
     const signedAt = this.#now();
     const url = await getSignedUrl(this.#s3, new GetObjectCommand({ Bucket: this.#bucket, Key: key }), {
       expiresIn: this.#expires,

@@ -7,7 +7,9 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import type { Catalog } from "../core/catalog/types.ts";
 import { type Caller, callerOf } from "../core/control-plane/caller.ts";
 import {
+  type ConsideredReportLink,
   type ConsideredReports,
+  type ConsideredSummary,
   groupConsidered,
   summarizeConsidered,
   withoutConsidered,
@@ -181,25 +183,39 @@ export async function routeApiRequest(
       const record = await readOwnWorkload(runtime.store, id, caller);
       const execution = await runtime.store.getExecution(id);
       const planVersion = execution?.record.planVersion ?? record.planVersion;
-      const plan = planVersion > 0 ? await runtime.store.getPlan(id, planVersion) : undefined;
-      if (plan === undefined) {
+      // The stored plan is what this route answers (storePlanVersion): its `considered`
+      // report is in the bucket, written by the planner, and the item has its summary.
+      const stored = planVersion > 0 ? await runtime.store.getStoredPlan(id, planVersion) : undefined;
+      if (stored === undefined) {
         throw new WorkloadStateError(id, record.status, "it has no plan (yet); see its status for why");
       }
+      const { plan } = stored;
       // The profiling phase's price is part of what approving this plan approves.
       const profiling = (await runtime.store.getProfilingPhase(id))?.phase ?? null;
-      // The answer stays bounded (Lambda answers at most 6 MB): the plan without its
-      // `considered` report, which goes to the bucket behind a short-lived link.
-      const grouped = groupConsidered(id, planVersion, plan.considered);
-      const link =
-        plan.considered.length === 0 || runtime.consideredReports === undefined
-          ? null
-          : await runtime.consideredReports.publish(grouped);
+      const reports = runtime.consideredReports;
+      let considered: ConsideredSummary & { readonly report: ConsideredReportLink | null };
+      if (plan.considered.length > 0) {
+        // A plan stored whole (before the planner wrote reports): the answer stays bounded
+        // (Lambda answers at most 6 MB) by moving its report to the bucket now.
+        const grouped = groupConsidered(id, planVersion, plan.considered);
+        considered = {
+          ...summarizeConsidered(grouped),
+          report: reports === undefined ? null : await reports.publish(grouped),
+        };
+      } else if (stored.considered !== undefined) {
+        considered = {
+          ...stored.considered,
+          report: reports === undefined ? null : await reports.link(id, planVersion),
+        };
+      } else {
+        considered = { jobs: 0, candidates: 0, distinctLists: 0, report: null };
+      }
       return jsonResponse(200, {
         workloadId: id,
         planVersion,
         status: record.status,
         plan: withoutConsidered(plan),
-        considered: { ...summarizeConsidered(grouped), report: link },
+        considered,
         profiling,
       });
     }

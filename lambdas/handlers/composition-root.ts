@@ -213,6 +213,10 @@ export function controlPlane(env: Environment, seams: ControlPlaneSeams = {}): C
   /** The cloud without a workload: the sweeper's and the EC2-event intake's view (tags only). */
   const anyWorkloadCloud = once(() => new Ec2FleetCloud(fleetOptions()));
   const admins = once(() => list(ENV.adminPrincipals) ?? []);
+  /** The plans' considered reports in the bucket: the planner and re-plans write them, the API links to them. */
+  const reports = once(
+    () => new S3ConsideredReports({ bucketName: required(ENV.bucketName), s3: s3(), now: () => new Date(clock()) }),
+  );
 
   return {
     api: once(() => ({
@@ -224,16 +228,13 @@ export function controlPlane(env: Environment, seams: ControlPlaneSeams = {}): C
       clock,
       newId: seams.newId ?? (() => `w-${randomUUID()}`),
       regions: regions(),
-      consideredReports: new S3ConsideredReports({
-        bucketName: required(ENV.bucketName),
-        s3: s3(),
-        now: () => new Date(clock()),
-      }),
+      consideredReports: reports(),
     })),
     planner: once(() => ({
       store: store(),
       catalog: catalog(),
       limits: limits(),
+      reports: reports(),
       plan: (workload: Workload) => planners().initial(workload),
       clock,
     })),
@@ -280,6 +281,7 @@ export function controlPlane(env: Environment, seams: ControlPlaneSeams = {}): C
           });
         },
         planner: (input) => planners().remaining(input),
+        reports: reports(),
         catalog: catalog(),
         limits: limits(),
         quotasFor,

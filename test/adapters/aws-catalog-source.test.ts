@@ -1,4 +1,4 @@
-import { type DescribeSpotPriceHistoryCommand, EC2Client } from "@aws-sdk/client-ec2";
+import { DescribeAvailabilityZonesCommand, type DescribeSpotPriceHistoryCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   AwsAccessDeniedError,
@@ -30,14 +30,20 @@ describe("AwsCatalogSource against the EC2 emulator", () => {
     await resetEmulator();
   });
 
-  it("reads a current spot price per availability zone for each requested type", async () => {
+  it("reads a current spot price per availability-zone ID for each requested type", async () => {
     const { source } = emulatorSource();
     const spot = await source.spotPrices(["g5.xlarge", "p4d.24xlarge"], NOW);
     expect(Object.keys(spot).sort()).toEqual(["g5.xlarge", "p4d.24xlarge"]);
+    // moto names the zone of each quote; its ID comes from DescribeAvailabilityZones.
+    const zones = (await new EC2Client(emulatorClientConfig()).send(new DescribeAvailabilityZonesCommand({})))
+      .AvailabilityZones;
+    const ids = new Set(zones?.map((zone) => zone.ZoneId));
+    expect(ids.size).toBeGreaterThan(0);
     for (const byAz of Object.values(spot)) {
       expect(Object.keys(byAz).length).toBeGreaterThan(0);
       for (const [zone, price] of Object.entries(byAz)) {
-        expect(zone.startsWith(TEST_REGION)).toBe(true);
+        expect(ids.has(zone)).toBe(true);
+        expect(zone.startsWith(TEST_REGION)).toBe(false);
         expect(Number.isFinite(price) && price > 0).toBe(true);
       }
     }
@@ -117,16 +123,29 @@ describe("AwsCatalogSource.spotPrices", () => {
       },
     ];
     const inputs: DescribeSpotPriceHistoryCommand["input"][] = [];
+    let zoneReads = 0;
     const ec2 = {
-      async send(command: DescribeSpotPriceHistoryCommand) {
-        inputs.push(command.input);
+      async send(command: object) {
+        if (command instanceof DescribeAvailabilityZonesCommand) {
+          zoneReads += 1;
+          return {
+            $metadata: {},
+            AvailabilityZones: [
+              { ZoneName: "us-east-1a", ZoneId: "use1-az6" },
+              { ZoneName: "us-east-1b", ZoneId: "use1-az1" },
+            ],
+          };
+        }
+        inputs.push((command as DescribeSpotPriceHistoryCommand).input);
         return { ...pages[inputs.length - 1], $metadata: {} };
       },
     } as unknown as Ec2Port;
     const source = new AwsCatalogSource({ region: "us-east-1", ec2, pricing: fakePricing({}) });
+    // Keyed by zone ID, as the catalog keys byAz (names map to IDs differently per account).
     expect(await source.spotPrices(["g5.xlarge"], NOW)).toEqual({
-      "g5.xlarge": { "us-east-1a": 0.42, "us-east-1b": 0.39 },
+      "g5.xlarge": { "use1-az6": 0.42, "use1-az1": 0.39 },
     });
+    expect(zoneReads).toBe(1);
     expect(inputs.map((input) => input.NextToken)).toEqual([undefined, "page-2"]);
     expect(inputs[0]).toMatchObject({
       InstanceTypes: ["g5.xlarge"],
@@ -243,5 +262,32 @@ describe("networkGbpsOf", () => {
 
   it("returns null when AWS gives no number at all", () => {
     expect(networkGbpsOf({ NetworkInfo: { NetworkPerformance: "Moderate" } })).toBeNull();
+  });
+});
+
+describe("AwsCatalogSource.spotPrices with zone IDs in the quotes", () => {
+  it("keys by the quote's own AvailabilityZoneId and reads no zone list", async () => {
+    const calls: string[] = [];
+    const ec2 = {
+      async send(command: object) {
+        calls.push(command.constructor.name);
+        return {
+          $metadata: {},
+          SpotPriceHistory: [
+            {
+              InstanceType: "g5.xlarge",
+              AvailabilityZone: "us-east-1d",
+              AvailabilityZoneId: "use1-az4",
+              ProductDescription: "Linux/UNIX",
+              SpotPrice: "0.41",
+              Timestamp: new Date("2026-11-27T11:00:00Z"),
+            },
+          ],
+        };
+      },
+    } as unknown as Ec2Port;
+    const source = new AwsCatalogSource({ region: "us-east-1", ec2, pricing: fakePricing({}) });
+    expect(await source.spotPrices(["g5.xlarge"], NOW)).toEqual({ "g5.xlarge": { "use1-az4": 0.41 } });
+    expect(calls).toEqual(["DescribeSpotPriceHistoryCommand"]);
   });
 });

@@ -1,9 +1,21 @@
 import { randomUUID } from "node:crypto";
-import { CreateLaunchTemplateCommand, DescribeSubnetsCommand } from "@aws-sdk/client-ec2";
+import {
+  CreateLaunchTemplateCommand,
+  DescribeAvailabilityZonesCommand,
+  DescribeSpotPriceHistoryCommand,
+  DescribeSubnetsCommand,
+  RunInstancesCommand,
+} from "@aws-sdk/client-ec2";
 import { beforeEach, describe, expect, it } from "vitest";
 import { loadCatalog } from "../../lambdas/adapters/catalog-file.ts";
 import { DynamoDbStore } from "../../lambdas/adapters/dynamodb-store.ts";
-import { EC2_TAGS, Ec2FleetCloud, type Ec2FleetCloudOptions, REGIONAL_TAGS } from "../../lambdas/adapters/ec2-fleet.ts";
+import {
+  EC2_TAGS,
+  type Ec2ClientPort,
+  Ec2FleetCloud,
+  type Ec2FleetCloudOptions,
+  REGIONAL_TAGS,
+} from "../../lambdas/adapters/ec2-fleet.ts";
 import { billedCostUsd } from "../../lambdas/core/cloud/billing.ts";
 import { type LaunchRequest, SATURN_TAGS } from "../../lambdas/core/cloud/cloud-port.ts";
 import { CapacityError, LaunchRefusedError, QuotaError } from "../../lambdas/core/cloud/launch-errors.ts";
@@ -363,5 +375,79 @@ describe("Ec2FleetCloud across regions", () => {
     await expect(missing).rejects.toThrow(/saturn:deployment=saturn-missing-/);
     expect(west.fleetInputs()).toHaveLength(0);
     expect(home.ec2.fleetInputs()).toHaveLength(0);
+  });
+});
+
+describe("Ec2FleetCloud zone prices (the catalog keys byAz by AZ ID, EC2 names zones)", () => {
+  let s: Setup;
+  const type = catalog.instanceTypes.find((t) => t.name === "g6e.xlarge");
+  const spot = type?.prices["us-east-1"]?.spot;
+
+  beforeEach(async () => {
+    s = await setup();
+  });
+
+  /** A configured subnet's zone whose catalog price (by its ID) is below the zones' maximum, so a name lookup would differ. */
+  async function cheaperZone(): Promise<{ name: string; id: string; price: number }> {
+    const zones = (await s.ec2.real.send(new DescribeAvailabilityZonesCommand({}))).AvailabilityZones ?? [];
+    const found = s.subnets
+      .map((subnet) => zones.find((zone) => zone.ZoneName === subnet.zone))
+      .map((zone) => ({ name: zone?.ZoneName ?? "", id: zone?.ZoneId ?? "", price: spot?.byAz[zone?.ZoneId ?? ""] }))
+      .find((zone) => zone.price !== undefined && zone.price < (spot?.maxUsdPerHour ?? 0));
+    if (found?.price === undefined)
+      throw new Error("expected a configured zone with a catalog price below the maximum");
+    // Names are not catalog keys: looked up by name the price would be the maximum.
+    expect(spot?.byAz[found.name]).toBeUndefined();
+    return { ...found, price: found.price };
+  }
+
+  /** Counts DescribeAvailabilityZones calls; with `noQuotes`, answers DescribeSpotPriceHistory with none (a type without quotes there). */
+  function seam(noQuotes: boolean): { client: Ec2ClientPort; zoneReads: () => number } {
+    let zoneReads = 0;
+    const client: Ec2ClientPort = {
+      send: async (command) => {
+        if (command instanceof DescribeAvailabilityZonesCommand) zoneReads += 1;
+        if (noQuotes && command instanceof DescribeSpotPriceHistoryCommand)
+          return { $metadata: {}, SpotPriceHistory: [] };
+        return s.ec2.send(command);
+      },
+    };
+    return { client, zoneReads: () => zoneReads };
+  }
+
+  it("launches spot in a zone without a quote at the catalog price of that zone's ID, not the maximum", async () => {
+    const zone = await cheaperZone();
+    const { client, zoneReads } = seam(true);
+    const cloud = new Ec2FleetCloud({ ...s.options, ec2: client });
+    const launched = await cloud.launch(request(s.workload, "i0", { availabilityZone: zone.name }));
+    expect(launched.availabilityZone).toBe(zone.name);
+    expect(launched.hourlyPriceUsd).toBe(zone.price);
+    expect(Number(launched.tags[EC2_TAGS.price])).toBe(zone.price);
+    await cloud.launch(request(s.workload, "i1", { availabilityZone: zone.name }));
+    // Zone IDs are read once per region and adapter.
+    expect(zoneReads()).toBe(1);
+  });
+
+  it("prices a spot instance that lost its launch price (crash after launch) at its zone ID's catalog price", async () => {
+    const zone = await cheaperZone();
+    await s.ec2.real.send(
+      new RunInstancesCommand({
+        ImageId: "ami-12c6146b",
+        MinCount: 1,
+        MaxCount: 1,
+        InstanceType: "g6e.xlarge",
+        Placement: { AvailabilityZone: zone.name },
+        InstanceMarketOptions: { MarketType: "spot" },
+        TagSpecifications: [{ ResourceType: "instance", Tags: [{ Key: SATURN_TAGS.workload, Value: s.workload }] }],
+      }),
+    );
+    const { client, zoneReads } = seam(false);
+    const cloud = new Ec2FleetCloud({ ...s.options, ec2: client });
+    const [seen] = await cloud.describe({ [SATURN_TAGS.workload]: s.workload });
+    expect(seen?.market).toBe("spot");
+    expect(seen?.tags[EC2_TAGS.price]).toBeUndefined();
+    expect(seen?.hourlyPriceUsd).toBe(zone.price);
+    expect(await cloud.spendUsd({ [SATURN_TAGS.workload]: s.workload })).toBeGreaterThan(0);
+    expect(zoneReads()).toBe(1);
   });
 });

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { SATURN_TAGS } from "../../lambdas/core/cloud/cloud-port.ts";
 import type { Plan } from "../../lambdas/core/planner/plan.ts";
+import { WORKER_PROTOCOL } from "../../lambdas/core/protocol/worker-protocol.ts";
 import { ADMIN_ROLE } from "./support/api-events.ts";
 import { createContractResources } from "./support/contract-resources.ts";
 import { ControlPlaneHarness } from "./support/control-plane-harness.ts";
@@ -8,10 +9,11 @@ import { submitBody, tinySpec } from "./support/specs.ts";
 
 let harness: ControlPlaneHarness;
 
-// The stack's resources from the contract, in the suite's moto server. Against the stack the
-// global setup deploys (test/support/deployed-stack.ts) all four tests pass when the file runs
-// alone, but the noisy-messages test overran its 240 s inside the full suite: see
-// docs/control-plane.md, "Handlers".
+// The stack's resources from the contract, in the suite's moto server (against the stack the
+// global setup deploys, see docs/control-plane.md, "Handlers"). The tests share one harness
+// and run in order, so each one also checks that the workloads before it left nothing behind
+// that stalls the next: the noisy-messages test after the capacity-and-quota test is the
+// regression test for the simulated agents' attempt ids (unique per workload only).
 beforeAll(async () => {
   harness = new ControlPlaneHarness(await createContractResources([ADMIN_ROLE]));
 });
@@ -122,5 +124,37 @@ describe("failures during a run", { timeout: 240_000 }, () => {
       await harness.call("POST", `/workloads/${workload}/cancel`);
       expect(await harness.runToEnd(workload, 60, 10)).toBe("cancelled");
     }
+  });
+
+  it("counts duplicated and reordered worker messages once and dead-letters malformed ones without stopping", async () => {
+    const id = await harness.submitAndApprove(submitBody(tinySpec("noisy")));
+    await harness.pumpReconciles();
+    const garbage = [
+      "not json at all",
+      JSON.stringify({ protocol: WORKER_PROTOCOL, kind: "heartbeat", workloadId: id }),
+    ];
+    let first = true;
+    harness.agents.transform = (bodies) => {
+      const noisy = [...bodies, ...bodies].reverse();
+      if (!first) return noisy;
+      first = false;
+      return noisy.concat(garbage);
+    };
+    const status = await harness.runToEnd(id, 1800);
+    harness.agents.transform = undefined;
+    expect(status).toBe("completed");
+    const jobs = (await harness.call("GET", `/workloads/${id}`)).body.jobs as {
+      status: string;
+      samplesDone: number;
+      totalSamples: number;
+    }[];
+    expect(jobs.every((job) => job.status === "done" && job.samplesDone === job.totalSamples)).toBe(true);
+    // One attempt per job: duplicated "completed" or "stopped" messages never restarted one.
+    const attempts = harness.agents.started.filter((a) => a.workloadId === id).map((a) => a.attemptId);
+    expect(attempts.length).toBe(jobs.length);
+    expect(new Set(attempts).size).toBe(jobs.length);
+    const rejected = await harness.store.rejectedMessages(50);
+    expect(rejected.map((message) => message.body)).toEqual(expect.arrayContaining(garbage));
+    expect(harness.failures.filter((f) => f.queue === "SATURN_WORKER_EVENTS_QUEUE_URL").length).toBeGreaterThan(0);
   });
 });

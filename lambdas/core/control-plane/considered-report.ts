@@ -36,9 +36,17 @@ export interface ConsideredReportLink {
   readonly expiresAt: string;
 }
 
-/** The port the API writes the report through (the S3 adapter, s3-considered-reports.ts). */
+/**
+ * Where the reports live (the S3 adapter, s3-considered-reports.ts). The planner and the
+ * reconciler `put` the report of each plan version they store (storePlanVersion); the API
+ * only `link`s to it, and `publish`es one only for a plan stored whole before that.
+ */
 export interface ConsideredReports {
-  /** Stores the report of a plan version once (plan versions never change) and links to it. */
+  /** Stores the report of a plan version once (plan versions never change). */
+  put(report: GroupedConsidered): Promise<void>;
+  /** A short-lived link to the stored report of a plan version. */
+  link(workloadId: string, planVersion: number): Promise<ConsideredReportLink>;
+  /** `put`, then `link`. */
   publish(report: GroupedConsidered): Promise<ConsideredReportLink>;
 }
 

@@ -24,8 +24,10 @@ import {
   type WorkloadRecord,
   type WorkloadStore,
 } from "../store/workload-store.ts";
+import type { ConsideredReports } from "./considered-report.ts";
 import { describeProposal, proposeProfilingPhase, summarizeOutcome } from "./profiling-phase-record.ts";
 import { DEFAULT_GUARD_SECONDS } from "./profiling-step.ts";
+import { storePlanVersion } from "./store-plan-version.ts";
 import { type StackLimits, storedWorkload } from "./stored-workload.ts";
 
 /**
@@ -42,6 +44,8 @@ export interface PlanDeps {
   readonly limits: StackLimits;
   /** The MILP planner (HiGHS) under the spec's time limit. */
   readonly plan: (workload: Workload) => Promise<PlanningResult>;
+  /** Where the plan's considered report goes (the bucket); without it the plan is stored whole. */
+  readonly reports?: ConsideredReports;
 }
 
 export type PlanOutcome =
@@ -80,7 +84,7 @@ export async function planSubmittedWorkload(deps: PlanDeps, workloadId: string, 
       record: await settle(deps.store, record, { status: "infeasible", statusReason: reason }),
     };
   }
-  await deps.store.putPlan(workloadId, version, plan);
+  await storePlanVersion(deps, workloadId, version, plan);
   const measured = plan.assignments.filter((a) => a.throughputSource === "measured").length;
   const figures = `${measured}/${plan.assignments.length} assignments on measured figures`;
   const head = `plan v${version}: $${plan.totals.expectedCostUsd.toFixed(2)} expected (up to $${worstCase.toFixed(2)}), ${(plan.totals.makespanSeconds / 3600).toFixed(2)} h, ${plan.instances.length} instances, ${figures}`;

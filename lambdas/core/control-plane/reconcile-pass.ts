@@ -12,6 +12,7 @@
  * a pass whose save loses the race (its lease expired under it) stores nothing, and its
  * actions were idempotent (client tokens, tags, attempt ids), so the next pass adopts them.
  */
+
 import type { Catalog } from "../catalog/types.ts";
 import type { CloudPort } from "../cloud/cloud-port.ts";
 import type { ProfileWorkerPort } from "../cloud/profile-worker-port.ts";
@@ -34,8 +35,10 @@ import {
   type WorkloadStore,
 } from "../store/workload-store.ts";
 import { updateWorkload } from "./conditional-update.ts";
+import type { ConsideredReports } from "./considered-report.ts";
 import type { ControlQueues } from "./control-queues.ts";
 import { type ProfilingPassOutcome, runProfilingPass } from "./profiling-pass.ts";
+import { storePlanVersion } from "./store-plan-version.ts";
 import { type StackLimits, storedWorkload } from "./stored-workload.ts";
 
 export interface WorkersInput {
@@ -69,6 +72,8 @@ export interface ReconcileDeps {
   readonly quotasFor: (workload: Workload) => Promise<WorkloadQuotas>;
   readonly queues: ControlQueues;
   readonly rules?: Partial<ReconcilerRules>;
+  /** Where a re-plan's considered report goes (the bucket); without it the plan is stored whole. */
+  readonly reports?: ConsideredReports;
 }
 
 export interface PassInput {
@@ -174,7 +179,7 @@ async function passUnderLease(deps: ReconcileDeps, input: PassInput): Promise<Pa
   const engine = ExecutionEngine.resume(ports, context, record);
   const result = await engine.runPass(now);
   if (engine.record.planVersion !== record.planVersion) {
-    await store.putPlan(workloadId, engine.record.planVersion, engine.record.plan);
+    await storePlanVersion(deps, workloadId, engine.record.planVersion, engine.record.plan);
   }
   const next: ExecutionRecord = {
     ...engine.record,

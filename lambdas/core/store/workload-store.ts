@@ -12,6 +12,7 @@
  *   no item passes DynamoDB's 400 KB limit, and are read back whole or not at all.
  */
 
+import type { ConsideredSummary } from "../control-plane/considered-report.ts";
 import type { ProfilingPhase } from "../control-plane/profiling-phase-record.ts";
 import type { ProfileRecord } from "../estimator/types.ts";
 import type { Plan } from "../planner/plan.ts";
@@ -100,8 +101,18 @@ export interface WorkloadStore {
     change: Partial<Pick<WorkloadSummary, "status" | "statusReason" | "planVersion" | "cancelRequested">>,
   ): Promise<WorkloadRecord>;
 
-  putPlan(id: string, planVersion: number, plan: Plan): Promise<void>;
+  /**
+   * Stores a plan version once. `considered`: the summary of its considered report when the
+   * report went to the bucket and `plan.considered` is empty (storePlanVersion), so the item
+   * holds only what `GET /workloads/{id}/plan` answers.
+   */
+  putPlan(id: string, planVersion: number, plan: Plan, considered?: ConsideredSummary): Promise<void>;
   getPlan(id: string, planVersion: number): Promise<Plan | undefined>;
+  /** The plan version and the summary of the report stored beside it (undefined: none was, or a plan stored whole). */
+  getStoredPlan(
+    id: string,
+    planVersion: number,
+  ): Promise<{ readonly plan: Plan; readonly considered: ConsideredSummary | undefined } | undefined>;
 
   getExecution(id: string): Promise<StoredExecution | undefined>;
   /** Conditional: `expectedVersion` 0 creates it. */

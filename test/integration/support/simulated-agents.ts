@@ -43,9 +43,15 @@ export interface AgentOptions {
 
 export class SimulatedAgents {
   readonly #options: AgentOptions;
+  /**
+   * Running and ended attempts by `attemptKey`. Attempt ids are unique within a workload only
+   * (`<job>#<n>`), so two workloads of one spec share them: keyed by the id alone, an attempt
+   * of an earlier workload in the same harness counted as already started and the later
+   * workload's agent never ran it (docs/control-plane.md, "Handlers").
+   */
   readonly #attempts = new Map<string, RunningAttempt>();
-  /** Every attempt any agent started: attempt id -> instance and resume point. */
-  readonly started: { attemptId: string; instanceId: string; fromSamples: number }[] = [];
+  /** Every attempt any agent started: workload, attempt id, instance and resume point. */
+  readonly started: { workloadId: string; attemptId: string; instanceId: string; fromSamples: number }[] = [];
   transform: ((bodies: string[]) => string[]) | undefined;
 
   constructor(options: AgentOptions) {
@@ -70,9 +76,10 @@ export class SimulatedAgents {
       const orders = await this.#orders(workloadId, instanceId);
       if (orders === undefined) continue;
       for (const assignment of orders.assignments) {
-        if (assignment.instanceIds[0] !== instanceId || this.#attempts.has(assignment.attemptId)) continue;
+        const key = attemptKey(workloadId, assignment.attemptId);
+        if (assignment.instanceIds[0] !== instanceId || this.#attempts.has(key)) continue;
         const fromSamples = assignment.checkpoint.resumeFrom?.samples ?? 0;
-        this.#attempts.set(assignment.attemptId, {
+        this.#attempts.set(key, {
           workloadId,
           jobId: assignment.jobId,
           attemptId: assignment.attemptId,
@@ -85,10 +92,10 @@ export class SimulatedAgents {
           checkpointable: assignment.checkpointable,
           ended: false,
         });
-        this.started.push({ attemptId: assignment.attemptId, instanceId, fromSamples });
+        this.started.push({ workloadId, attemptId: assignment.attemptId, instanceId, fromSamples });
       }
       for (const stop of orders.stops) {
-        const attempt = this.#attempts.get(stop.attemptId);
+        const attempt = this.#attempts.get(attemptKey(workloadId, stop.attemptId));
         if (attempt === undefined || attempt.ended || attempt.instanceId !== instanceId) continue;
         attempt.ended = true;
         const samples = attempt.checkpointable ? this.#samplesAt(attempt, now) : 0;
@@ -108,7 +115,7 @@ export class SimulatedAgents {
       }
     }
     for (const attempt of this.#attempts.values()) {
-      if (attempt.ended || !running.includes(attempt.instanceId)) continue;
+      if (attempt.ended || attempt.workloadId !== workloadId || !running.includes(attempt.instanceId)) continue;
       const samples = this.#samplesAt(attempt, now);
       const ids = { jobId: attempt.jobId, attemptId: attempt.attemptId };
       if (samples >= attempt.totalSamples) {
@@ -187,4 +194,9 @@ export class SimulatedAgents {
       throw error;
     }
   }
+}
+
+/** An attempt's identity: its id is unique within its workload only. */
+function attemptKey(workloadId: string, attemptId: string): string {
+  return `${workloadId} ${attemptId}`;
 }
