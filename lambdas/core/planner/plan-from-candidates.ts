@@ -11,10 +11,11 @@ import type { InstanceType } from "../catalog/types.ts";
 import type { Candidate } from "../estimator/types.ts";
 import { type AlternativePlan, alternativePlans } from "./alternative-plans.ts";
 import type { MilpSolution, PlanningInput, PlanningResult } from "./api.ts";
-import { costLowerBound, makespanLowerBound } from "./bounds.ts";
+import { costLowerBound, keepsSpotRule, makespanLowerBound } from "./bounds.ts";
 import { decodePlan } from "./decode-plan.ts";
 import { greedySchedule } from "./greedy-schedule.ts";
 import { budgetError, capacityError, deadlineError, noPlanFoundError, unplaceableError } from "./infeasibility.ts";
+import { lpGuidedPlan } from "./lp-guided-schedule.ts";
 import { buildPlanModel, type ModelObjective, START_TIE_BREAK_USD } from "./milp-model.ts";
 import type { ConsideredCandidate, Plan, PlanSource } from "./plan.ts";
 import { budgetSpendUsd, expectedSpendUsd, markChosen } from "./plan-parts.ts";
@@ -343,6 +344,19 @@ export async function planFromCandidates(
   }
 
   /** The plans compared with the slotted one (docs/plan.md, "Plans compared"), valid for this solve only. */
+  /** The validator's verdict on a compared plan for one solve (its deadline or budget). */
+  function solveValidator(objective: ModelObjective, deadlineSeconds: number | undefined): (plan: Plan) => boolean {
+    const solveWorkload = workloadOfSolve(workload, objective, deadlineSeconds);
+    return (plan) =>
+      validatePlan(plan, {
+        workload: solveWorkload,
+        catalog: input.catalog,
+        quotas: input.quotas,
+        ...(input.quotasByRegion === undefined ? {} : { quotasByRegion: input.quotasByRegion }),
+        bootSeconds: problem.bootSeconds,
+      }).length === 0;
+  }
+
   function comparedPlans(objective: ModelObjective, deadlineSeconds: number | undefined): AlternativePlan[] {
     const solveWorkload = workloadOfSolve(workload, objective, deadlineSeconds);
     const plans = alternativePlans({
@@ -356,14 +370,7 @@ export async function planFromCandidates(
       deadlineSeconds,
       considered,
       compareBy: objective.kind === "min-cost" ? "cost" : "makespan",
-      isValid: (plan) =>
-        validatePlan(plan, {
-          workload: solveWorkload,
-          catalog: input.catalog,
-          quotas: input.quotas,
-          ...(input.quotasByRegion === undefined ? {} : { quotasByRegion: input.quotasByRegion }),
-          bootSeconds: problem.bootSeconds,
-        }).length === 0,
+      isValid: solveValidator(objective, deadlineSeconds),
     });
     input.onProgress?.(
       `compared plans for ${objective.kind}${deadlineSeconds === undefined ? "" : ` by ${(deadlineSeconds / 3600).toFixed(1)} h`}: ` +
@@ -458,18 +465,33 @@ export async function planFromCandidates(
 
   async function minCost(deadlineSeconds: number, limitSeconds: number): Promise<Plan> {
     const boundLimit = Math.max(0.5, Math.min(BOUND_LP_MAX_SECONDS, limitSeconds * BOUND_LP_SHARE));
-    const bound = await costLowerBound(problem, input.solver, deadlineSeconds, boundLimit);
+    // The bound for plans that keep the spot rule (every plan the planner builds); a chosen
+    // plan that breaks it (a baseline's late spot run) gets the bound for any plan below.
+    const bound = await costLowerBound(problem, input.solver, deadlineSeconds, boundLimit, "spot-rule");
     const alternatives = comparedPlans({ kind: "min-cost" }, deadlineSeconds);
+    const guided = await lpGuidedPlan({
+      problem,
+      solver: input.solver,
+      deadlineSeconds,
+      considered,
+      timeLimitSeconds: boundLimit,
+      isValid: solveValidator({ kind: "min-cost" }, deadlineSeconds),
+    });
+    if (guided.plan !== undefined) alternatives.push({ source: "lp-guided", plan: guided.plan });
     let slotted: Entry | undefined;
     let failure = oversized(alternatives);
     try {
       if (failure === undefined)
-        slotted = await slottedMinCost(deadlineSeconds, Math.max(0.5, limitSeconds - bound.seconds));
+        slotted = await slottedMinCost(deadlineSeconds, Math.max(0.5, limitSeconds - bound.seconds - guided.seconds));
     } catch (error) {
       if (!isInfeasible(error) || alternatives.length === 0) throw error;
       failure = (error as Error).message;
     }
-    return choose("min-cost", slotted, alternatives, bound.usd, failure);
+    const chosen = choose("min-cost", slotted, alternatives, bound.usd, failure);
+    if (keepsSpotRule(chosen, problem, deadlineSeconds)) return chosen;
+    const any = await costLowerBound(problem, input.solver, deadlineSeconds, boundLimit, "any");
+    const cost = expectedSpendUsd(chosen);
+    return { ...chosen, lowerBound: any.usd, gap: cost > 0 ? Math.max(0, (cost - any.usd) / cost) : 0 };
   }
 
   async function slottedMinCost(deadlineSeconds: number, limitSeconds: number): Promise<Entry> {
