@@ -6,7 +6,8 @@
  * and in exact time by an LP, then packed by the list schedule:
  *
  *   1. the allocation LP: jobs per (class, option) at the whole-instance price of the option's
- *      bundle (nodes x price x runtime / jobs per bundle, transfer included), under the
+ *      bundles (nodes x price x runtime / the jobs a bundle holds on average when the class
+ *      runs on the option alone, transfer included), under the
  *      demand rows and, per quota cell and latest end L, the rows "vCPU-seconds of the runs
  *      that must end by L <= capacity x Q x (L - boot)", with the planner's spot rule (a spot
  *      run ends by `spotLatestEndSeconds`); on each (class, cell) only the lower convex hull
@@ -32,7 +33,7 @@ import type { PlanningProblem, PlanOption } from "./planning-problem.ts";
 import { spotLatestEndSeconds } from "./spot-overhead.ts";
 
 /** Shares of each quota cell's capacity the allocation LP may fill, one packed plan each. */
-export const CAPACITY_SHARES: readonly number[] = [1, 0.95, 0.9, 0.85, 0.8, 0.7];
+export const CAPACITY_SHARES: readonly number[] = [1, 0.975, 0.95, 0.925, 0.9, 0.875, 0.85, 0.8, 0.75, 0.7];
 
 /** One (class, option) column of the allocation LP, per job. */
 interface Column {
@@ -110,7 +111,10 @@ function allocationColumns(problem: PlanningProblem, deadlineSeconds: number): C
     const deadline = Math.min(jobClass.deadlineSeconds ?? Number.POSITIVE_INFINITY, deadlineSeconds);
     const latestEnd = pool.market === "spot" ? spotLatestEndSeconds(deadline, boot, problem.workload.spot) : deadline;
     if (boot + option.runtimeSeconds > latestEnd) continue;
-    const perBundle = Math.max(1, Math.min(option.jobsPerBundle, jobClass.jobs.length));
+    // Jobs per bundle on average when the class runs on this option alone: a class of 5 on
+    // 4-job bundles pays 2 bundles, not 1.25 (its last bundle leaves GPUs idle).
+    const n = jobClass.jobs.length;
+    const perBundle = n / Math.ceil(n / option.jobsPerBundle);
     byClass[option.classIndex]?.push({
       option,
       costUsd: (option.nodes * pool.priceUsdPerHour * option.runtimeSeconds) / 3600 / perBundle + option.transferUsd,

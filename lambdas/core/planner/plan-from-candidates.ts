@@ -44,6 +44,9 @@ const PARETO_STEP_SECONDS = 60;
 /** Share of a solve's time limit the model-free bound's LP may take (at most BOUND_LP_MAX_SECONDS). */
 const BOUND_LP_SHARE = 0.1;
 const BOUND_LP_MAX_SECONDS = 10;
+/** Share of a min-cost solve's time limit the LP-guided plan's LPs may take (at most LP_GUIDED_MAX_SECONDS). */
+const LP_GUIDED_SHARE = 0.2;
+const LP_GUIDED_MAX_SECONDS = 20;
 
 export interface PlannerTuning {
   /** P3 in prune-options.ts; Infinity keeps every undominated option (exact). */
@@ -422,7 +425,7 @@ export async function planFromCandidates(
     if (best === slotted) {
       reason = `the ${best.source === "milp" ? "MILP's schedule" : best.source === "slotted-greedy" ? "slotted greedy schedule" : `${best.source} plan`} (${show(best.plan)}) is the best of ${entries.length} valid plans compared${runnerUp === undefined ? "" : `; next: ${runnerUp.source} ${show(runnerUp.plan)}`}`;
     } else if (slotted === undefined) {
-      reason = `the slotted model gave no plan (${failure ?? "none found"}); ${best.source} (${show(best.plan)}) is the best of ${entries.length} valid plans compared`;
+      reason = `${failure?.startsWith("skipped") ? "the slotted model was not solved" : "the slotted model gave no plan"} (${failure ?? "none found"}); ${best.source} (${show(best.plan)}) is the best of ${entries.length} valid plans compared`;
     } else {
       const status = slotted.plan.discretisation?.solverStatus;
       reason = `${best.source} (${show(best.plan)}) beats the slotted model's best schedule (${show(slotted.plan)}, solver ${status ?? "n/a"}, ${slotted.plan.discretisation?.slots ?? "?"} slots of ${(slotted.plan.discretisation?.slotSeconds ?? 0) / 60} min): its exact runtimes avoid the slot rounding`;
@@ -450,6 +453,20 @@ export async function planFromCandidates(
   }
 
   /**
+   * Why the slotted model is skipped for min-cost, if it is: a compared plan is already
+   * within `planner.mipGap` of the model-free bound, which holds for the slotted plan too
+   * (it keeps the spot rule), so no MILP could improve on it by more than the gap.
+   */
+  function withinGapOfBound(alternatives: readonly AlternativePlan[], bound: number): string | undefined {
+    if (alternatives.length === 0 || tuning.grid !== undefined || !(bound > 0)) return undefined;
+    const best = alternatives.reduce((a, b) => (expectedSpendUsd(b.plan) < expectedSpendUsd(a.plan) ? b : a));
+    const cost = expectedSpendUsd(best.plan);
+    return cost - bound <= workload.planner.mipGap * cost
+      ? `skipped: the ${best.source} plan ($${cost.toFixed(2)}) is within the ${round(100 * workload.planner.mipGap)}% gap of the lower bound ($${bound.toFixed(2)})`
+      : undefined;
+  }
+
+  /**
    * Why the slotted model is skipped, if it is: even at the fewest slots (MIN_SLOTS) it would
    * need more than twice the largest column budget, and a valid compared plan exists. At that
    * size its slots are hours long and its plans lose to exact runtimes (docs/plan.md, "Where
@@ -474,12 +491,12 @@ export async function planFromCandidates(
       solver: input.solver,
       deadlineSeconds,
       considered,
-      timeLimitSeconds: boundLimit,
+      timeLimitSeconds: Math.max(0.5, Math.min(LP_GUIDED_MAX_SECONDS, limitSeconds * LP_GUIDED_SHARE)),
       isValid: solveValidator({ kind: "min-cost" }, deadlineSeconds),
     });
     if (guided.plan !== undefined) alternatives.push({ source: "lp-guided", plan: guided.plan });
     let slotted: Entry | undefined;
-    let failure = oversized(alternatives);
+    let failure = oversized(alternatives) ?? withinGapOfBound(alternatives, bound.usd);
     try {
       if (failure === undefined)
         slotted = await slottedMinCost(deadlineSeconds, Math.max(0.5, limitSeconds - bound.seconds - guided.seconds));
