@@ -55,6 +55,8 @@ export interface LpGuidedInput {
   readonly timeLimitSeconds: number;
   /** The validator's verdict for this solve; only valid plans are kept. */
   readonly isValid: (plan: Plan) => boolean;
+  /** Called per capacity share with the LP's objective and the packed plan (reports and studies). */
+  readonly onShare?: (share: number, lpUsd: number | undefined, plan: Plan | undefined) => void;
 }
 
 export interface LpGuidedResult {
@@ -79,7 +81,10 @@ export async function lpGuidedPlan(input: LpGuidedInput): Promise<LpGuidedResult
     const model = allocationModel(input.problem, columns, share);
     const solution = await input.solver.solve(model, { timeLimitSeconds: left, mipGap: 0 });
     seconds += solution.seconds;
-    if (solution.status !== "optimal") continue;
+    if (solution.status !== "optimal") {
+      input.onShare?.(share, undefined, undefined);
+      continue;
+    }
     const guide = roundAllocation(input.problem, columns, solution.values);
     const key = guideKey(guide);
     if (seen.has(key)) continue; // the same rounding packs into the same plan
@@ -90,6 +95,7 @@ export async function lpGuidedPlan(input: LpGuidedInput): Promise<LpGuidedResult
       preference: "cost",
       guide,
     });
+    input.onShare?.(share, solution.objective, plan);
     if (plan === undefined) continue;
     const full: Plan = { ...plan, considered: input.considered };
     if (best !== undefined && expectedSpendUsd(full) >= expectedSpendUsd(best)) continue;
