@@ -25,6 +25,7 @@ import {
 import type { PlannerCaseRequest, PlannerCaseResult } from "./planner-case.ts";
 import { runPlannerCase } from "./run-planner-case.ts";
 import {
+  boundHoldsTarget,
   gapTarget,
   limitTarget,
   noDearerTarget,
@@ -171,6 +172,20 @@ function targetsOf(report: WorkloadReport): TargetRow[] {
   );
   const best = keepsDeadline.sort((a, b) => a.costUsd - b.costUsd)[0];
   rows.push(noDearerTarget(report.name, minCost?.totals.expectedCostUsd, best));
+  rows.push(
+    boundHoldsTarget(
+      report.name,
+      report.runs.flatMap((run) => {
+        const plan = validPlan(run.result);
+        if (plan === undefined || !run.result.ok) return [];
+        return [plan, ...(run.result.frontier ?? [])].map((entry) => ({
+          label: run.label,
+          figure: entry.objective === "min-time" ? entry.totals.makespanSeconds : entry.totals.expectedCostUsd,
+          bound: entry.lowerBound,
+        }));
+      }),
+    ),
+  );
   if (report.name.startsWith("heterogeneous-")) return [...rows, ...heterogeneousTargets(report, minCost, cheapest)];
   for (const run of report.runs) {
     rows.push(gapTarget(report.name, run.label, 0.03, slottedGap(validPlan(run.result))));

@@ -81,6 +81,29 @@ export function noDearerTarget(
   };
 }
 
+/**
+ * (sanity) Every plan's `lowerBound` is at most its own figure (cost, or makespan for
+ * min-time), frontier points included: the bound holds for the plan itself (issue 7).
+ */
+export function boundHoldsTarget(
+  workload: string,
+  plans: readonly { readonly label: string; readonly figure: number; readonly bound: number }[],
+): TargetRow {
+  const target = "(sanity) lowerBound <= the plan's own cost (makespan for min-time), every plan and frontier point";
+  if (plans.length === 0) return missing(workload, target);
+  const broken = plans.filter((plan) => plan.bound > plan.figure * (1 + 1e-9) + 1e-9);
+  return {
+    workload,
+    target,
+    measured:
+      broken.length === 0
+        ? `${plans.length} plans, least figure / bound ${Math.min(...plans.map((plan) => plan.figure / Math.max(1e-12, plan.bound))).toFixed(4)}x`
+        : broken.map((plan) => `${plan.label}: bound ${plan.bound.toFixed(2)} > ${plan.figure.toFixed(2)}`).join("; "),
+    pass: broken.length === 0,
+    shortfall: broken.length === 0 ? undefined : `${broken.length} of ${plans.length} plans`,
+  };
+}
+
 /** Saturn's figure at most `maximum` x the reference (a baseline's cost, a lower bound). */
 export function ratioTarget(
   workload: string,

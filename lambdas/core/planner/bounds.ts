@@ -20,8 +20,18 @@
  * Makespan: boot plus the longest of the classes' fastest usable runtimes.
  */
 import type { MilpModel, SolverPort } from "./api.ts";
+import type { Plan } from "./plan.ts";
 import type { PlanningProblem } from "./planning-problem.ts";
-import { spotSlowdown } from "./spot-overhead.ts";
+import { spotLatestEndSeconds, spotSlowdown } from "./spot-overhead.ts";
+
+/**
+ * Which plans a bound holds for. "any": every plan on the same candidates, prices, quotas and
+ * deadlines. "spot-rule": every such plan that also keeps the planner's spot rule (a spot run
+ * ends by `spotLatestEndSeconds` of its deadline), which is every plan the planner builds
+ * itself (MILP, slotted greedy, list schedule) and every baseline without spot runs that end
+ * later; the planner reports it only for a plan that keeps the rule (`keepsSpotRule`).
+ */
+export type BoundScope = "any" | "spot-rule";
 
 /** One usable configuration of a class, priced by GPU share. */
 interface ShareOption {
@@ -32,6 +42,8 @@ interface ShareOption {
   readonly costUsd: number;
   readonly vcpuSeconds: number;
   readonly runtimeSeconds: number;
+  /** Latest end of the run: the deadline, or on spot under "spot-rule" its latest spot end. */
+  readonly latestEndSeconds: number;
 }
 
 export interface CostBound {
@@ -42,7 +54,11 @@ export interface CostBound {
   readonly seconds: number;
 }
 
-function shareOptions(problem: PlanningProblem, deadlineSeconds: number | undefined): ShareOption[][] {
+function shareOptions(
+  problem: PlanningProblem,
+  deadlineSeconds: number | undefined,
+  scope: BoundScope = "any",
+): ShareOption[][] {
   const { workload, bootSeconds } = problem;
   // Every region's pool of a (type, market): the bound takes the cheapest usable one, each
   // against its own region's quota cell. Like `expectedCostUsd`, it leaves transfer out.
@@ -67,7 +83,11 @@ function shareOptions(problem: PlanningProblem, deadlineSeconds: number | undefi
         for (const pool of pools.get(`${candidate.config.instanceType}|${market}`) ?? []) {
           if (candidate.config.nodes > pool.maxInstances) continue;
           const runtime = candidate.runtimeSeconds * (market === "spot" ? spotSlowdown(pool.type, workload.spot) : 1);
-          if (bootSeconds + runtime > deadline + 1e-6) continue;
+          const latestEnd =
+            market === "spot" && scope === "spot-rule" && Number.isFinite(deadline)
+              ? spotLatestEndSeconds(deadline, bootSeconds, workload.spot)
+              : deadline;
+          if (bootSeconds + runtime > latestEnd + 1e-6) continue;
           const share = (candidate.config.nodes * candidate.config.gpusPerNode) / pool.type.gpus;
           list.push({
             classIndex: jobClass.index,
@@ -76,6 +96,7 @@ function shareOptions(problem: PlanningProblem, deadlineSeconds: number | undefi
             costUsd: (share * pool.priceUsdPerHour * runtime) / 3600,
             vcpuSeconds: share * pool.type.vcpus * runtime,
             runtimeSeconds: runtime,
+            latestEndSeconds: latestEnd,
           });
         }
       }
@@ -85,9 +106,13 @@ function shareOptions(problem: PlanningProblem, deadlineSeconds: number | undefi
 }
 
 /** The GPU-share bound alone: no solver needed. Undefined when some class has no usable option. */
-export function gpuShareCostBound(problem: PlanningProblem, deadlineSeconds?: number): number | undefined {
+export function gpuShareCostBound(
+  problem: PlanningProblem,
+  deadlineSeconds?: number,
+  scope: BoundScope = "any",
+): number | undefined {
   let total = 0;
-  for (const [index, list] of shareOptions(problem, deadlineSeconds).entries()) {
+  for (const [index, list] of shareOptions(problem, deadlineSeconds, scope).entries()) {
     if (list.length === 0) return undefined;
     const n = problem.classes[index]?.jobs.length ?? 0;
     total += n * Math.min(...list.map((option) => option.costUsd));
@@ -104,9 +129,10 @@ export async function costLowerBound(
   solver: SolverPort,
   deadlineSeconds: number | undefined,
   timeLimitSeconds: number,
+  scope: BoundScope = "any",
 ): Promise<CostBound> {
-  const simple = gpuShareCostBound(problem, deadlineSeconds) ?? 0;
-  const options = shareOptions(problem, deadlineSeconds);
+  const simple = gpuShareCostBound(problem, deadlineSeconds, scope) ?? 0;
+  const options = shareOptions(problem, deadlineSeconds, scope);
   const deadlines = problem.classes.map((jobClass) =>
     Math.min(jobClass.deadlineSeconds ?? Number.POSITIVE_INFINITY, deadlineSeconds ?? Number.POSITIVE_INFINITY),
   );
@@ -135,7 +161,9 @@ export async function costLowerBound(
         objective.push(`${signed(option.costUsd)} ${name}`);
         bounds.push(` 0 <= ${name} <= ${n}`);
         row.push(`+ 1 ${name}`);
-        const deadline = deadlines[classIndex] ?? Number.POSITIVE_INFINITY;
+        // The run's latest end (on spot under "spot-rule", before the deadline): the cell's
+        // vCPU-seconds of every run due by then fit in Q x that end.
+        const deadline = option.latestEndSeconds;
         if (Number.isFinite(deadline)) {
           const byDeadline = usage.get(cell) ?? new Map<number, string[]>();
           byDeadline.set(deadline, [...(byDeadline.get(deadline) ?? []), `${signed(option.vcpuSeconds)} ${name}`]);
@@ -199,15 +227,17 @@ export function makespanLowerBound(problem: PlanningProblem, deadlineSeconds?: n
  * The lower-left convex hull of (vCPU-seconds, cost): every other point is no better than
  * a mix of two hull points (no more of either), so the LP needs only these.
  */
-function lowerHull(options: readonly ShareOption[]): ShareOption[] {
+export function lowerHull<T extends { readonly vcpuSeconds: number; readonly costUsd: number }>(
+  options: readonly T[],
+): T[] {
   const sorted = [...options].sort((a, b) => a.vcpuSeconds - b.vcpuSeconds || a.costUsd - b.costUsd);
-  const hull: ShareOption[] = [];
+  const hull: T[] = [];
   for (const point of sorted) {
     // Keep only points cheaper than every point with fewer vCPU-seconds.
-    if (hull.length > 0 && point.costUsd >= (hull[hull.length - 1] as ShareOption).costUsd) continue;
+    if (hull.length > 0 && point.costUsd >= (hull[hull.length - 1] as T).costUsd) continue;
     while (hull.length >= 2) {
-      const a = hull[hull.length - 2] as ShareOption;
-      const b = hull[hull.length - 1] as ShareOption;
+      const a = hull[hull.length - 2] as T;
+      const b = hull[hull.length - 1] as T;
       const cross =
         (b.vcpuSeconds - a.vcpuSeconds) * (point.costUsd - a.costUsd) -
         (b.costUsd - a.costUsd) * (point.vcpuSeconds - a.vcpuSeconds);
@@ -230,4 +260,31 @@ function terms(list: readonly string[]): string {
 function signed(value: number): string {
   const text = Number(value.toPrecision(12)).toString();
   return value < 0 ? `- ${text.slice(1)}` : `+ ${text}`;
+}
+
+/**
+ * True when every spot run of the plan ends by `spotLatestEndSeconds` of its deadline (the
+ * tighter of the job's class deadline and `deadlineSeconds`): the plan is one the
+ * "spot-rule" bound holds for.
+ */
+export function keepsSpotRule(
+  plan: Pick<Plan, "instances" | "assignments">,
+  problem: PlanningProblem,
+  deadlineSeconds: number | undefined,
+): boolean {
+  const spot = new Set(plan.instances.filter((instance) => instance.market === "spot").map((instance) => instance.id));
+  if (spot.size === 0) return true;
+  const classDeadline = new Map<string, number | undefined>();
+  for (const jobClass of problem.classes) {
+    for (const job of jobClass.jobs) classDeadline.set(job.id, jobClass.deadlineSeconds);
+  }
+  return plan.assignments.every((assignment) => {
+    if (!assignment.instanceIds.some((id) => spot.has(id))) return true;
+    const deadline = Math.min(
+      classDeadline.get(assignment.jobId) ?? Number.POSITIVE_INFINITY,
+      deadlineSeconds ?? Number.POSITIVE_INFINITY,
+    );
+    if (!Number.isFinite(deadline)) return true;
+    return assignment.end <= spotLatestEndSeconds(deadline, problem.bootSeconds, problem.workload.spot) + 1e-6;
+  });
 }

@@ -63,6 +63,13 @@ export interface ListScheduleContext {
    * undefined or 1: any end before the deadline). Used by `listScheduleByDeadline`.
    */
   readonly slackShare?: number;
+  /**
+   * LP guidance (`lp-guided-schedule.ts`): per class index, options and how many of the
+   * class's jobs to place on each. A class's bundles first take the cheapest placement among
+   * its guided options with jobs left to place (any end before the deadline); only when none
+   * fits do they fall back to the class's own options and the rule above.
+   */
+  readonly guide?: ReadonlyMap<number, ReadonlyMap<PlanOption, number>>;
 }
 
 export function listSchedulePlan(problem: PlanningProblem, context: ListScheduleContext): Plan | undefined {
@@ -130,46 +137,76 @@ export function listSchedulePlan(problem: PlanningProblem, context: ListSchedule
   const placed: { placement: Placement; chain: Chain; jobs: number }[] = [];
   let counter = 0;
 
+  /** Every placement of the next bundle (of `remaining` jobs) over `options`, and their latest deadline. */
+  const placementsOf = (options: readonly PlanOption[], remaining: number) => {
+    const found: Placement[] = [];
+    let latestDeadline = 0;
+    for (const option of options) {
+      const pool = problem.pools[option.poolIndex];
+      if (pool === undefined) continue;
+      const jobs = Math.min(remaining, option.jobsPerBundle);
+      const deadline = deadlineOf(option);
+      if (boot + option.runtimeSeconds > deadline) continue;
+      latestDeadline = Math.max(latestDeadline, deadline);
+      const runUsd = (option.nodes * pool.priceUsdPerHour * option.runtimeSeconds) / 3600 + jobs * option.transferUsd;
+      const bootUsd = (option.nodes * pool.priceUsdPerHour * boot) / 3600;
+      const { profile, need } = cellOf(option);
+      // Append: the chain that frees up first and still lets the run meet its deadline.
+      const chains = chainsByKey.get(chainKey(option)) ?? [];
+      for (const chain of chains) {
+        // Chains are sorted by end: once one ends too late, so do all after it.
+        if (chain.end + option.runtimeSeconds > deadline) break;
+        if (profile.earliestFit(chain.end, option.runtimeSeconds, need) !== chain.end) continue;
+        found.push({ option, chain, start: chain.end, end: chain.end + option.runtimeSeconds, costUsd: runUsd });
+        break;
+      }
+      const launch = earliestLaunch(option, profile, need);
+      if (launch !== undefined && launch + boot + option.runtimeSeconds <= deadline) {
+        found.push({
+          option,
+          chain: undefined,
+          launch,
+          start: launch + boot,
+          end: launch + boot + option.runtimeSeconds,
+          costUsd: runUsd + bootUsd,
+        });
+      }
+    }
+    return { found, latestDeadline };
+  };
+
   for (const jobClass of order) {
     let remaining = jobClass.jobs.length;
     const options = optionsByClass.get(jobClass.index) ?? [];
+    const guided = new Map(context.guide?.get(jobClass.index) ?? []);
     while (remaining > 0) {
-      const found: Placement[] = [];
-      let latestDeadline = 0;
-      for (const option of options) {
-        const pool = problem.pools[option.poolIndex];
-        if (pool === undefined) continue;
-        const jobs = Math.min(remaining, option.jobsPerBundle);
-        const deadline = deadlineOf(option);
-        latestDeadline = Math.max(latestDeadline, deadline);
-        const runUsd = (option.nodes * pool.priceUsdPerHour * option.runtimeSeconds) / 3600 + jobs * option.transferUsd;
-        const bootUsd = (option.nodes * pool.priceUsdPerHour * boot) / 3600;
-        const { profile, need } = cellOf(option);
-        // Append: the chain that frees up first and still lets the run meet its deadline.
-        const chains = chainsByKey.get(chainKey(option)) ?? [];
-        for (const chain of chains) {
-          // Chains are sorted by end: once one ends too late, so do all after it.
-          if (chain.end + option.runtimeSeconds > deadline) break;
-          if (profile.earliestFit(chain.end, option.runtimeSeconds, need) !== chain.end) continue;
-          found.push({ option, chain, start: chain.end, end: chain.end + option.runtimeSeconds, costUsd: runUsd });
-          break;
+      let best: Placement | undefined;
+      if (guided.size > 0) {
+        let preferred = [...guided].filter(([, jobs]) => jobs > 0).map(([option]) => option);
+        if (preferred.every((option) => remaining < option.jobsPerBundle)) {
+          // A partial bundle pays whole instances for fewer jobs than the LP priced: the
+          // class's other options in the same quota cells compete (the cells' use barely moves).
+          const cellsUsed = new Set(preferred.map((option) => problem.pools[option.poolIndex]?.quotaCell));
+          preferred = [
+            ...preferred,
+            ...options.filter(
+              (option) => !preferred.includes(option) && cellsUsed.has(problem.pools[option.poolIndex]?.quotaCell),
+            ),
+          ];
         }
-        const launch = earliestLaunch(option, profile, need);
-        if (launch !== undefined && launch + boot + option.runtimeSeconds <= deadline) {
-          found.push({
-            option,
-            chain: undefined,
-            launch,
-            start: launch + boot,
-            end: launch + boot + option.runtimeSeconds,
-            costUsd: runUsd + bootUsd,
-          });
-        }
+        const { found, latestDeadline } = placementsOf(preferred, remaining);
+        best = pick(found, remaining, false, undefined, latestDeadline);
+        if (best === undefined) guided.clear();
       }
-      const best = pick(found, remaining, byTime, slackShare, latestDeadline);
+      if (best === undefined) {
+        const { found, latestDeadline } = placementsOf(options, remaining);
+        best = pick(found, remaining, byTime, slackShare, latestDeadline);
+      }
       if (best === undefined) return undefined;
       const chosen: Placement = best;
       const jobs = Math.min(remaining, chosen.option.jobsPerBundle);
+      const left = guided.get(chosen.option);
+      if (left !== undefined) guided.set(chosen.option, left - jobs);
       const { profile, need } = cellOf(chosen.option);
       let chain = chosen.chain;
       if (chain === undefined) {

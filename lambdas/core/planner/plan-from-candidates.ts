@@ -11,10 +11,11 @@ import type { InstanceType } from "../catalog/types.ts";
 import type { Candidate } from "../estimator/types.ts";
 import { type AlternativePlan, alternativePlans } from "./alternative-plans.ts";
 import type { MilpSolution, PlanningInput, PlanningResult } from "./api.ts";
-import { costLowerBound, makespanLowerBound } from "./bounds.ts";
+import { costLowerBound, keepsSpotRule, makespanLowerBound } from "./bounds.ts";
 import { decodePlan } from "./decode-plan.ts";
 import { greedySchedule } from "./greedy-schedule.ts";
 import { budgetError, capacityError, deadlineError, noPlanFoundError, unplaceableError } from "./infeasibility.ts";
+import { lpGuidedPlan } from "./lp-guided-schedule.ts";
 import { buildPlanModel, type ModelObjective, START_TIE_BREAK_USD } from "./milp-model.ts";
 import type { ConsideredCandidate, Plan, PlanSource } from "./plan.ts";
 import { budgetSpendUsd, expectedSpendUsd, markChosen } from "./plan-parts.ts";
@@ -43,6 +44,9 @@ const PARETO_STEP_SECONDS = 60;
 /** Share of a solve's time limit the model-free bound's LP may take (at most BOUND_LP_MAX_SECONDS). */
 const BOUND_LP_SHARE = 0.1;
 const BOUND_LP_MAX_SECONDS = 10;
+/** Share of a min-cost solve's time limit the LP-guided plan's LPs may take (at most LP_GUIDED_MAX_SECONDS). */
+const LP_GUIDED_SHARE = 0.2;
+const LP_GUIDED_MAX_SECONDS = 20;
 
 export interface PlannerTuning {
   /** P3 in prune-options.ts; Infinity keeps every undominated option (exact). */
@@ -343,6 +347,19 @@ export async function planFromCandidates(
   }
 
   /** The plans compared with the slotted one (docs/plan.md, "Plans compared"), valid for this solve only. */
+  /** The validator's verdict on a compared plan for one solve (its deadline or budget). */
+  function solveValidator(objective: ModelObjective, deadlineSeconds: number | undefined): (plan: Plan) => boolean {
+    const solveWorkload = workloadOfSolve(workload, objective, deadlineSeconds);
+    return (plan) =>
+      validatePlan(plan, {
+        workload: solveWorkload,
+        catalog: input.catalog,
+        quotas: input.quotas,
+        ...(input.quotasByRegion === undefined ? {} : { quotasByRegion: input.quotasByRegion }),
+        bootSeconds: problem.bootSeconds,
+      }).length === 0;
+  }
+
   function comparedPlans(objective: ModelObjective, deadlineSeconds: number | undefined): AlternativePlan[] {
     const solveWorkload = workloadOfSolve(workload, objective, deadlineSeconds);
     const plans = alternativePlans({
@@ -356,14 +373,7 @@ export async function planFromCandidates(
       deadlineSeconds,
       considered,
       compareBy: objective.kind === "min-cost" ? "cost" : "makespan",
-      isValid: (plan) =>
-        validatePlan(plan, {
-          workload: solveWorkload,
-          catalog: input.catalog,
-          quotas: input.quotas,
-          ...(input.quotasByRegion === undefined ? {} : { quotasByRegion: input.quotasByRegion }),
-          bootSeconds: problem.bootSeconds,
-        }).length === 0,
+      isValid: solveValidator(objective, deadlineSeconds),
     });
     input.onProgress?.(
       `compared plans for ${objective.kind}${deadlineSeconds === undefined ? "" : ` by ${(deadlineSeconds / 3600).toFixed(1)} h`}: ` +
@@ -415,7 +425,7 @@ export async function planFromCandidates(
     if (best === slotted) {
       reason = `the ${best.source === "milp" ? "MILP's schedule" : best.source === "slotted-greedy" ? "slotted greedy schedule" : `${best.source} plan`} (${show(best.plan)}) is the best of ${entries.length} valid plans compared${runnerUp === undefined ? "" : `; next: ${runnerUp.source} ${show(runnerUp.plan)}`}`;
     } else if (slotted === undefined) {
-      reason = `the slotted model gave no plan (${failure ?? "none found"}); ${best.source} (${show(best.plan)}) is the best of ${entries.length} valid plans compared`;
+      reason = `${failure?.startsWith("skipped") ? "the slotted model was not solved" : "the slotted model gave no plan"} (${failure ?? "none found"}); ${best.source} (${show(best.plan)}) is the best of ${entries.length} valid plans compared`;
     } else {
       const status = slotted.plan.discretisation?.solverStatus;
       reason = `${best.source} (${show(best.plan)}) beats the slotted model's best schedule (${show(slotted.plan)}, solver ${status ?? "n/a"}, ${slotted.plan.discretisation?.slots ?? "?"} slots of ${(slotted.plan.discretisation?.slotSeconds ?? 0) / 60} min): its exact runtimes avoid the slot rounding`;
@@ -443,6 +453,20 @@ export async function planFromCandidates(
   }
 
   /**
+   * Why the slotted model is skipped for min-cost, if it is: a compared plan is already
+   * within `planner.mipGap` of the model-free bound, which holds for the slotted plan too
+   * (it keeps the spot rule), so no MILP could improve on it by more than the gap.
+   */
+  function withinGapOfBound(alternatives: readonly AlternativePlan[], bound: number): string | undefined {
+    if (alternatives.length === 0 || tuning.grid !== undefined || !(bound > 0)) return undefined;
+    const best = alternatives.reduce((a, b) => (expectedSpendUsd(b.plan) < expectedSpendUsd(a.plan) ? b : a));
+    const cost = expectedSpendUsd(best.plan);
+    return cost - bound <= workload.planner.mipGap * cost
+      ? `skipped: the ${best.source} plan ($${cost.toFixed(2)}) is within the ${round(100 * workload.planner.mipGap)}% gap of the lower bound ($${bound.toFixed(2)})`
+      : undefined;
+  }
+
+  /**
    * Why the slotted model is skipped, if it is: even at the fewest slots (MIN_SLOTS) it would
    * need more than twice the largest column budget, and a valid compared plan exists. At that
    * size its slots are hours long and its plans lose to exact runtimes (docs/plan.md, "Where
@@ -458,18 +482,33 @@ export async function planFromCandidates(
 
   async function minCost(deadlineSeconds: number, limitSeconds: number): Promise<Plan> {
     const boundLimit = Math.max(0.5, Math.min(BOUND_LP_MAX_SECONDS, limitSeconds * BOUND_LP_SHARE));
-    const bound = await costLowerBound(problem, input.solver, deadlineSeconds, boundLimit);
+    // The bound for plans that keep the spot rule (every plan the planner builds); a chosen
+    // plan that breaks it (a baseline's late spot run) gets the bound for any plan below.
+    const bound = await costLowerBound(problem, input.solver, deadlineSeconds, boundLimit, "spot-rule");
     const alternatives = comparedPlans({ kind: "min-cost" }, deadlineSeconds);
+    const guided = await lpGuidedPlan({
+      problem,
+      solver: input.solver,
+      deadlineSeconds,
+      considered,
+      timeLimitSeconds: Math.max(0.5, Math.min(LP_GUIDED_MAX_SECONDS, limitSeconds * LP_GUIDED_SHARE)),
+      isValid: solveValidator({ kind: "min-cost" }, deadlineSeconds),
+    });
+    if (guided.plan !== undefined) alternatives.push({ source: "lp-guided", plan: guided.plan });
     let slotted: Entry | undefined;
-    let failure = oversized(alternatives);
+    let failure = oversized(alternatives) ?? withinGapOfBound(alternatives, bound.usd);
     try {
       if (failure === undefined)
-        slotted = await slottedMinCost(deadlineSeconds, Math.max(0.5, limitSeconds - bound.seconds));
+        slotted = await slottedMinCost(deadlineSeconds, Math.max(0.5, limitSeconds - bound.seconds - guided.seconds));
     } catch (error) {
       if (!isInfeasible(error) || alternatives.length === 0) throw error;
       failure = (error as Error).message;
     }
-    return choose("min-cost", slotted, alternatives, bound.usd, failure);
+    const chosen = choose("min-cost", slotted, alternatives, bound.usd, failure);
+    if (keepsSpotRule(chosen, problem, deadlineSeconds)) return chosen;
+    const any = await costLowerBound(problem, input.solver, deadlineSeconds, boundLimit, "any");
+    const cost = expectedSpendUsd(chosen);
+    return { ...chosen, lowerBound: any.usd, gap: cost > 0 ? Math.max(0, (cost - any.usd) / cost) : 0 };
   }
 
   async function slottedMinCost(deadlineSeconds: number, limitSeconds: number): Promise<Entry> {

@@ -57,13 +57,14 @@ export interface ConsideredCandidate {
 
 /**
  * Where a plan came from: the MILP's schedule, the slotted greedy schedule (its incumbent),
- * the continuous-time list schedule, or one of the baselines (by their names; "greedy" is
+ * the continuous-time list schedule, the LP-guided list schedule, or one of the baselines (by their names; "greedy" is
  * the Optimus*-greedy baseline).
  */
 export type PlanSource =
   | "milp"
   | "slotted-greedy"
   | "list-schedule"
+  | "lp-guided"
   | "current-practice"
   | "per-job-cheapest"
   | "fixed-cluster"
