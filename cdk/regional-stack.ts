@@ -93,9 +93,6 @@ export class RegionalStack extends Stack {
     ] as const) {
       Tags.of(template).add(REGIONAL_TAGS.template, kind);
       Tags.of(template).add(REGIONAL_TAGS.subnets, subnetIds);
-      // The name CloudFormation gave the cluster placement group, read with the template: no
-      // DescribePlacementGroups at launch time (moto does not implement it).
-      Tags.of(template).add(REGIONAL_TAGS.placementGroup, this.fleet.placementGroup.ref);
     }
 
     new EventForwardingRule(this, "EventForwarding", { stackName: config.stackName, homeRegion: home });

@@ -77,8 +77,6 @@ export const REGIONAL_TAGS = {
   deployment: "saturn:deployment",
   template: "saturn:launch-template",
   subnets: "saturn:regional-subnets",
-  /** The regional stack's cluster placement group name (not `saturn:placement-group`, which marks clustered instances). */
-  placementGroup: "saturn:regional-placement-group",
 } as const;
 
 /** The part of an EC2 client this adapter uses (tests wrap a real client here). */
@@ -451,10 +449,9 @@ export class Ec2FleetCloud implements CloudPort {
   }
 
   /**
-   * The region's cluster placement group: the home one from the options; another region's
-   * from its standard template's `saturn:regional-placement-group` tag; only a regional stack
-   * from before that tag is looked up by its `saturn:deployment` tag on the first multi-node
-   * launch there (moto serves no placement groups).
+   * The region's cluster placement group: the home one from the options; another region's,
+   * looked up by its `saturn:deployment` tag on the first multi-node launch there (only
+   * then: moto serves no placement groups).
    */
   #placementGroup(fleet: RegionalFleet, resources: RegionalFleetResources): Promise<string | undefined> {
     fleet.placementGroup ??= (async () => {
@@ -732,12 +729,10 @@ export async function discoverRegionalResources(
       `No Saturn launch template in ${region} tagged ${REGIONAL_TAGS.deployment}=${deployment} and ${REGIONAL_TAGS.template}=standard with its ${REGIONAL_TAGS.subnets}; got ${tagged.length} template(s). Deploy the regional stack with -c regions=...`,
     );
   }
-  const placementGroupName = standard.tags[REGIONAL_TAGS.placementGroup];
   return {
     launchTemplateId: standard.id,
     subnetIds,
     ...(efa === undefined ? {} : { efaLaunchTemplateId: efa.id }),
-    ...(placementGroupName === undefined || placementGroupName === "" ? {} : { placementGroupName }),
   };
 }
 

@@ -273,7 +273,6 @@ describe("Ec2FleetCloud across regions", () => {
               { Key: REGIONAL_TAGS.deployment, Value: deployment },
               { Key: REGIONAL_TAGS.template, Value: "standard" },
               { Key: REGIONAL_TAGS.subnets, Value: subnetIds.join(",") },
-              { Key: REGIONAL_TAGS.placementGroup, Value: `${deployment}-cluster` },
             ],
           },
         ],
@@ -332,28 +331,6 @@ describe("Ec2FleetCloud across regions", () => {
     const after = await next.describe({ [SATURN_TAGS.workload]: home.workload });
     expect(after).toHaveLength(3);
     for (const instance of after) expect(["shutting-down", "terminated"]).toContain(instance.state);
-  });
-
-  it("puts another region's multi-node nodes in the placement group its template names", async () => {
-    const home = await setup();
-    const deployment = `saturn-${home.workload}`;
-    const west = new FaultyEc2(emulatorClientConfig(OTHER));
-    await regionalTemplate(west, deployment);
-    const cloud = new Ec2FleetCloud({
-      ...home.options,
-      regions: ["us-east-1", OTHER],
-      deployment,
-      ec2ForRegion: (region) => (region === OTHER ? west : home.ec2),
-    });
-    // moto answers DescribePlacementGroups with HTTP 500: these launches must not need it.
-    const cluster = { instanceType: "p4d.24xlarge", cluster: true, region: OTHER, market: "on-demand" } as const;
-    const node0 = await cloud.launch(request(home.workload, "i0", cluster));
-    const node1 = await cloud.launch(request(home.workload, "i1", cluster));
-    for (const input of west.fleetInputs()) {
-      expect(input.LaunchTemplateConfigs?.[0]?.Overrides?.[0]?.Placement?.GroupName).toBe(`${deployment}-cluster`);
-    }
-    expect(node0.tags[EC2_TAGS.placementGroup]).toBe(`${deployment}-cluster`);
-    expect(node1.availabilityZone).toBe(node0.availabilityZone);
   });
 
   it("refuses a region the deployment does not cover, and one whose regional stack is missing, launching nothing", async () => {

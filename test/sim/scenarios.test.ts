@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type CloudPort, SATURN_TAGS } from "../../lambdas/core/cloud/cloud-port.ts";
+import { SATURN_TAGS } from "../../lambdas/core/cloud/cloud-port.ts";
 import { lateJobs, runScenario, testCatalog, unsettledJobs } from "./fixtures/scenario.ts";
 import { planWithStub } from "./fixtures/stub-planner.ts";
 import { OPEN_QUOTAS, smallWorkload } from "./fixtures/workloads.ts";
@@ -47,31 +47,6 @@ describe("execution on the simulated cloud", () => {
     const launched = result.cloud.allInstances();
     expect(launched.some((i) => i.instanceType === outage.instanceType && i.market === outage.market)).toBe(false);
     expect(result.record.replans[0]?.reason).toContain("InsufficientInstanceCapacity");
-  });
-
-  it("treats a launch error no adapter classified as a failed offer, re-plans around it and completes", async () => {
-    const workload = smallWorkload({ jobs: 3 });
-    const preferred = planWithStub({ workload, excludedOffers: [], quotas: OPEN_QUOTAS }, testCatalog()).instances[0];
-    const broken = { instanceType: preferred?.instanceType ?? "", market: preferred?.market };
-    // E.g. an EC2 call that still answers HTTP 500 after the SDK's retries.
-    const seam = (cloud: CloudPort): CloudPort => ({
-      describe: (tags) => cloud.describe(tags),
-      drainEvents: () => cloud.drainEvents(),
-      spendUsd: (tags) => cloud.spendUsd(tags),
-      tag: (id, tags) => cloud.tag(id, tags),
-      terminate: (ids) => cloud.terminate(ids),
-      launch: async (request) => {
-        if (request.instanceType === broken.instanceType && request.market === broken.market) {
-          throw new Error("DescribePlacementGroups answered 500");
-        }
-        return cloud.launch(request);
-      },
-    });
-    const result = await runScenario(workload, { sim: { seed: 2 }, cloudSeam: seam });
-    expect(result.record.excludedOffers).toContainEqual(broken);
-    expect(result.record.replans[0]?.reason).toContain("unexpected Error: DescribePlacementGroups answered 500");
-    expect(result.record.status).toBe("completed");
-    expect(result.instancesLeftRunning).toBe(0);
   });
 
   it("lowers the quota the planner sees after VcpuLimitExceeded and still completes", async () => {

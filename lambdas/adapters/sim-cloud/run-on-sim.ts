@@ -6,7 +6,7 @@
  * virtual time is paced against wall-clock time (`speed` virtual seconds per real second).
  */
 import type { Catalog } from "../../core/catalog/types.ts";
-import { type CloudPort, SATURN_TAGS } from "../../core/cloud/cloud-port.ts";
+import { SATURN_TAGS } from "../../core/cloud/cloud-port.ts";
 import { type EngineHooks, ExecutionEngine, type RemainingWorkPlanner } from "../../core/engine/execution-engine.ts";
 import type { QuotaTable } from "../../core/planner/api.ts";
 import type { Plan } from "../../core/planner/plan.ts";
@@ -41,11 +41,6 @@ export interface SimRunOptions {
   readonly onActions?: EngineHooks["onActions"];
   readonly crashBeforeSave?: EngineHooks["crashBeforeSave"];
   readonly crashAfterAction?: EngineHooks["crashAfterAction"];
-  /**
-   * Wraps the simulated cloud as the engine sees it (a seam for faults the simulation does
-   * not model, e.g. a launch that fails with an error no adapter classified).
-   */
-  readonly cloudSeam?: (cloud: CloudPort) => CloudPort;
   /** Cancel the workload this many virtual seconds after the start. */
   readonly cancelAfterSeconds?: number;
   /**
@@ -101,7 +96,7 @@ export async function runOnSimulatedCloud(options: SimRunOptions): Promise<SimRu
   const actionLog: { at: number; action: Action }[] = [];
   let crashedPasses = 0;
   const engine = new ExecutionEngine(
-    { cloud: options.cloudSeam?.(cloud) ?? cloud, workers: cloud, planner: options.planner },
+    { cloud, workers: cloud, planner: options.planner },
     context,
     createExecutionRecord(options.workload, options.plan, startedAt),
     {

@@ -147,23 +147,14 @@ export class ExecutionEngine {
     const result = reconcile(base, observed, this.#context);
     let next = result.record;
     let acted = false;
-    // One action's error does not stop the others (a terminate after a failing assign still
-    // runs: money first); the first error then fails the pass before anything is saved, and
-    // the retried pass repeats what is idempotent (client tokens, attempt ids).
-    let firstError: { readonly error: unknown } | undefined;
     for (const action of result.actions) {
       if (action.kind === "replan" || RECORD_ONLY.has(action.kind)) continue;
-      try {
-        await this.#act(action, now);
-      } catch (error) {
-        firstError ??= { error };
-      }
+      await this.#act(action, now);
       acted = true;
       if (this.#hooks.crashAfterAction?.(action, this.#pass)) {
         return { actions: result.actions, finished: false, crashed: true, acted, observed };
       }
     }
-    if (firstError !== undefined) throw firstError.error;
     if (result.actions.some((action) => action.kind === "replan")) {
       next = await this.#replan(next, observed);
       acted = true;
@@ -190,14 +181,11 @@ export class ExecutionEngine {
         try {
           await cloud.launch(action.request);
         } catch (error) {
-          // An error that is not a typed refusal reaches here after the SDK's own retries
-          // (throttling, 5xx): this launch will not happen as asked. Recorded as an "other"
-          // failure, it excludes the offer and asks for a re-plan, instead of failing every
-          // pass of the workload on the same launch while its other instances go unreconciled.
+          if (!(error instanceof LaunchError)) throw error;
           this.#launchFailures.push({
             clientToken: action.request.clientToken,
             kind: error instanceof CapacityError ? "capacity" : error instanceof QuotaError ? "quota" : "other",
-            code: error instanceof LaunchError ? error.details.code : unexpectedCode(error),
+            code: error.details.code,
             instanceType: action.request.instanceType,
             market: action.request.market,
             ...(action.request.region === undefined ? {} : { region: action.request.region }),
@@ -354,10 +342,4 @@ function currentRemaining(
   const cost = projectedSpendUsd(projection, spent, context.rules.terminationSeconds) - spent;
   const ends = pendingAssignments(record).map((assignment) => projectedJobEnd(projection, assignment));
   return { costUsd: cost, makespanSeconds: Math.max(0, ...ends.map((end) => end - observed.now)) };
-}
-
-/** A launch failure's code for an error the cloud adapter did not classify: its name and message. */
-function unexpectedCode(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return `unexpected ${text}`.slice(0, 300);
 }
