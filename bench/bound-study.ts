@@ -11,13 +11,12 @@ import { loadCatalog } from "../lambdas/adapters/catalog-file.ts";
 import { HighsSolver } from "../lambdas/adapters/highs-solver.ts";
 import { resolveQuotas } from "../lambdas/core/catalog/quotas.ts";
 import { offeredInstanceTypes } from "../lambdas/core/catalog/select.ts";
-import { enumerateCandidates, jobSignature } from "../lambdas/core/estimator/candidates.ts";
 import { InMemoryProfileStore } from "../lambdas/core/estimator/profiles.ts";
-import type { Candidate } from "../lambdas/core/estimator/types.ts";
 import { costLowerBound, gpuShareCostBound } from "../lambdas/core/planner/bounds.ts";
 import { listScheduleByDeadline } from "../lambdas/core/planner/list-schedule.ts";
 import { lpGuidedPlan } from "../lambdas/core/planner/lp-guided-schedule.ts";
 import type { Plan } from "../lambdas/core/planner/plan.ts";
+import { candidatesByJob } from "../lambdas/core/planner/plan-workload.ts";
 import { buildPlanningProblem, type PlanningProblem } from "../lambdas/core/planner/planning-problem.ts";
 import { spotLatestEndSeconds } from "../lambdas/core/planner/spot-overhead.ts";
 import { validatePlan } from "../lambdas/core/planner/validate-plan.ts";
@@ -43,18 +42,7 @@ async function study(size: HeterogeneousSize): Promise<void> {
     instanceTypes,
     profiles: new InMemoryProfileStore([]),
   };
-  // As planWorkload does: candidates once per job shape.
-  const byShape = new Map<string, Candidate[]>();
-  const candidates = new Map<string, readonly Candidate[]>();
-  for (const job of workload.jobs) {
-    const shape = `${jobSignature(job)}|${job.totalSamples}|${job.techniques.join("+")}`;
-    let list = byShape.get(shape);
-    if (list === undefined) {
-      list = enumerateCandidates(job, context);
-      byShape.set(shape, list);
-    }
-    candidates.set(job.id, list);
-  }
+  const candidates = candidatesByJob(workload, context);
   const problem = buildPlanningProblem({ workload, quotas, instanceTypes, candidates });
   const solver = new HighsSolver();
   const share = gpuShareCostBound(problem, deadline);

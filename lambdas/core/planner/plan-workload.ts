@@ -7,6 +7,7 @@
 import { offeredInstanceTypes } from "../catalog/select.ts";
 import { enumerateCandidates, jobSignature } from "../estimator/candidates.ts";
 import type { Candidate } from "../estimator/types.ts";
+import type { Workload } from "../spec/workload.ts";
 import type { PlanningInput, PlanningResult } from "./api.ts";
 import { type PlannerTuning, type PlanningOutcome, planFromCandidates } from "./plan-from-candidates.ts";
 
@@ -22,6 +23,14 @@ export async function planWorkloadWithReports(
   const { workload, catalog, profiles } = input;
   const instanceTypes = offeredInstanceTypes(catalog, workload);
   const context = { catalog, region: workload.region, markets: workload.markets, instanceTypes, profiles };
+  return planFromCandidates(input, { instanceTypes, candidates: candidatesByJob(workload, context) }, tuning);
+}
+
+/** Every job's candidates, enumerated once per job shape (jobs of one shape share the list). */
+export function candidatesByJob(
+  workload: Workload,
+  context: Parameters<typeof enumerateCandidates>[1],
+): Map<string, readonly Candidate[]> {
   const byShape = new Map<string, Candidate[]>();
   const candidates = new Map<string, readonly Candidate[]>();
   for (const job of workload.jobs) {
@@ -34,5 +43,5 @@ export async function planWorkloadWithReports(
     }
     candidates.set(job.id, list);
   }
-  return planFromCandidates(input, { instanceTypes, candidates }, tuning);
+  return candidates;
 }

@@ -70,6 +70,16 @@ export class SimulatedAgents {
       instanceId,
       sentAt,
     });
+    // Every node of the attempt reports its part of a checkpoint, as real agents do.
+    const checkpointSaved = (attempt: RunningAttempt, samples: number): WorkerEvent[] =>
+      attempt.nodes.map((node) => ({
+        ...base(node),
+        jobId: attempt.jobId,
+        attemptId: attempt.attemptId,
+        kind: "checkpoint-saved",
+        samples,
+        uri: this.#checkpointUri(attempt, samples),
+      }));
     const running = await this.#runningInstances(workloadId);
     for (const instanceId of running) {
       events.push({ ...base(instanceId), kind: "agent-alive", runningAttempts: this.#runningOn(instanceId) });
@@ -100,17 +110,7 @@ export class SimulatedAgents {
         attempt.ended = true;
         const samples = attempt.checkpointable ? this.#samplesAt(attempt, now) : 0;
         const ids = { jobId: attempt.jobId, attemptId: attempt.attemptId };
-        if (samples > 0) {
-          for (const node of attempt.nodes) {
-            events.push({
-              ...base(node),
-              ...ids,
-              kind: "checkpoint-saved",
-              samples,
-              uri: this.#checkpointUri(attempt, samples),
-            });
-          }
-        }
+        if (samples > 0) events.push(...checkpointSaved(attempt, samples));
         events.push({ ...base(instanceId), ...ids, kind: "stopped", samples, reason: "stop-order" });
       }
     }
@@ -131,17 +131,7 @@ export class SimulatedAgents {
         samplesPerSecond: attempt.samplesPerSecond,
         peakGpuMemoryBytes: null,
       });
-      if (attempt.checkpointable && samples > attempt.fromSamples) {
-        for (const node of attempt.nodes) {
-          events.push({
-            ...base(node),
-            ...ids,
-            kind: "checkpoint-saved",
-            samples,
-            uri: this.#checkpointUri(attempt, samples),
-          });
-        }
-      }
+      if (attempt.checkpointable && samples > attempt.fromSamples) events.push(...checkpointSaved(attempt, samples));
     }
     await this.send(events.map((event) => JSON.stringify(event)));
     return events;
