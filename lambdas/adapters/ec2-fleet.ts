@@ -210,7 +210,8 @@ export class Ec2FleetCloud implements CloudPort {
       if (!(error instanceof RegionNotDeployedError)) throw error;
       throw new LaunchRefusedError({ ...details, code: "RegionNotDeployed" }, error.message, { cause: error });
     }
-    const placementGroupName = request.cluster === true ? await this.#placementGroup(fleet, resources) : undefined;
+    const placementGroupName =
+      request.cluster === true ? await this.#clusterPlacementGroup(fleet, resources, details) : undefined;
     const cluster = placementGroupName !== undefined;
     const zones = await this.#candidateZones(fleet, request, cluster ? placementGroupName : undefined);
     if (zones.size === 0) {
@@ -446,6 +447,40 @@ export class Ec2FleetCloud implements CloudPort {
       fleet.resources = undefined;
     });
     return fleet.resources;
+  }
+
+  /**
+   * The placement group of a multi-node launch, looked up before anything launches. In
+   * another region a group that cannot be found (none tagged with the deployment, or the
+   * lookup itself failed after the SDK's retries, as moto's unimplemented
+   * DescribePlacementGroups does) refuses the launch: the nodes of a multi-node job must
+   * share one group, nothing has launched yet, and the refusal lets the reconciler exclude
+   * the offer and re-plan, where an unclassified error would fail every pass of the
+   * workload. The home region's group comes from the options, as before.
+   */
+  async #clusterPlacementGroup(
+    fleet: RegionalFleet,
+    resources: RegionalFleetResources,
+    details: LaunchFailureDetails,
+  ): Promise<string | undefined> {
+    if (fleet.region === this.#options.region) return this.#placementGroup(fleet, resources);
+    let name: string | undefined;
+    try {
+      name = await this.#placementGroup(fleet, resources);
+    } catch (error) {
+      throw new LaunchRefusedError(
+        { ...details, code: "PlacementGroupUnavailable" },
+        `PlacementGroupUnavailable: could not look up the cluster placement group of ${fleet.region} (${error instanceof Error ? error.message : String(error)}); a multi-node launch there needs it, so the offer is refused`,
+        { cause: error },
+      );
+    }
+    if (name === undefined) {
+      throw new LaunchRefusedError(
+        { ...details, code: "PlacementGroupUnavailable" },
+        `PlacementGroupUnavailable: no cluster placement group tagged ${REGIONAL_TAGS.deployment}=${this.#options.deployment ?? "(no deployment name)"} in ${fleet.region}; expected the regional stack's group for a multi-node launch there`,
+      );
+    }
+    return name;
   }
 
   /**

@@ -333,6 +333,31 @@ describe("Ec2FleetCloud across regions", () => {
     for (const instance of after) expect(["shutting-down", "terminated"]).toContain(instance.state);
   });
 
+  it("refuses a multi-node launch in another region whose placement group cannot be looked up, launching nothing", async () => {
+    const home = await setup();
+    const deployment = `saturn-${home.workload}`;
+    const west = new FaultyEc2(emulatorClientConfig(OTHER));
+    await regionalTemplate(west, deployment);
+    const cloud = new Ec2FleetCloud({
+      ...home.options,
+      regions: ["us-east-1", OTHER],
+      deployment,
+      ec2ForRegion: () => west,
+    });
+    // moto does not implement DescribePlacementGroups (it answers 500): the real emulator's
+    // answer, not an injected one. A real region without the regional stack's group is refused the same way.
+    const refused = cloud.launch(
+      request(home.workload, "i0", { instanceType: "p4d.24xlarge", cluster: true, region: OTHER }),
+    );
+    await expect(refused).rejects.toBeInstanceOf(LaunchRefusedError);
+    await expect(refused).rejects.toMatchObject({ details: { code: "PlacementGroupUnavailable" } });
+    await expect(refused).rejects.toThrow(/us-west-2/);
+    expect(west.fleetInputs()).toHaveLength(0);
+    // A single-node launch there still goes ahead.
+    const single = await cloud.launch(request(home.workload, "i1", { instanceType: "g6e.xlarge", region: OTHER }));
+    expect(single.region).toBe(OTHER);
+  });
+
   it("refuses a region the deployment does not cover, and one whose regional stack is missing, launching nothing", async () => {
     const home = await setup();
     const west = new FaultyEc2(emulatorClientConfig(OTHER));

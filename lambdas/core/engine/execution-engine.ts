@@ -147,14 +147,25 @@ export class ExecutionEngine {
     const result = reconcile(base, observed, this.#context);
     let next = result.record;
     let acted = false;
+    // An action's error fails the pass (nothing is saved; the next pass observes again), but
+    // the pass's terminates still run: an error elsewhere must not keep instances alive
+    // that the reconciler already decided to end. Other actions after the error are skipped.
+    let failure: { readonly error: unknown } | undefined;
     for (const action of result.actions) {
       if (action.kind === "replan" || RECORD_ONLY.has(action.kind)) continue;
-      await this.#act(action, now);
+      if (failure !== undefined && action.kind !== "terminate") continue;
+      try {
+        await this.#act(action, now);
+      } catch (error) {
+        failure ??= { error };
+        continue;
+      }
       acted = true;
       if (this.#hooks.crashAfterAction?.(action, this.#pass)) {
         return { actions: result.actions, finished: false, crashed: true, acted, observed };
       }
     }
+    if (failure !== undefined) throw failure.error;
     if (result.actions.some((action) => action.kind === "replan")) {
       next = await this.#replan(next, observed);
       acted = true;
