@@ -51,6 +51,7 @@ const instanceSchema = z.looseObject({
   market: z.string(),
   state: z.string(),
   availabilityZone: z.string().nullish(),
+  region: z.string().nullish(),
   slot: z.string().nullish(),
 });
 export type InstanceView = z.infer<typeof instanceSchema>;
@@ -92,6 +93,7 @@ const plannedInstanceSchema = z.looseObject({
   start: z.number(),
   end: z.number(),
   hourlyPriceUsd: z.number(),
+  region: z.string().optional(),
 });
 const planSchema = z.looseObject({
   workload: z.string(),
@@ -102,6 +104,7 @@ const planSchema = z.looseObject({
     expectedCostUsd: z.number(),
     makespanSeconds: z.number(),
     budgetCostUsd: z.number().optional(),
+    transferCostUsd: z.number().optional(),
   }),
   gap: z.number(),
   solveSeconds: z.number(),

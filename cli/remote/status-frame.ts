@@ -40,7 +40,7 @@ export function statusFrame(detail: WorkloadDetailView): string[] {
     lines.push("instances:");
     for (const instance of live) {
       lines.push(
-        `  ${instance.id} ${instance.instanceType} ${instance.market} ${instance.state}${instance.slot ? ` (${instance.slot})` : ""}`,
+        `  ${instance.id} ${instance.instanceType}${instance.region ? ` ${instance.region}` : ""} ${instance.market} ${instance.state}${instance.slot ? ` (${instance.slot})` : ""}`,
       );
     }
   }

@@ -121,7 +121,7 @@ describe("ExecutionEngine on the AWS adapters", () => {
         if (failLaunches && command instanceof CreateFleetCommand) {
           return Promise.reject(new Error("injected: an unclassified EC2 error on CreateFleet"));
         }
-        return ec2.send(command);
+        return ec2.send(command as Parameters<EC2Client["send"]>[0]);
       },
     }));
     await engine.runPass(start + 1);

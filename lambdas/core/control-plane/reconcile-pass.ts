@@ -250,6 +250,7 @@ export function snapshotOf(observed: ObservedState, record: ExecutionRecord): Ob
       id: instance.id,
       instanceType: instance.instanceType,
       market: instance.market,
+      ...(instance.region === undefined ? {} : { region: instance.region }),
       availabilityZone: instance.availabilityZone,
       state: instance.state,
       slot: slotOf(record, instance),

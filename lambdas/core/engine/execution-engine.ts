@@ -35,7 +35,7 @@ import {
   lateReplanWorkloads,
   remainingWorkload,
 } from "../reconciler/replanning.ts";
-import { spentUsd } from "../reconciler/transfer-ledger.ts";
+import { spentUsd, transferPrices } from "../reconciler/transfer-ledger.ts";
 import type { Workload } from "../spec/workload.ts";
 
 export interface ReplanRequestInput {
@@ -348,6 +348,7 @@ function currentRemaining(
     reports,
     totalSamples: new Map(context.workload.jobs.map((job) => [job.id, job.totalSamples])),
     bootSeconds: context.workload.planner.bootMinutes * 60,
+    transferPrices: transferPrices(context.workload),
   };
   const spent = spentUsd(record, observed.spendUsd);
   const cost = projectedSpendUsd(projection, spent, context.rules.terminationSeconds) - spent;

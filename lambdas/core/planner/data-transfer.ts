@@ -25,6 +25,30 @@ export interface TransferEstimate {
   readonly usd: number;
 }
 
+/** GB of one checkpoint: bf16 weights (LoRA: the adapters) plus fp32 master weights and two Adam moments per trainable parameter. */
+function checkpointGigabytes(job: Job): number {
+  const trainable = job.method === "lora" ? loraParameters(job) : job.model.parameters;
+  return (
+    (WEIGHT_BYTES_PER_PARAMETER * (job.method === "lora" ? trainable : job.model.parameters) +
+      OPTIMIZER_BYTES_PER_TRAINABLE_PARAMETER * trainable) /
+    1e9
+  );
+}
+
+/** The job's inputs (dataset and the base model's bf16 weights), read from home once per stint. */
+export function jobTransferIn(job: Job, home: string, region: string): TransferEstimate {
+  if (home === region) return { gigabytes: 0, usd: 0 };
+  const gigabytes = job.datasetGiB + (WEIGHT_BYTES_PER_PARAMETER * job.model.parameters) / 1e9;
+  return { gigabytes, usd: gigabytes * interRegionUsdPerGb(region, home) };
+}
+
+/** One checkpoint moved between `region` and home (written home, or read back to resume). */
+export function jobCheckpointTransfer(job: Job, home: string, region: string): TransferEstimate {
+  if (home === region) return { gigabytes: 0, usd: 0 };
+  const gigabytes = checkpointGigabytes(job);
+  return { gigabytes, usd: gigabytes * interRegionUsdPerGb(region, home) };
+}
+
 export function jobTransfer(
   job: Job,
   runtimeSeconds: number,
@@ -33,14 +57,7 @@ export function jobTransfer(
   region: string,
 ): TransferEstimate {
   if (home === region) return { gigabytes: 0, usd: 0 };
-  const parameters = job.model.parameters;
-  const trainable = job.method === "lora" ? loraParameters(job) : parameters;
-  const weightsGb = (WEIGHT_BYTES_PER_PARAMETER * parameters) / 1e9;
-  const checkpointGb =
-    (WEIGHT_BYTES_PER_PARAMETER * (job.method === "lora" ? trainable : parameters) +
-      OPTIMIZER_BYTES_PER_TRAINABLE_PARAMETER * trainable) /
-    1e9;
   const checkpoints = job.checkpointable ? Math.ceil(runtimeSeconds / (checkpointIntervalMinutes * 60)) + 1 : 1;
-  const gigabytes = job.datasetGiB + weightsGb + checkpoints * checkpointGb;
+  const gigabytes = jobTransferIn(job, home, region).gigabytes + checkpoints * checkpointGigabytes(job);
   return { gigabytes, usd: gigabytes * interRegionUsdPerGb(region, home) };
 }

@@ -701,7 +701,7 @@ export async function planFromCandidates(
         `the frontier has ${frontierPlans.length} non-dominated plans; no others were found between them`,
       );
     }
-    return frontierPlans.sort((a, b) => a.totals.expectedCostUsd - b.totals.expectedCostUsd);
+    return frontierPlans.sort((a, b) => expectedSpendUsd(a) - expectedSpendUsd(b));
   }
 
   if (prunedNote !== undefined) warnings.push(prunedNote);
@@ -791,20 +791,23 @@ function validationWorkload(workload: PlanningInput["workload"], objective: Mode
   return workload;
 }
 
+/** The plans no other beats on both spend (instances plus transfer) and makespan, each once. */
 function nonDominated(plans: readonly Plan[]): Plan[] {
   const unique: Plan[] = [];
   for (const plan of plans) {
-    const dominated = plans.some(
-      (other) =>
+    const spend = expectedSpendUsd(plan);
+    const dominated = plans.some((other) => {
+      const otherSpend = expectedSpendUsd(other);
+      return (
         other !== plan &&
-        other.totals.expectedCostUsd <= plan.totals.expectedCostUsd + 1e-9 &&
+        otherSpend <= spend + 1e-9 &&
         other.totals.makespanSeconds <= plan.totals.makespanSeconds + 1e-6 &&
-        (other.totals.expectedCostUsd < plan.totals.expectedCostUsd - 1e-9 ||
-          other.totals.makespanSeconds < plan.totals.makespanSeconds - 1e-6),
-    );
+        (otherSpend < spend - 1e-9 || other.totals.makespanSeconds < plan.totals.makespanSeconds - 1e-6)
+      );
+    });
     const duplicate = unique.some(
       (kept) =>
-        Math.abs(kept.totals.expectedCostUsd - plan.totals.expectedCostUsd) < 1e-9 &&
+        Math.abs(expectedSpendUsd(kept) - spend) < 1e-9 &&
         Math.abs(kept.totals.makespanSeconds - plan.totals.makespanSeconds) < 1e-6,
     );
     if (!dominated && !duplicate) unique.push(plan);

@@ -31,6 +31,21 @@ export interface JobRecord {
   readonly transferUsd?: number;
   /** Plan version whose assignment's transfer is in `transferUsd` (charged once per version). */
   readonly transferChargedInPlan?: number;
+  /**
+   * The attempt the last transfer charge was for, when it started, and what has been
+   * charged for it over every plan version (transfer-ledger.ts): a re-plan that keeps the
+   * attempt where it runs tops the charge up instead of charging it again.
+   */
+  readonly transferStint?: TransferStint;
+}
+
+/** The attempt a job's transfer was last charged for (transfer-ledger.ts). */
+export interface TransferStint {
+  readonly attemptId: string;
+  readonly region: string;
+  readonly startedAt: number;
+  /** USD charged for this attempt over every plan version. */
+  readonly chargedUsd: number;
 }
 
 /** A type in a market, and the region when the failure was in one region only. */

@@ -10,7 +10,7 @@ import type { JobReport } from "../cloud/worker-port.ts";
 import type { Assignment } from "../planner/plan.ts";
 import type { ExecutionRecord } from "./execution-record.ts";
 import { assignmentInstances, isLive, isUsable, pendingAssignments, slotOf } from "./plan-view.ts";
-import { transferToComeUsd } from "./transfer-ledger.ts";
+import { type TransferPrices, transferToComeUsd } from "./transfer-ledger.ts";
 
 export interface ProjectionInput {
   readonly record: ExecutionRecord;
@@ -20,6 +20,8 @@ export interface ProjectionInput {
   readonly reports: ReadonlyMap<string, JobReport>;
   readonly totalSamples: ReadonlyMap<string, number>;
   readonly bootSeconds: number;
+  /** Transfer prices, so a re-planned job's transfer to come is counted as it will be charged. */
+  readonly transferPrices?: TransferPrices;
 }
 
 /** Projected end of a pending job under the current plan. */
@@ -97,7 +99,14 @@ export function projectedSpendUsd(
       basis === "budget" ? (planned.budgetHourlyPriceUsd ?? planned.hourlyPriceUsd) : planned.hourlyPriceUsd;
     total += billedCostUsd(start, Math.max(until, record.planOrigin + planned.end), price);
   }
-  return total + transferToComeUsd(record);
+  const prices = input.transferPrices;
+  return (
+    total +
+    transferToComeUsd(
+      record,
+      prices === undefined ? undefined : { prices, reports: input.reports, bySlot: input.bySlot, now },
+    )
+  );
 }
 
 /** Cost of running every live instance for `seconds` more. */

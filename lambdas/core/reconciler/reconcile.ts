@@ -44,7 +44,7 @@ import {
 import { liveBurnUsd, type ProjectionInput, projectedJobEnd, projectedSpendUsd } from "./projection.ts";
 import type { ReconcileContext } from "./reconcile-context.ts";
 import { mustLeaveSpot } from "./spot-fallback.ts";
-import { chargeStartedTransfers, spentUsd } from "./transfer-ledger.ts";
+import { chargeStartedTransfers, spentUsd, transferPrices } from "./transfer-ledger.ts";
 
 const BUDGET_REASON = "projected spend exceeds the";
 
@@ -59,7 +59,8 @@ export function reconcile(
   let next = ingestLaunchFailures(record, observed.launchFailures, observed.instances, context);
   next = ingestInterruptions(next, observed.instances);
   // Before jobs settle: a job that completed since the last pass still pays its transfer.
-  next = chargeStartedTransfers(next, reports, instancesBySlot(next, observed.instances));
+  const prices = transferPrices(context.workload);
+  next = chargeStartedTransfers(next, reports, instancesBySlot(next, observed.instances), prices, now);
   next = settleJobs(next, reports, context, now, actions);
 
   if (next.status === "running") next = decideTerminal(next, observed, context, actions);
@@ -76,6 +77,7 @@ export function reconcile(
     reports,
     totalSamples: new Map(context.workload.jobs.map((job) => [job.id, job.totalSamples])),
     bootSeconds: context.workload.planner.bootMinutes * 60,
+    transferPrices: prices,
   };
   const requeued = new Set<string>();
   // The first reason found wins; it is folded into the record after every rule has run.

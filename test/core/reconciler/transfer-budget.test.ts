@@ -8,6 +8,8 @@ import { reconcile } from "../../../lambdas/core/reconciler/reconcile.ts";
 import {
   chargeStartedTransfers,
   spentUsd,
+  type TransferPrices,
+  transferPrices,
   transferToComeUsd,
 } from "../../../lambdas/core/reconciler/transfer-ledger.ts";
 import { OPEN_QUOTAS } from "../../sim/fixtures/workloads.ts";
@@ -112,6 +114,66 @@ describe("chargeStartedTransfers", () => {
   it("charges a job that completed between two passes", () => {
     const reports = new Map([["job-1", idleReport("job-1", { completed: true, completedAt: 7000 })]]);
     expect(chargeStartedTransfers(record, reports, bySlot).jobs["job-1"]?.transferUsd).toBe(TRANSFER_USD);
+  });
+
+  /** $1 of inputs, $0.50 a checkpoint, one every 15 minutes. */
+  const prices: TransferPrices = {
+    inUsd: () => 1,
+    checkpointUsd: () => 0.5,
+    checkpointIntervalSeconds: () => 900,
+  };
+
+  it("tops up, instead of charging again, an attempt a re-plan keeps where it runs", () => {
+    const reports = new Map([["job-1", runningReport("job-1", [s1.id], { startedAt: 240 })]]);
+    const first = chargeStartedTransfers(record, reports, bySlot, prices, 300);
+    expect(first.jobs["job-1"]?.transferUsd).toBe(TRANSFER_USD);
+    expect(first.jobs["job-1"]?.transferStint).toEqual({
+      attemptId: "job-1#1",
+      region: "us-west-2",
+      startedAt: 240,
+      chargedUsd: TRANSFER_USD,
+    });
+    // A re-plan (version 2) keeps job-1 on s1 with a $4 assignment for the rest of its run.
+    // 1,760 s have passed: one checkpoint written, so the stint may move $1 + $0.50 + $3 now.
+    const replanned = { ...first, planVersion: 2 };
+    const input = { prices, reports, bySlot, now: 2000 };
+    expect(transferToComeUsd(replanned, input)).toBeCloseTo(0.5, 9);
+    const second = chargeStartedTransfers(replanned, reports, bySlot, prices, 2000);
+    expect(second.jobs["job-1"]?.transferUsd).toBeCloseTo(TRANSFER_USD + 0.5, 9);
+    // Without prices each version is charged in full, as before.
+    expect(chargeStartedTransfers(replanned, reports, bySlot).jobs["job-1"]?.transferUsd).toBe(2 * TRANSFER_USD);
+  });
+
+  it("charges a new attempt on new instances in full, plus the checkpoint it resumes from", () => {
+    const reports = new Map([["job-1", runningReport("job-1", [s1.id], { startedAt: 240 })]]);
+    const first = chargeStartedTransfers(record, reports, bySlot, prices, 300);
+    const replacement = instance(record, "s1", { id: "i-replacement" });
+    const resumed = new Map([
+      [
+        "job-1",
+        {
+          ...runningReport("job-1", [replacement.id], { attemptId: "job-1#2", startedAt: 3000 }),
+          checkpointSamples: 500,
+        },
+      ],
+    ]);
+    const moved = chargeStartedTransfers(
+      { ...first, planVersion: 2 },
+      resumed,
+      new Map([["s1", replacement]]),
+      prices,
+      3100,
+    );
+    expect(moved.jobs["job-1"]?.transferUsd).toBeCloseTo(2 * TRANSFER_USD + 0.5, 9);
+    expect(moved.jobs["job-1"]?.transferStint).toMatchObject({ attemptId: "job-1#2", chargedUsd: TRANSFER_USD + 0.5 });
+  });
+
+  it("prices a workload's pieces from its jobs: nothing at home, inputs and checkpoints away", () => {
+    const workloadPrices = transferPrices(workload);
+    expect(workloadPrices.inUsd("job-1", "us-east-1")).toBe(0);
+    expect(workloadPrices.inUsd("job-1", "us-west-2")).toBeGreaterThan(0);
+    expect(workloadPrices.checkpointUsd("job-1", "us-west-2")).toBeGreaterThan(0);
+    expect(workloadPrices.checkpointIntervalSeconds("job-1")).toBe(workload.spot.checkpointIntervalMinutes * 60);
   });
 
   it("charges nothing for a job that has not started", () => {
