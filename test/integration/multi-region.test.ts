@@ -186,7 +186,7 @@ quotas:
   - { region: ${OTHER}, group: G, market: spot, vcpus: 256 }
 spot: { checkpointIntervalMinutes: 15, restartMinutes: 3 }
 planner: { timeLimitSeconds: 2, bootMinutes: 4 }
-jobs: [{ id: tiny, model: gpt2-xl, batchSize: 16, work: { samples: 12000 }, sweep: { lr: [0.0001, 0.001] } }]
+jobs: [{ id: tiny, model: gpt2-xl, batchSize: 16, work: { samples: 6000 }, sweep: { lr: [0.0001, 0.001] } }]
 `;
     const submitted = await api.submit(spec, randomUUID());
     let detail = await api.get(submitted.id);
@@ -204,7 +204,7 @@ jobs: [{ id: tiny, model: gpt2-xl, batchSize: 16, work: { samples: 12000 }, swee
     await api.approve(submitted.id);
     const launchedIn = new Set<string>();
     for (let k = 0; k < 60 && !["completed", "failed", "cancelled"].includes(detail.status); k++) {
-      await stack.step(120);
+      await stack.step(300);
       detail = await api.get(submitted.id);
       for (const instance of detail.instances) launchedIn.add(instance.region ?? "none");
     }
