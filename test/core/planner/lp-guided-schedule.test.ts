@@ -12,8 +12,8 @@ import { costLowerBound, keepsSpotRule, makespanLowerBound } from "../../../lamb
 import { listSchedulePlan } from "../../../lambdas/core/planner/list-schedule.ts";
 import { lpGuidedPlan, lpGuidedWithinBudget } from "../../../lambdas/core/planner/lp-guided-schedule.ts";
 import type { Plan } from "../../../lambdas/core/planner/plan.ts";
-import { budgetSpendUsd } from "../../../lambdas/core/planner/plan-parts.ts";
 import { planFromCandidates } from "../../../lambdas/core/planner/plan-from-candidates.ts";
+import { budgetSpendUsd } from "../../../lambdas/core/planner/plan-parts.ts";
 import { buildPlanningProblem } from "../../../lambdas/core/planner/planning-problem.ts";
 import { spotLatestEndSeconds } from "../../../lambdas/core/planner/spot-overhead.ts";
 import { validatePlan } from "../../../lambdas/core/planner/validate-plan.ts";
