@@ -54,18 +54,56 @@ export interface CostBound {
   readonly seconds: number;
 }
 
-function shareOptions(
+/**
+ * A class's usable configurations as the bounds need them: per quota cell (first-seen
+ * order) the lower hull of (vCPU-seconds, cost), which holds the class's cheapest option,
+ * and the fastest usable runtime. The full list is dropped per class: at 5,000 jobs it was
+ * about two million objects alive at once, built twice per bound.
+ */
+interface ClassShares {
+  readonly cells: readonly { readonly cell: string; readonly quotaVcpus: number; readonly hull: ShareOption[] }[];
+  /** Infinity when the class has no usable option. */
+  readonly fastestSeconds: number;
+}
+
+function classShares(
   problem: PlanningProblem,
   deadlineSeconds: number | undefined,
   scope: BoundScope = "any",
-): ShareOption[][] {
+): ClassShares[] {
+  return shareOptions(problem, deadlineSeconds, scope, (list) => {
+    const byCell = new Map<string, ShareOption[]>();
+    let fastestSeconds = Number.POSITIVE_INFINITY;
+    for (const option of list) {
+      const same = byCell.get(option.cell);
+      if (same === undefined) byCell.set(option.cell, [option]);
+      else same.push(option);
+      fastestSeconds = Math.min(fastestSeconds, option.runtimeSeconds);
+    }
+    const cells = [...byCell].map(([cell, options]) => ({
+      cell,
+      quotaVcpus: (options[0] as ShareOption).quotaVcpus,
+      hull: lowerHull(options),
+    }));
+    return { cells, fastestSeconds };
+  });
+}
+
+function shareOptions<T>(
+  problem: PlanningProblem,
+  deadlineSeconds: number | undefined,
+  scope: BoundScope,
+  summarise: (list: ShareOption[]) => T,
+): T[] {
   const { workload, bootSeconds } = problem;
   // Every region's pool of a (type, market): the bound takes the cheapest usable one, each
   // against its own region's quota cell. Like `expectedCostUsd`, it leaves transfer out.
   const pools = new Map<string, PlanningProblem["pools"][number][]>();
   for (const pool of problem.pools) {
     const key = `${pool.type.name}|${pool.market}`;
-    pools.set(key, [...(pools.get(key) ?? []), pool]);
+    const same = pools.get(key);
+    if (same === undefined) pools.set(key, [pool]);
+    else same.push(pool);
   }
 
   return problem.classes.map((jobClass) => {
@@ -101,7 +139,7 @@ function shareOptions(
         }
       }
     }
-    return list;
+    return summarise(list);
   });
 }
 
@@ -111,11 +149,18 @@ export function gpuShareCostBound(
   deadlineSeconds?: number,
   scope: BoundScope = "any",
 ): number | undefined {
+  return gpuShareSum(problem, classShares(problem, deadlineSeconds, scope));
+}
+
+function gpuShareSum(problem: PlanningProblem, shares: readonly ClassShares[]): number | undefined {
   let total = 0;
-  for (const [index, list] of shareOptions(problem, deadlineSeconds, scope).entries()) {
-    if (list.length === 0) return undefined;
+  for (const [index, { cells }] of shares.entries()) {
+    if (cells.length === 0) return undefined;
     const n = problem.classes[index]?.jobs.length ?? 0;
-    total += n * Math.min(...list.map((option) => option.costUsd));
+    // Each cell's hull ends at its cheapest option.
+    let cheapest = Number.POSITIVE_INFINITY;
+    for (const { hull } of cells) for (const option of hull) cheapest = Math.min(cheapest, option.costUsd);
+    total += n * cheapest;
   }
   return total;
 }
@@ -131,12 +176,12 @@ export async function costLowerBound(
   timeLimitSeconds: number,
   scope: BoundScope = "any",
 ): Promise<CostBound> {
-  const simple = gpuShareCostBound(problem, deadlineSeconds, scope) ?? 0;
-  const options = shareOptions(problem, deadlineSeconds, scope);
+  const options = classShares(problem, deadlineSeconds, scope);
+  const simple = gpuShareSum(problem, options) ?? 0;
   const deadlines = problem.classes.map((jobClass) =>
     Math.min(jobClass.deadlineSeconds ?? Number.POSITIVE_INFINITY, deadlineSeconds ?? Number.POSITIVE_INFINITY),
   );
-  if (options.some((list) => list.length === 0) || deadlines.every((d) => !Number.isFinite(d))) {
+  if (options.some((entry) => entry.cells.length === 0) || deadlines.every((d) => !Number.isFinite(d))) {
     return { usd: simple, method: "gpu-share", seconds: 0 };
   }
   const columns: string[] = [];
@@ -146,16 +191,12 @@ export async function costLowerBound(
   /** cell -> deadline -> terms of the classes with that deadline. */
   const usage = new Map<string, Map<number, string[]>>();
   const cellLimit = new Map<string, number>();
-  for (const [classIndex, list] of options.entries()) {
+  for (const [classIndex, { cells }] of options.entries()) {
     const n = problem.classes[classIndex]?.jobs.length ?? 0;
     const row: string[] = [];
-    const byCell = new Map<string, ShareOption[]>();
-    for (const option of list) {
-      byCell.set(option.cell, [...(byCell.get(option.cell) ?? []), option]);
-      cellLimit.set(option.cell, option.quotaVcpus);
-    }
-    for (const [cell, cellOptions] of byCell) {
-      for (const [k, option] of lowerHull(cellOptions).entries()) {
+    for (const { cell, quotaVcpus, hull } of cells) {
+      cellLimit.set(cell, quotaVcpus);
+      for (const [k, option] of hull.entries()) {
         const name = `y_c${classIndex}_${cell.replace(/[^A-Za-z0-9]/g, "_")}_${k}`;
         columns.push(name);
         objective.push(`${signed(option.costUsd)} ${name}`);
@@ -165,9 +206,16 @@ export async function costLowerBound(
         // vCPU-seconds of every run due by then fit in Q x that end.
         const deadline = option.latestEndSeconds;
         if (Number.isFinite(deadline)) {
-          const byDeadline = usage.get(cell) ?? new Map<number, string[]>();
-          byDeadline.set(deadline, [...(byDeadline.get(deadline) ?? []), `${signed(option.vcpuSeconds)} ${name}`]);
-          usage.set(cell, byDeadline);
+          // Appended in place: a copy per term was quadratic in a cell's terms (gigabytes of
+          // garbage at 5,000 jobs, where most classes share a cell and a deadline).
+          let byDeadline = usage.get(cell);
+          if (byDeadline === undefined) {
+            byDeadline = new Map<number, string[]>();
+            usage.set(cell, byDeadline);
+          }
+          const due = byDeadline.get(deadline);
+          if (due === undefined) byDeadline.set(deadline, [`${signed(option.vcpuSeconds)} ${name}`]);
+          else due.push(`${signed(option.vcpuSeconds)} ${name}`);
         }
       }
     }
@@ -216,11 +264,17 @@ export async function costLowerBound(
 /** Boot plus the longest of the classes' fastest usable runtimes (0 when a class has none). */
 export function makespanLowerBound(problem: PlanningProblem, deadlineSeconds?: number): number {
   let longest = 0;
-  for (const list of shareOptions(problem, deadlineSeconds)) {
-    if (list.length === 0) return 0;
-    longest = Math.max(longest, Math.min(...list.map((option) => option.runtimeSeconds)));
+  for (const fastest of shareOptions(problem, deadlineSeconds, "any", fastestOf)) {
+    if (!Number.isFinite(fastest)) return 0;
+    longest = Math.max(longest, fastest);
   }
   return problem.bootSeconds + longest;
+}
+
+function fastestOf(list: readonly ShareOption[]): number {
+  let fastest = Number.POSITIVE_INFINITY;
+  for (const option of list) fastest = Math.min(fastest, option.runtimeSeconds);
+  return fastest;
 }
 
 /**

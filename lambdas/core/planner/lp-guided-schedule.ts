@@ -28,7 +28,7 @@ import type { MilpModel, SolverPort } from "./api.ts";
 import { lowerHull } from "./bounds.ts";
 import { listSchedulePlan } from "./list-schedule.ts";
 import type { Plan } from "./plan.ts";
-import { expectedSpendUsd } from "./plan-parts.ts";
+import { budgetSpendUsd, expectedSpendUsd } from "./plan-parts.ts";
 import type { PlanningProblem, PlanOption } from "./planning-problem.ts";
 import { spotLatestEndSeconds } from "./spot-overhead.ts";
 
@@ -106,35 +106,43 @@ export async function lpGuidedPlan(input: LpGuidedInput): Promise<LpGuidedResult
   return { plan: best, capacityShare: bestShare, seconds };
 }
 
-/** Per class, its usable columns on the lower hull of each cell; undefined when a class has none. */
+/**
+ * Per class, its usable columns on the lower hull of each cell; undefined when a class has
+ * none. Columns are built and reduced to their hulls class by class, so only the hulls stay
+ * alive (all 429,705 options' columns at once were most of this step's memory at 5,000 jobs).
+ */
 function allocationColumns(problem: PlanningProblem, deadlineSeconds: number): Column[][] | undefined {
   const boot = problem.bootSeconds;
-  const byClass: Column[][] = problem.classes.map(() => []);
-  for (const option of problem.options) {
-    const pool = problem.pools[option.poolIndex];
-    const jobClass = problem.classes[option.classIndex];
-    if (pool === undefined || jobClass === undefined) continue;
-    const deadline = Math.min(jobClass.deadlineSeconds ?? Number.POSITIVE_INFINITY, deadlineSeconds);
-    const latestEnd = pool.market === "spot" ? spotLatestEndSeconds(deadline, boot, problem.workload.spot) : deadline;
-    if (boot + option.runtimeSeconds > latestEnd) continue;
-    // Jobs per bundle on average when the class runs on this option alone: a class of 5 on
-    // 4-job bundles pays 2 bundles, not 1.25 (its last bundle leaves GPUs idle).
-    const n = jobClass.jobs.length;
-    const perBundle = n / Math.ceil(n / option.jobsPerBundle);
-    byClass[option.classIndex]?.push({
-      option,
-      costUsd: (option.nodes * pool.priceUsdPerHour * option.runtimeSeconds) / 3600 / perBundle + option.transferUsd,
-      vcpuSeconds: (option.nodes * pool.type.vcpus * option.runtimeSeconds) / perBundle,
-      cell: pool.quotaCell,
-      quotaVcpus: pool.quotaVcpus,
-      latestEndSeconds: latestEnd,
-    });
-  }
+  const optionsByClass: PlanOption[][] = problem.classes.map(() => []);
+  for (const option of problem.options) optionsByClass[option.classIndex]?.push(option);
   const kept: Column[][] = [];
-  for (const list of byClass) {
-    if (list.length === 0) return undefined;
+  for (const [classIndex, options] of optionsByClass.entries()) {
+    const jobClass = problem.classes[classIndex];
+    if (jobClass === undefined) return undefined;
+    const deadline = Math.min(jobClass.deadlineSeconds ?? Number.POSITIVE_INFINITY, deadlineSeconds);
     const byCell = new Map<string, Column[]>();
-    for (const column of list) byCell.set(column.cell, [...(byCell.get(column.cell) ?? []), column]);
+    for (const option of options) {
+      const pool = problem.pools[option.poolIndex];
+      if (pool === undefined) continue;
+      const latestEnd = pool.market === "spot" ? spotLatestEndSeconds(deadline, boot, problem.workload.spot) : deadline;
+      if (boot + option.runtimeSeconds > latestEnd) continue;
+      // Jobs per bundle on average when the class runs on this option alone: a class of 5 on
+      // 4-job bundles pays 2 bundles, not 1.25 (its last bundle leaves GPUs idle).
+      const n = jobClass.jobs.length;
+      const perBundle = n / Math.ceil(n / option.jobsPerBundle);
+      const column: Column = {
+        option,
+        costUsd: (option.nodes * pool.priceUsdPerHour * option.runtimeSeconds) / 3600 / perBundle + option.transferUsd,
+        vcpuSeconds: (option.nodes * pool.type.vcpus * option.runtimeSeconds) / perBundle,
+        cell: pool.quotaCell,
+        quotaVcpus: pool.quotaVcpus,
+        latestEndSeconds: latestEnd,
+      };
+      const same = byCell.get(column.cell);
+      if (same === undefined) byCell.set(column.cell, [column]);
+      else same.push(column);
+    }
+    if (byCell.size === 0) return undefined;
     kept.push([...byCell.values()].flatMap((cellColumns) => lowerHull(cellColumns)));
   }
   return kept;
@@ -159,12 +167,15 @@ function allocationModel(problem: PlanningProblem, columns: readonly Column[][],
       objective.push(`${signed(column.costUsd)} ${name}`);
       demand.push(`+ 1 ${name}`);
       if (Number.isFinite(column.latestEndSeconds)) {
-        const byEnd = usage.get(column.cell) ?? new Map<number, string[]>();
-        byEnd.set(column.latestEndSeconds, [
-          ...(byEnd.get(column.latestEndSeconds) ?? []),
-          `${signed(column.vcpuSeconds)} ${name}`,
-        ]);
-        usage.set(column.cell, byEnd);
+        // Appended in place (a copy per term was quadratic in a cell's terms).
+        let byEnd = usage.get(column.cell);
+        if (byEnd === undefined) {
+          byEnd = new Map<number, string[]>();
+          usage.set(column.cell, byEnd);
+        }
+        const due = byEnd.get(column.latestEndSeconds);
+        if (due === undefined) byEnd.set(column.latestEndSeconds, [`${signed(column.vcpuSeconds)} ${name}`]);
+        else due.push(`${signed(column.vcpuSeconds)} ${name}`);
         limits.set(column.cell, column.quotaVcpus);
       }
     }
@@ -241,4 +252,69 @@ function terms(list: readonly string[]): string {
 function signed(value: number): string {
   const text = Number(value.toPrecision(12)).toString();
   return value < 0 ? `- ${text.slice(1)}` : `+ ${text}`;
+}
+
+export interface LpGuidedBudgetInput {
+  readonly problem: PlanningProblem;
+  readonly solver: SolverPort;
+  readonly considered: Plan["considered"];
+  /** What the plan may spend at worst-case prices (`budgetSpendUsd`), transfer included. */
+  readonly budgetUsd: number;
+  /** A makespan no plan beats (`makespanLowerBound`): the search's lower end. */
+  readonly lowSeconds: number;
+  /** The makespan to beat (the fastest compared plan's): the search's upper end. */
+  readonly highSeconds: number;
+  /** Solver seconds each step's LPs may take. */
+  readonly stepSeconds: number;
+  /** Seconds the search may still take (the caller's wall clock or solver seconds); checked before each step. */
+  readonly secondsLeft: () => number;
+  /** The validator's verdict for this solve (min-time: the budget); only valid plans are kept. */
+  readonly isValid: (plan: Plan) => boolean;
+  /** Called after each step with its solver seconds. */
+  readonly onStep?: (seconds: number) => void;
+}
+
+/** Bisection steps of `lpGuidedWithinBudget`. */
+const BUDGET_STEPS = 8;
+
+/**
+ * Min-time with the LP-guided plan (docs/plan.md, "Objectives"): the LP-guided plan is the
+ * cheapest plan this module finds at a deadline, so the shortest deadline whose plan stays
+ * within the budget is found by bisection between `lowSeconds` and `highSeconds`. A step
+ * whose plan fits the budget lowers the upper end to that plan's makespan; one whose plan
+ * does not (or that packs no valid plan) raises the lower end. Cost is not strictly monotone
+ * in the deadline, so the result is the fastest plan seen, not a proof. Undefined when no
+ * step gave a plan within the budget that is faster than `highSeconds`.
+ */
+export async function lpGuidedWithinBudget(
+  input: LpGuidedBudgetInput,
+): Promise<{ readonly plan: Plan | undefined; readonly seconds: number; readonly steps: number }> {
+  let best: Plan | undefined;
+  let low = input.lowSeconds;
+  let high = input.highSeconds;
+  let seconds = 0;
+  let steps = 0;
+  const within = (plan: Plan) => budgetSpendUsd(plan) <= input.budgetUsd * (1 + 1e-9) && input.isValid(plan);
+  for (; steps < BUDGET_STEPS && high - low > Math.max(60, 0.005 * high) && input.secondsLeft() > 0; steps++) {
+    const deadlineSeconds = (low + high) / 2;
+    const result = await lpGuidedPlan({
+      problem: input.problem,
+      solver: input.solver,
+      deadlineSeconds,
+      considered: input.considered,
+      timeLimitSeconds: input.stepSeconds,
+      // The cheapest packed plan that keeps the budget and this solve's validator.
+      isValid: within,
+    });
+    seconds += result.seconds;
+    input.onStep?.(result.seconds);
+    const plan = result.plan;
+    if (plan !== undefined) {
+      if (best === undefined || plan.totals.makespanSeconds < best.totals.makespanSeconds) best = plan;
+      high = Math.min(deadlineSeconds, plan.totals.makespanSeconds);
+    } else {
+      low = deadlineSeconds;
+    }
+  }
+  return { plan: best, seconds, steps };
 }

@@ -181,7 +181,9 @@ export function buildPlanModel(
     if (pool === undefined) continue;
     // Single-region models keep their pre-region row names.
     const key = pool.region === problem.workload.region ? `${pool.quotaGroup}_${pool.market}` : pool.quotaCell;
-    cells.set(key, [...(cells.get(key) ?? []), p]);
+    const same = cells.get(key);
+    if (same === undefined) cells.set(key, [p]);
+    else same.push(p);
   }
   for (const [key, members] of cells) {
     const first = problem.pools[members[0] as number];

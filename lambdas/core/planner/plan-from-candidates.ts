@@ -15,7 +15,7 @@ import { costLowerBound, keepsSpotRule, makespanLowerBound } from "./bounds.ts";
 import { decodePlan } from "./decode-plan.ts";
 import { greedySchedule } from "./greedy-schedule.ts";
 import { budgetError, capacityError, deadlineError, noPlanFoundError, unplaceableError } from "./infeasibility.ts";
-import { lpGuidedPlan } from "./lp-guided-schedule.ts";
+import { lpGuidedPlan, lpGuidedWithinBudget } from "./lp-guided-schedule.ts";
 import { buildPlanModel, type ModelObjective, START_TIE_BREAK_USD } from "./milp-model.ts";
 import type { ConsideredCandidate, Plan, PlanSource } from "./plan.ts";
 import { budgetSpendUsd, expectedSpendUsd, markChosen } from "./plan-parts.ts";
@@ -47,6 +47,8 @@ const BOUND_LP_MAX_SECONDS = 10;
 /** Share of a min-cost solve's time limit the LP-guided plan's LPs may take (at most LP_GUIDED_MAX_SECONDS). */
 const LP_GUIDED_SHARE = 0.2;
 const LP_GUIDED_MAX_SECONDS = 20;
+/** Share of a min-time solve's limit the LP-guided search within the budget may take (all its steps). */
+const MIN_TIME_GUIDED_SHARE = 0.25;
 
 export interface PlannerTuning {
   /** P3 in prune-options.ts; Infinity keeps every undominated option (exact). */
@@ -101,6 +103,9 @@ export async function planFromCandidates(
     ...(input.excludedOffers === undefined ? {} : { excludedOffers: input.excludedOffers }),
   });
   if (problem.unplaceable.length > 0) throw unplaceableError(problem);
+  input.onProgress?.(
+    `planning problem: ${problem.classes.length} job classes, ${problem.options.length} options, ${problem.pools.length} pools`,
+  );
 
   const warnings: string[] = [];
   const reports: SolveReport[] = [];
@@ -495,6 +500,12 @@ export async function planFromCandidates(
       isValid: solveValidator({ kind: "min-cost" }, deadlineSeconds),
     });
     if (guided.plan !== undefined) alternatives.push({ source: "lp-guided", plan: guided.plan });
+    input.onProgress?.(
+      `bound $${bound.usd.toFixed(2)} by ${(deadlineSeconds / 3600).toFixed(1)} h; LP-guided plan ` +
+        (guided.plan === undefined
+          ? "none"
+          : `$${guided.plan.totals.expectedCostUsd.toFixed(2)} / ${(guided.plan.totals.makespanSeconds / 3600).toFixed(2)} h`),
+    );
     let slotted: Entry | undefined;
     let failure = oversized(alternatives) ?? withinGapOfBound(alternatives, bound.usd);
     try {
@@ -547,6 +558,8 @@ export async function planFromCandidates(
 
   async function minTime(budgetUsd: number, limitSeconds: number): Promise<Plan> {
     const alternatives = comparedPlans({ kind: "min-time", budgetUsd }, undefined);
+    const guided = await guidedWithinBudget(budgetUsd, alternatives, limitSeconds);
+    if (guided !== undefined) alternatives.push({ source: "lp-guided", plan: guided });
     let slotted: Entry | undefined;
     let failure = oversized(alternatives);
     try {
@@ -559,6 +572,46 @@ export async function planFromCandidates(
       failure = (error as Error).message;
     }
     return choose("min-time", slotted, alternatives, makespanLowerBound(problem), failure);
+  }
+
+  /**
+   * The LP-guided plan within the budget (`lpGuidedWithinBudget`): the fastest one faster
+   * than every compared plan, or undefined. Its search may take MIN_TIME_GUIDED_SHARE of the
+   * solve's limit (wall time where there is a clock).
+   */
+  async function guidedWithinBudget(
+    budgetUsd: number,
+    alternatives: readonly AlternativePlan[],
+    limitSeconds: number,
+  ): Promise<Plan | undefined> {
+    const fastest = Math.min(...alternatives.map((entry) => entry.plan.totals.makespanSeconds));
+    if (!Number.isFinite(fastest)) return undefined;
+    const searchSeconds = limitSeconds * MIN_TIME_GUIDED_SHARE;
+    const startedAt = spentSeconds();
+    let lpSeconds = 0;
+    const result = await lpGuidedWithinBudget({
+      problem,
+      solver: input.solver,
+      considered,
+      budgetUsd,
+      lowSeconds: makespanLowerBound(problem),
+      highSeconds: fastest,
+      stepSeconds: Math.max(0.5, Math.min(LP_GUIDED_MAX_SECONDS, limitSeconds * LP_GUIDED_SHARE)),
+      // Without a clock only solver seconds count (spentSeconds does not see these LPs).
+      secondsLeft: () => searchSeconds - (clock === undefined ? lpSeconds : spentSeconds() - startedAt),
+      isValid: solveValidator({ kind: "min-time", budgetUsd }, undefined),
+      onStep: (seconds) => {
+        lpSeconds += seconds;
+      },
+    });
+    solverSeconds += result.seconds;
+    input.onProgress?.(
+      `LP-guided plan within $${budgetUsd.toFixed(2)}: ` +
+        (result.plan === undefined
+          ? `none faster than ${(fastest / 3600).toFixed(2)} h in ${result.steps} steps`
+          : `$${result.plan.totals.expectedCostUsd.toFixed(2)} / ${(result.plan.totals.makespanSeconds / 3600).toFixed(2)} h in ${result.steps} steps`),
+    );
+    return result.plan;
   }
 
   async function slottedMinTime(budgetUsd: number, limitSeconds: number, hintSeconds?: number): Promise<Entry> {
@@ -649,7 +702,15 @@ export async function planFromCandidates(
       deadlineHours !== undefined
         ? deadlineHours * 3600
         : Math.max(4 * fastest.totals.makespanSeconds, fastest.totals.makespanSeconds + 3600);
-    const plans: Plan[] = [fastest];
+    // Only the frontier is kept: a dominated plan is dropped when found (its key stays in
+    // `seen`, so it is not searched again). At 5,000 jobs each plan holds 5,000 assignments.
+    const key = (plan: Plan) => `${plan.totals.expectedCostUsd.toFixed(6)}|${plan.totals.makespanSeconds.toFixed(3)}`;
+    const seen = new Set<string>([key(fastest)]);
+    let plans: Plan[] = [fastest];
+    const keep = (plan: Plan): void => {
+      seen.add(key(plan));
+      plans = nonDominated([...plans, plan]);
+    };
     const tryDeadline = async (deadline: number): Promise<Plan | undefined> => {
       const left = limitSeconds * (1 - WALL_RESERVE_SHARE) - spentSeconds();
       if (deadline <= problem.bootSeconds || left <= 0) return undefined;
@@ -661,9 +722,8 @@ export async function planFromCandidates(
       }
     };
     const cheapest = await tryDeadline(latest);
-    if (cheapest !== undefined) plans.push(cheapest);
+    if (cheapest !== undefined) keep(cheapest);
     const exhausted = new Set<string>();
-    const key = (plan: Plan) => `${plan.totals.expectedCostUsd.toFixed(6)}|${plan.totals.makespanSeconds.toFixed(3)}`;
     for (
       let attempt = 0;
       attempt < 3 * points &&
@@ -682,14 +742,13 @@ export async function planFromCandidates(
       }
       if (widest === undefined) break;
       const [faster, slower] = widest;
-      const known = new Set(plans.map(key));
       const halfway = await tryDeadline((faster.totals.makespanSeconds + slower.totals.makespanSeconds) / 2);
-      if (halfway !== undefined && !known.has(key(halfway))) {
-        plans.push(halfway);
+      if (halfway !== undefined && !seen.has(key(halfway))) {
+        keep(halfway);
         continue;
       }
       const justBelow = await tryDeadline(slower.totals.makespanSeconds - PARETO_STEP_SECONDS);
-      if (justBelow !== undefined && !known.has(key(justBelow))) plans.push(justBelow);
+      if (justBelow !== undefined && !seen.has(key(justBelow))) keep(justBelow);
       else exhausted.add(key(slower));
     }
     const frontierPlans = nonDominated(plans).filter(

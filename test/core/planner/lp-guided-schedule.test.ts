@@ -8,11 +8,12 @@ import { describe, expect, it } from "vitest";
 import { HighsSolver } from "../../../lambdas/adapters/highs-solver.ts";
 import { InMemoryProfileStore } from "../../../lambdas/core/estimator/profiles.ts";
 import type { Candidate } from "../../../lambdas/core/estimator/types.ts";
-import { costLowerBound, keepsSpotRule } from "../../../lambdas/core/planner/bounds.ts";
+import { costLowerBound, keepsSpotRule, makespanLowerBound } from "../../../lambdas/core/planner/bounds.ts";
 import { listSchedulePlan } from "../../../lambdas/core/planner/list-schedule.ts";
-import { lpGuidedPlan } from "../../../lambdas/core/planner/lp-guided-schedule.ts";
+import { lpGuidedPlan, lpGuidedWithinBudget } from "../../../lambdas/core/planner/lp-guided-schedule.ts";
 import type { Plan } from "../../../lambdas/core/planner/plan.ts";
 import { planFromCandidates } from "../../../lambdas/core/planner/plan-from-candidates.ts";
+import { budgetSpendUsd } from "../../../lambdas/core/planner/plan-parts.ts";
 import { buildPlanningProblem } from "../../../lambdas/core/planner/planning-problem.ts";
 import { spotLatestEndSeconds } from "../../../lambdas/core/planner/spot-overhead.ts";
 import { validatePlan } from "../../../lambdas/core/planner/validate-plan.ts";
@@ -96,6 +97,63 @@ describe("lpGuidedPlan", () => {
     // The bound may run part of x on spot in what the quota cell has left (it is an LP),
     // so it stays within 15% of the plan here.
     expect(plan.lowerBound).toBeGreaterThan(0.85 * plan.totals.expectedCostUsd);
+  });
+});
+
+describe("lpGuidedWithinBudget", () => {
+  /** The contested case judged as a min-time solve with `budgetUsd`. */
+  function withinBudget(budgetUsd: number, highHours: number) {
+    const { catalog, workload, quotas, problem } = contestedSpotCase();
+    const timed = { ...workload, objective: { kind: "min-time" as const, budgetUsd } };
+    const isValid = (plan: Plan) => validatePlan(plan, { workload: timed, catalog, quotas }).length === 0;
+    return {
+      problem,
+      isValid,
+      search: lpGuidedWithinBudget({
+        problem,
+        solver: new HighsSolver(),
+        considered: [],
+        budgetUsd,
+        lowSeconds: makespanLowerBound(problem),
+        highSeconds: highHours * 3600,
+        stepSeconds: 10,
+        secondsLeft: () => 1,
+        isValid,
+      }),
+    };
+  }
+
+  it("finds a plan within the budget that is faster than the makespan to beat and no faster than the bound", async () => {
+    // Both jobs at once (y on the spot instance, x on b.x1) end after about 11.1 h for about $28.
+    const { problem, isValid, search } = withinBudget(40, 30);
+    const { plan, steps } = await search;
+    expect(plan).toBeDefined();
+    expect(isValid(plan as Plan)).toBe(true);
+    expect(budgetSpendUsd(plan as Plan)).toBeLessThanOrEqual(40);
+    // At the makespan bound (boot + x's 11 h): the first step's plan already ends there.
+    expect((plan as Plan).totals.makespanSeconds).toBeGreaterThanOrEqual(makespanLowerBound(problem));
+    expect((plan as Plan).totals.makespanSeconds).toBeLessThan(makespanLowerBound(problem) + 600);
+    expect(steps).toBeGreaterThanOrEqual(1);
+  });
+
+  it("finds nothing when no plan keeps the budget", async () => {
+    // Any plan pays at least 10.5 h of y's GPU at $1/h and 11 h of x's at $1.5/h, about $27.
+    const { plan } = await withinBudget(20, 30).search;
+    expect(plan).toBeUndefined();
+  });
+
+  it("is compared by the planner in min-time, whose plan is no slower", async () => {
+    const { catalog, workload, candidates, quotas } = contestedSpotCase();
+    const timed = { ...workload, objective: { kind: "min-time" as const, budgetUsd: 40 } };
+    const result = await planFromCandidates(
+      { workload: timed, catalog, quotas, profiles: new InMemoryProfileStore([]), solver: new HighsSolver() },
+      { instanceTypes: catalog.instanceTypes, candidates },
+    );
+    expect(validatePlan(result.plan, { workload: timed, catalog, quotas })).toEqual([]);
+    const compared = result.plan.chosenFrom?.compared ?? [];
+    const guided = compared.find((entry) => entry.source === "lp-guided");
+    expect(guided, JSON.stringify(compared)).toBeDefined();
+    expect(result.plan.totals.makespanSeconds).toBeLessThanOrEqual((guided?.makespanSeconds ?? 0) + 1e-6);
   });
 });
 
