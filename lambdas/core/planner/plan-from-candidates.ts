@@ -8,6 +8,7 @@
  * at several deadlines between the fastest and the cheapest plan).
  */
 import type { InstanceType } from "../catalog/types.ts";
+import { InfeasibleWorkloadError } from "../errors.ts";
 import type { Candidate } from "../estimator/types.ts";
 import { type AlternativePlan, alternativePlans } from "./alternative-plans.ts";
 import type { MilpSolution, PlanningInput, PlanningResult } from "./api.ts";
@@ -670,6 +671,14 @@ export async function planFromCandidates(
     }
     const { attempt, solution } = await planOn(grid, { kind: "min-time", budgetUsd }, limitSeconds);
     if (attempt === undefined) {
+      if (cheapest === undefined && hintSeconds !== undefined) {
+        // Not a failure of the workload: a compared plan is already this fast, and no slotted
+        // schedule within its makespan was found; the caller keeps the compared plan.
+        throw new InfeasibleWorkloadError(
+          "time-limit",
+          `no slotted schedule faster than the best compared plan's ${(hintSeconds / 3600).toFixed(2)} h was found (solver: ${solution.status})`,
+        );
+      }
       if (cheapest === undefined) throw noPlanFoundError(limitSeconds);
       // Only the cheapest plan fits the budget once runs are rounded to slots: it is the answer.
       pushOnce(
