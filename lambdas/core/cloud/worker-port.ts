@@ -36,8 +36,12 @@ export interface JobReport {
 export interface LostAttempt {
   readonly attemptId: string;
   readonly at: number;
-  /** `worker-crash`: the job process died; `instance-lost`: an instance under it went away. */
-  readonly cause: "worker-crash" | "instance-lost";
+  /**
+   * `worker-crash`: the job process died; `instance-lost`: an instance under it went away;
+   * `not-running`: the agent of one of its instances is alive and keeps reporting that it
+   * does not run it (it never started it: worker-events-fold.ts).
+   */
+  readonly cause: "worker-crash" | "instance-lost" | "not-running";
   readonly message: string;
 }
 
