@@ -3,7 +3,8 @@
  * `TABLE` in stack-contract.ts). docs/control-plane.md, "Store", lists every item. In short,
  * per workload `W#<id>`: `META` (the summary, the condition of every status change),
  * `SPEC`, `PLAN#v<n>`, `EXEC` (documents, chunked when large: dynamodb-documents.ts),
- * `LEASE`, `EV#`/`HB#` (worker events), `AT#` (attempt starts), `CE#` (cloud events),
+ * `LEASE`, `EV#`/`HB#` (worker events), `AT#` (attempt starts), `EL#` (the log of both, in
+ * arrival order, that incremental passes read), `CE#` (cloud events),
  * `AUDIT#<at>#<hash>`, `COST#<instance>` (settled instance costs); outside it: `IDEM#<owner>|<key>`, `PROFILE#<signature>`, `REJECTED`.
  *
  * Every write that changes state carries a condition: the version it read (summary,
@@ -47,6 +48,8 @@ import {
   VersionConflictError,
   type WorkloadRecord,
   type WorkloadStore,
+  type WorkerEventLog,
+  type WorkerLogSlice,
   type WorkloadSummary,
 } from "../core/store/workload-store.ts";
 import {
@@ -90,6 +93,17 @@ const SEP = "|";
 const REJECTED_BODY_LIMIT = 65_536;
 const REJECTED_TTL_SECONDS = 14 * 86_400;
 const CLOUD_EVENT_TTL_SECONDS = 2 * 86_400;
+/** Log items are folded within minutes; the TTL only bounds the table (a first pass reads the dedupe items too). */
+const WORKER_LOG_TTL_SECONDS = 14 * 86_400;
+/**
+ * How far before its cursor a log read starts. A log key is stamped before its write, and
+ * the write of an item stamped earlier may land after a reader saw a later one; the
+ * worker-event function's timeout (60 s, cdk/saturn-stack.ts) bounds that, twice over.
+ */
+export const WORKER_LOG_OVERLAP_MS = 120_000;
+const LOG = "EL#";
+const LOG_END = "EL#~";
+const logStamp = (ms: number) => String(Math.max(0, Math.floor(ms))).padStart(15, "0");
 
 const workloadPk = (id: string) => `W#${id}`;
 const planSk = (version: number) => `PLAN#v${String(version).padStart(6, "0")}`;
@@ -109,7 +123,8 @@ export class DynamoDbStore
     RejectedMessageReader,
     CloudEventSource,
     CloudEventSink,
-    InstanceCostLedger
+    InstanceCostLedger,
+    WorkerEventLog
 {
   readonly #table: string;
   readonly #client: DocumentClientPort;
@@ -356,6 +371,9 @@ export class DynamoDbStore
 
   async putWorkerEvent(event: WorkerEvent): Promise<boolean> {
     const pk = workloadPk(event.workloadId);
+    // The log first: a crash before the dedupe item is retried by SQS and logs a repeat
+    // (folding it again changes nothing); the reverse order could drop the event from the log.
+    await this.#logPut(pk, `e:${event.eventId}`, { event });
     // Heartbeats only ever raise progress: one item per attempt and node keeps the latest,
     // so the events a pass reads do not grow with run time.
     if (event.kind === "heartbeat") {
@@ -423,6 +441,7 @@ export class DynamoDbStore
   }
 
   async putAttemptStart(start: AttemptStart): Promise<boolean> {
+    await this.#logPut(workloadPk(start.workloadId), `a:${start.attemptId}`, { start });
     return this.#conditionalPut(
       { pk: workloadPk(start.workloadId), sk: `AT#${start.attemptId}`, start },
       "attribute_not_exists(pk)",
@@ -431,6 +450,36 @@ export class DynamoDbStore
 
   async attemptStarts(workloadId: string): Promise<readonly AttemptStart[]> {
     return (await this.#queryPrefix(workloadPk(workloadId), "AT#")).map((item) => item.start as AttemptStart);
+  }
+
+  async workerLogSince(workloadId: string, cursor: string): Promise<WorkerLogSlice> {
+    const from = cursor === "" ? LOG : `${LOG}${logStamp(Number(cursor.slice(LOG.length, LOG.length + 15)) - WORKER_LOG_OVERLAP_MS)}`;
+    const items = await this.#queryAll({
+      TableName: this.#table,
+      KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+      ExpressionAttributeValues: { ":pk": workloadPk(workloadId), ":from": from, ":to": LOG_END },
+      ConsistentRead: true,
+    });
+    const starts: AttemptStart[] = [];
+    const events: WorkerEvent[] = [];
+    let last = cursor;
+    for (const item of items) {
+      if (item.start !== undefined) starts.push(item.start as AttemptStart);
+      if (item.event !== undefined) events.push(item.event as WorkerEvent);
+      if (String(item.sk) > last) last = String(item.sk);
+    }
+    return { starts, events, cursor: last };
+  }
+
+  /** One log item, keyed by the store's clock (ms) and the item's own id. */
+  async #logPut(pk: string, id: string, body: Item): Promise<void> {
+    const ms = this.#now().getTime();
+    await this.#client.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: { pk, sk: `${LOG}${logStamp(ms)}#${id}`, ...body, [TABLE.ttlAttribute]: Math.floor(ms / 1000) + WORKER_LOG_TTL_SECONDS },
+      }),
+    );
   }
 
   // ---- cloud events (CloudEventSource / CloudEventSink) ----

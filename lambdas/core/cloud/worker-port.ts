@@ -56,6 +56,8 @@ export interface AttemptReport {
   readonly lastHeartbeatAt: number;
 }
 
+import type { StoredWorkerFold } from "../reconciler/worker-fold-state.ts";
+
 export interface WorkerPort {
   /** Idempotent by attemptId. */
   startJob(request: StartJobRequest): Promise<void>;
@@ -70,4 +72,10 @@ export interface WorkerPort {
    * their instances.
    */
   shutdown?(instanceIds: readonly string[]): Promise<void>;
+  /**
+   * The worker fold state as of the last `reports` (with its cursor into the store's event
+   * log), for a driver that keeps nothing between passes to save with the record. Optional:
+   * ports that keep their reports in memory (the simulated cloud) have none.
+   */
+  workerFold?(): StoredWorkerFold | undefined;
 }
