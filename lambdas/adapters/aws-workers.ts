@@ -21,11 +21,7 @@ import type { ProfileWorkerPort, StartProfileRequest } from "../core/cloud/profi
 import type { JobReport, StartJobRequest, WorkerPort } from "../core/cloud/worker-port.ts";
 import type { Plan } from "../core/planner/plan.ts";
 import { trainingTaskOf } from "../core/protocol/training-task.ts";
-import {
-  type AssignmentMessage,
-  assignmentSchema,
-  bucketLayout,
-} from "../core/protocol/worker-protocol.ts";
+import { type AssignmentMessage, assignmentSchema, bucketLayout } from "../core/protocol/worker-protocol.ts";
 import { reportsOfFold } from "../core/reconciler/worker-events-fold.ts";
 import {
   applyToFold,

@@ -46,10 +46,10 @@ import {
   type StoredExecution,
   type StoredProfilingPhase,
   VersionConflictError,
-  type WorkloadRecord,
-  type WorkloadStore,
   type WorkerEventLog,
   type WorkerLogSlice,
+  type WorkloadRecord,
+  type WorkloadStore,
   type WorkloadSummary,
 } from "../core/store/workload-store.ts";
 import {
@@ -453,7 +453,10 @@ export class DynamoDbStore
   }
 
   async workerLogSince(workloadId: string, cursor: string): Promise<WorkerLogSlice> {
-    const from = cursor === "" ? LOG : `${LOG}${logStamp(Number(cursor.slice(LOG.length, LOG.length + 15)) - WORKER_LOG_OVERLAP_MS)}`;
+    const from =
+      cursor === ""
+        ? LOG
+        : `${LOG}${logStamp(Number(cursor.slice(LOG.length, LOG.length + 15)) - WORKER_LOG_OVERLAP_MS)}`;
     const items = await this.#queryAll({
       TableName: this.#table,
       KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
@@ -477,7 +480,12 @@ export class DynamoDbStore
     await this.#client.send(
       new PutCommand({
         TableName: this.#table,
-        Item: { pk, sk: `${LOG}${logStamp(ms)}#${id}`, ...body, [TABLE.ttlAttribute]: Math.floor(ms / 1000) + WORKER_LOG_TTL_SECONDS },
+        Item: {
+          pk,
+          sk: `${LOG}${logStamp(ms)}#${id}`,
+          ...body,
+          [TABLE.ttlAttribute]: Math.floor(ms / 1000) + WORKER_LOG_TTL_SECONDS,
+        },
       }),
     );
   }
