@@ -16,10 +16,12 @@
  *   agent uploads only its own ranks' shards, so one node's report proves nothing of the
  *   others'. The nodes are the start record's; without one, those that reported anything;
  * - an attempt the agent never runs is lost (`not-running`): when the latest
- *   `ALIVE_REPORTS_KEPT` (2) `agent-alive` reports of one of its nodes were all sent more
- *   than the grace period after both the order (its start record) and the node's last event
- *   for the attempt, and none lists the attempt (an idle agent sends them; a busy one does
- *   not, so a node that runs something else is never judged);
+ *   `ALIVE_REPORTS_KEPT` (2) `agent-alive` reports of its node rank 0 were all sent more
+ *   than the grace period after both the order (its start record) and that node's last
+ *   event for the attempt, and none lists the attempt (an idle agent sends them; a busy one
+ *   does not, so a node that runs something else is never judged). Only rank 0 is judged:
+ *   every node's part waits for rank 0's rendezvous, and a node > 0 that never starts its
+ *   part makes rank 0's rendezvous time out, which is a `failed` event;
  * - the running attempt is the latest-started attempt that has not ended.
  *
  * The fold goes through `WorkerFoldState` (worker-fold-state.ts): `foldWorkerEvents` is the
@@ -154,29 +156,26 @@ function foldJob(
 }
 
 /**
- * The attempt is lost when one of its nodes' agents keeps reporting, idle, that it runs
+ * The attempt is lost when its rank-0 node's agent keeps reporting, idle, that it runs
  * something else: its kept alive reports (2) all came more than `grace` seconds after the
  * order and after the node's last event for the attempt, and none names the attempt. Only
  * attempts with a start record are judged (the order's time is the start's).
  */
 function notRunning(attempt: FoldedAttempt, state: WorkerFoldState, grace: number): LostAttempt | undefined {
   const start = attempt.start;
-  if (start === undefined) return undefined;
-  for (const node of start.instanceIds) {
-    const reports = state.alive[node] ?? [];
-    if (reports.length < ALIVE_REPORTS_KEPT) continue;
-    const since = Math.max(start.startedAt, attempt.nodeLastAt[node] ?? Number.NEGATIVE_INFINITY) + grace;
-    if (reports.every((report) => report.at > since && !report.running.includes(attempt.attemptId))) {
-      const latest = reports[0] as AliveReport;
-      return {
-        attemptId: attempt.attemptId,
-        at: latest.at,
-        cause: "not-running",
-        message: `the agent on ${node} reported ${reports.length} times, ${Math.round(latest.at - start.startedAt)} s after the order, that it is not running attempt ${attempt.attemptId}`,
-      };
-    }
-  }
-  return undefined;
+  const node = start?.instanceIds[0];
+  if (start === undefined || node === undefined) return undefined;
+  const reports = state.alive[node] ?? [];
+  if (reports.length < ALIVE_REPORTS_KEPT) return undefined;
+  const since = Math.max(start.startedAt, attempt.nodeLastAt[node] ?? Number.NEGATIVE_INFINITY) + grace;
+  if (!reports.every((report) => report.at > since && !report.running.includes(attempt.attemptId))) return undefined;
+  const latest = reports[0] as AliveReport;
+  return {
+    attemptId: attempt.attemptId,
+    at: latest.at,
+    cause: "not-running",
+    message: `the agent on ${node} reported ${reports.length} times, the last ${Math.round(latest.at - start.startedAt)} s after the order, that it is not running attempt ${attempt.attemptId}`,
+  };
 }
 
 function attemptView(attempt: FoldedAttempt): AttemptReport {

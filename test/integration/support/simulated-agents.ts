@@ -158,7 +158,10 @@ export class SimulatedAgents {
   }
 
   #runningOn(instanceId: string): string[] {
-    return [...this.#attempts.values()].filter((a) => !a.ended && a.instanceId === instanceId).map((a) => a.attemptId);
+    // Every node of a multi-node attempt runs its part of it (and says so when alive).
+    return [...this.#attempts.values()]
+      .filter((a) => !a.ended && a.nodes.includes(instanceId))
+      .map((a) => a.attemptId);
   }
 
   async #runningInstances(workloadId: string): Promise<string[]> {
