@@ -452,26 +452,35 @@ export class DynamoDbStore
     return (await this.#queryPrefix(workloadPk(workloadId), "AT#")).map((item) => item.start as AttemptStart);
   }
 
+  /**
+   * The cursor is where the next read starts: `EL#<stamp>`, the later of (the newest item
+   * read) and (this read's clock), less the overlap. Every item stamped before it was
+   * visible to this read: its write landed within the overlap of its stamp, and both the
+   * newest item and the clock were at or past that by the time the query ran. It never
+   * moves back.
+   */
   async workerLogSince(workloadId: string, cursor: string): Promise<WorkerLogSlice> {
-    const from =
-      cursor === ""
-        ? LOG
-        : `${LOG}${logStamp(Number(cursor.slice(LOG.length, LOG.length + 15)) - WORKER_LOG_OVERLAP_MS)}`;
+    const readAt = this.#now().getTime();
     const items = await this.#queryAll({
       TableName: this.#table,
       KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-      ExpressionAttributeValues: { ":pk": workloadPk(workloadId), ":from": from, ":to": LOG_END },
+      ExpressionAttributeValues: {
+        ":pk": workloadPk(workloadId),
+        ":from": cursor === "" ? LOG : cursor,
+        ":to": LOG_END,
+      },
       ConsistentRead: true,
     });
     const starts: AttemptStart[] = [];
     const events: WorkerEvent[] = [];
-    let last = cursor;
+    let newest = readAt;
     for (const item of items) {
       if (item.start !== undefined) starts.push(item.start as AttemptStart);
       if (item.event !== undefined) events.push(item.event as WorkerEvent);
-      if (String(item.sk) > last) last = String(item.sk);
+      newest = Math.max(newest, Number(String(item.sk).slice(LOG.length, LOG.length + 15)));
     }
-    return { starts, events, cursor: last };
+    const next = `${LOG}${logStamp(newest - WORKER_LOG_OVERLAP_MS)}`;
+    return { starts, events, cursor: next > cursor ? next : cursor };
   }
 
   /** One log item, keyed by the store's clock (ms) and the item's own id. */
