@@ -96,17 +96,25 @@ const CLOUD_EVENT_TTL_SECONDS = 2 * 86_400;
 /** Log items are folded within minutes; the TTL only bounds the table (a first pass reads the dedupe items too). */
 const WORKER_LOG_TTL_SECONDS = 14 * 86_400;
 /**
- * How far before its cursor a log read starts. A log key is stamped before its write, and
- * the write of an item stamped earlier may land after a reader saw a later one; the
- * worker-event function's timeout (60 s, cdk/saturn-stack.ts) bounds that, twice over.
+ * The longest a log write may take from its stamp to its acknowledgement: a slower one is
+ * refused (`WorkerLogWriteLateError`), so the caller's retry (SQS for the ingest, the next
+ * pass for an attempt start) logs the item again under a fresh stamp. Every acknowledged
+ * log item was therefore written within this of its stamp.
  */
-export const WORKER_LOG_OVERLAP_MS = 120_000;
+export const WORKER_LOG_WRITE_LIMIT_MS = 10_000;
+/** How far behind the newest item (or the reader's clock) a log read starts: the write limit plus clock skew. */
+export const WORKER_LOG_OVERLAP_MS = WORKER_LOG_WRITE_LIMIT_MS + 5_000;
 const LOG = "EL#";
 const LOG_END = "EL#~";
 const logStamp = (ms: number) => String(Math.max(0, Math.floor(ms))).padStart(15, "0");
 
 const workloadPk = (id: string) => `W#${id}`;
 const planSk = (version: number) => `PLAN#v${String(version).padStart(6, "0")}`;
+
+/** A log write took longer than `WORKER_LOG_WRITE_LIMIT_MS`: its reader may have passed its stamp. */
+export class WorkerLogWriteLateError extends Error {
+  override readonly name = "WorkerLogWriteLateError";
+}
 
 /** A document read found its chunks removed under it more often than retries allow. */
 export class StoreReadError extends Error {
@@ -497,6 +505,12 @@ export class DynamoDbStore
         },
       }),
     );
+    const took = this.#now().getTime() - ms;
+    if (took > WORKER_LOG_WRITE_LIMIT_MS) {
+      throw new WorkerLogWriteLateError(
+        `log item ${id} took ${took} ms to write (limit ${WORKER_LOG_WRITE_LIMIT_MS} ms); retry it so it is logged under a fresh stamp`,
+      );
+    }
   }
 
   // ---- cloud events (CloudEventSource / CloudEventSink) ----

@@ -4,6 +4,8 @@ import {
   type DocumentClientPort,
   DynamoDbStore,
   WORKER_LOG_OVERLAP_MS,
+  WORKER_LOG_WRITE_LIMIT_MS,
+  WorkerLogWriteLateError,
 } from "../../lambdas/adapters/dynamodb-store.ts";
 import { S3Orders } from "../../lambdas/adapters/s3-orders.ts";
 import type { CloudInstance } from "../../lambdas/core/cloud/cloud-port.ts";
@@ -92,7 +94,7 @@ describe("the worker event log", () => {
     expect(first.events.map((e) => e.eventId)).toEqual(["evt-hb-00001"]);
 
     // Within the overlap of the first read: handed back again.
-    clockMs = T0 + 30_000;
+    clockMs = T0 + WORKER_LOG_OVERLAP_MS / 2;
     await store.putWorkerEvent(heartbeat("evt-hb-00002", jobA, 30, 60));
     const second = await store.workerLogSince("w1", first.cursor);
     expect(second.events.map((e) => e.eventId)).toEqual(["evt-hb-00001", "evt-hb-00002"]);
@@ -107,6 +109,24 @@ describe("the worker event log", () => {
     expect(fourth.starts).toEqual([]);
     expect(fourth.events.map((e) => e.eventId)).toEqual(["evt-hb-00003"]);
     expect(fourth.cursor).toBe(third.cursor);
+  });
+
+  it("refuses a log write that took longer than the limit, so the caller's retry logs it afresh", async () => {
+    const table = await createTestTable();
+    let ms = T0;
+    const slow: DocumentClientPort = {
+      send: async (command) => {
+        const result = await table.client.send(command as never);
+        ms += WORKER_LOG_WRITE_LIMIT_MS + 1;
+        return result;
+      },
+    };
+    const late = new DynamoDbStore({ tableName: table.tableName, client: slow, now: () => new Date(ms) });
+    await expect(late.putWorkerEvent(heartbeat("evt-hb-late1", jobA, 0, 1))).rejects.toBeInstanceOf(
+      WorkerLogWriteLateError,
+    );
+    // Nothing was recorded as seen: the retry is not answered as a duplicate.
+    expect(await late.workerEvents("w1")).toEqual([]);
   });
 
   it("still answers a repeated event as a duplicate", async () => {
