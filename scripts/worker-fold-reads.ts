@@ -97,7 +97,8 @@ try {
   }
   let fold: StoredWorkerFold | undefined;
   const report: string[] = [];
-  const reportAt = new Set([1800, 3600, 7200, 14_400].filter((t) => t <= HOURS * 3600));
+  // Passes one minute after a checkpoint round (a typical minute; a checkpoint minute adds one item per job).
+  const reportAt = new Set([1860, 3660, 7260, 14_460].filter((t) => t <= HOURS * 3600));
   for (let t = PASS; t <= HOURS * 3600; t += PASS) {
     // The workers' events of this minute, as the ingest stores them.
     for (let s = t - PASS + HEARTBEAT; s <= t; s += HEARTBEAT) {
@@ -128,6 +129,11 @@ try {
     const slice = await store.workerLogSince("w1", fold?.cursor ?? "");
     fold = { cursor: slice.cursor, state: applyToFold(fold?.state ?? EMPTY_WORKER_FOLD, slice) };
     const after = { items: counter.items, bytes: counter.bytes };
+    if (process.env.FOLD_READS_DEBUG !== undefined && reportAt.has(t))
+      console.log(
+        slice.cursor,
+        slice.events.map((e) => `${e.kind} ${e.sentAt}`),
+      );
     if (!reportAt.has(t)) continue;
     // Before: every attempt start and stored event of the workload.
     counter.items = 0;
