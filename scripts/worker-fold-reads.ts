@@ -10,6 +10,7 @@
  * (docs/control-plane.md, "What a pass reads", quotes it)
  */
 
+import { randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -154,3 +155,49 @@ try {
 } finally {
   await moto.stop();
 }
+
+// The state at the spec's maximum, folded in memory: 5,000 jobs, one attempt each, a
+// heartbeat with a random event id, and a durable checkpoint with its URI.
+const big = Array.from({ length: 5000 }, (_, k) => `sweep-job-${String(k).padStart(5, "0")}`);
+const bigState = applyToFold(EMPTY_WORKER_FOLD, {
+  starts: big.map((jobId, k) => ({
+    workloadId: "w1",
+    jobId,
+    attemptId: `${jobId}#1`,
+    instanceIds: [`i-0${(k * 7919).toString(16).padStart(16, "0")}`],
+    gpusPerInstance: 1,
+    fromSamples: 0,
+    startedAt: T0 / 1000,
+  })),
+  events: big.flatMap((jobId, k): WorkerEvent[] => {
+    const ids = {
+      protocol: WORKER_PROTOCOL,
+      workloadId: "w1",
+      instanceId: `i-0${(k * 7919).toString(16).padStart(16, "0")}`,
+      sentAt: new Date(T0 + 3_600_000).toISOString(),
+      jobId,
+      attemptId: `${jobId}#1`,
+    };
+    return [
+      {
+        ...ids,
+        eventId: randomUUID(),
+        kind: "heartbeat",
+        samplesDone: 7200 + k,
+        samplesPerSecond: 2.13,
+        peakGpuMemoryBytes: null,
+      },
+      {
+        ...ids,
+        eventId: randomUUID(),
+        kind: "checkpoint-saved",
+        samples: 7000 + k,
+        uri: `s3://saturn-artifacts-123456789012/workloads/w1/checkpoints/${jobId}/${7000 + k}.pt`,
+      },
+    ];
+  }),
+});
+const bigJson = JSON.stringify({ cursor: "EL#001764590400000", state: bigState });
+console.log(
+  `fold state at 5,000 jobs: ${Math.round(Buffer.byteLength(bigJson) / 1024)} KiB JSON, ${Math.round(gzipSync(bigJson).length / 1024)} KiB gzip (the record is chunked above 350 KB)`,
+);
