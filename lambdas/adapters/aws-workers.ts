@@ -1,9 +1,15 @@
 /**
  * The worker port on AWS: orders go to each instance's orders document in S3 (s3-orders.ts),
  * reports come from the worker events the ingest stored (sqs-worker-events.ts) and the
- * attempts this adapter started, folded by `foldWorkerEvents` (core). One instance serves one
- * workload and one pass: it is built with the plan in force, whose assignments give each
- * job's technique and GPU indices.
+ * attempts this adapter started, folded by core (worker-fold-state.ts, worker-events-fold.ts).
+ * One instance serves one workload and one pass: it is built with the plan in force, whose
+ * assignments give each job's technique and GPU indices.
+ *
+ * Reads are incremental: given the fold state the last pass stored with the execution
+ * record (`fold`), `reports` reads only the store's event log after its cursor and folds that
+ * onto it; `workerFold()` hands the result back for the pass to save with the record (so the
+ * cursor moves only with the record's version). Without a stored state (the first pass, or a
+ * record from before the log) it folds everything: the dedupe items and the whole log.
  *
  * Idempotent by attempt id: `startJob` adds the assignment to a document only where it is
  * missing, and records the start once; `checkpointAndStop` adds one stop order per attempt.
@@ -15,15 +21,16 @@ import type { ProfileWorkerPort, StartProfileRequest } from "../core/cloud/profi
 import type { JobReport, StartJobRequest, WorkerPort } from "../core/cloud/worker-port.ts";
 import type { Plan } from "../core/planner/plan.ts";
 import { trainingTaskOf } from "../core/protocol/training-task.ts";
+import { type AssignmentMessage, assignmentSchema, bucketLayout } from "../core/protocol/worker-protocol.ts";
+import { reportsOfFold } from "../core/reconciler/worker-events-fold.ts";
 import {
-  type AssignmentMessage,
-  assignmentSchema,
-  bucketLayout,
-  type WorkerEvent,
-} from "../core/protocol/worker-protocol.ts";
-import { foldWorkerEvents } from "../core/reconciler/worker-events-fold.ts";
+  applyToFold,
+  attemptKey,
+  EMPTY_WORKER_FOLD,
+  type StoredWorkerFold,
+} from "../core/reconciler/worker-fold-state.ts";
 import { type Job, pluginOf, type Workload } from "../core/spec/workload.ts";
-import type { AttemptStartStore, WorkloadStore } from "../core/store/workload-store.ts";
+import type { AttemptStartStore, WorkerEventLog, WorkloadStore } from "../core/store/workload-store.ts";
 import type { S3Orders } from "./s3-orders.ts";
 
 export interface AwsWorkersOptions {
@@ -34,7 +41,11 @@ export interface AwsWorkersOptions {
   readonly planVersion: number;
   readonly bucketName: string;
   readonly orders: S3Orders;
-  readonly store: Pick<WorkloadStore, "workerEvents"> & AttemptStartStore;
+  readonly store: Pick<WorkloadStore, "workerEvents"> & AttemptStartStore & WorkerEventLog;
+  /** The fold state the last pass stored with the execution record (`record.workerFold`). */
+  readonly fold?: StoredWorkerFold;
+  /** Grace before idle agents make an attempt lost (default UNSTARTED_GRACE_SECONDS). */
+  readonly unstartedGraceSeconds?: number;
   /** The workload's instances (any state) and, for rendezvous, their private addresses. */
   readonly instances: () => Promise<readonly CloudInstance[]>;
   /** torchrun rendezvous port on node 0 (default 29500, torchrun's own default). */
@@ -52,6 +63,8 @@ export class AwsWorkers implements WorkerPort, ProfileWorkerPort {
   readonly #options: AwsWorkersOptions;
   readonly #jobs: ReadonlyMap<string, Job>;
   readonly #now: () => number;
+  /** The fold as of this instance's last `reports` (undefined before the first). */
+  #fold: StoredWorkerFold | undefined;
 
   constructor(options: AwsWorkersOptions) {
     this.#options = options;
@@ -125,12 +138,10 @@ export class AwsWorkers implements WorkerPort, ProfileWorkerPort {
   }
 
   async checkpointAndStop(jobId: string, attemptId: string): Promise<void> {
-    const { workloadId, orders, store } = this.#options;
-    const [starts, events] = await Promise.all([store.attemptStarts(workloadId), store.workerEvents(workloadId)]);
-    const instanceIds = new Set(starts.find((s) => s.attemptId === attemptId && s.jobId === jobId)?.instanceIds ?? []);
-    for (const event of events) {
-      if ("attemptId" in event && event.attemptId === attemptId) instanceIds.add(event.instanceId);
-    }
+    const { workloadId, orders } = this.#options;
+    const state = (await this.#current()).state;
+    const attempt = state.attempts[attemptKey(jobId, attemptId)];
+    const instanceIds = new Set([...(attempt?.start?.instanceIds ?? []), ...Object.keys(attempt?.nodeLastAt ?? {})]);
     for (const instanceId of instanceIds) {
       await orders.update(workloadId, instanceId, (current) =>
         current.stops.some((stop) => stop.attemptId === attemptId)
@@ -153,20 +164,55 @@ export class AwsWorkers implements WorkerPort, ProfileWorkerPort {
   }
 
   async reports(jobIds: readonly string[]): Promise<readonly JobReport[]> {
-    const { workloadId, store } = this.#options;
-    const [starts, events, instances] = await Promise.all([
-      store.attemptStarts(workloadId),
-      store.workerEvents(workloadId),
-      this.#options.instances(),
-    ]);
+    const [fold, instances] = await Promise.all([this.#read(), this.#options.instances()]);
     const known = new Map(instances.map((instance) => [instance.id, instance]));
     const ended = new Set<string>();
     for (const instance of instances) {
       if (instance.state === "shutting-down" || instance.state === "terminated") ended.add(instance.id);
     }
     // An instance an attempt ran on that the cloud no longer lists has ended too.
-    for (const start of starts) for (const id of start.instanceIds) if (!known.has(id)) ended.add(id);
-    return foldWorkerEvents({ jobIds, starts, events, endedInstances: ended });
+    for (const attempt of Object.values(fold.state.attempts)) {
+      for (const id of attempt.start?.instanceIds ?? []) if (!known.has(id)) ended.add(id);
+    }
+    return reportsOfFold(fold.state, jobIds, {
+      endedInstances: ended,
+      ...(this.#options.unstartedGraceSeconds === undefined
+        ? {}
+        : { unstartedGraceSeconds: this.#options.unstartedGraceSeconds }),
+    });
+  }
+
+  /** The fold state after this instance's reads, for the pass to store with the record. */
+  workerFold(): StoredWorkerFold | undefined {
+    return this.#fold ?? this.#options.fold;
+  }
+
+  /** The fold with everything logged since the last read folded in. */
+  async #read(): Promise<StoredWorkerFold> {
+    const { workloadId, store } = this.#options;
+    const prior = this.#fold ?? this.#options.fold;
+    if (prior !== undefined) {
+      const slice = await store.workerLogSince(workloadId, prior.cursor);
+      this.#fold = { cursor: slice.cursor, state: applyToFold(prior.state, slice) };
+      return this.#fold;
+    }
+    // No stored state: the dedupe items hold everything stored before the log existed.
+    const [starts, events, slice] = await Promise.all([
+      store.attemptStarts(workloadId),
+      store.workerEvents(workloadId),
+      store.workerLogSince(workloadId, ""),
+    ]);
+    const state = applyToFold(EMPTY_WORKER_FOLD, {
+      starts: [...starts, ...slice.starts],
+      events: [...events, ...slice.events],
+    });
+    this.#fold = { cursor: slice.cursor, state };
+    return this.#fold;
+  }
+
+  /** The fold as last read (a pass reads it in observe); read now if it was not. */
+  async #current(): Promise<StoredWorkerFold> {
+    return this.#fold ?? (await this.#read());
   }
 
   async #assignment(request: StartJobRequest): Promise<AssignmentMessage> {
@@ -247,11 +293,17 @@ export class AwsWorkers implements WorkerPort, ProfileWorkerPort {
 
   /** The checkpoint a resume starts from: the one saved at exactly `samples`, else the largest below it. */
   async #checkpointUri(jobId: string, samples: number): Promise<string | undefined> {
-    const events = await this.#options.store.workerEvents(this.#options.workloadId);
-    let best: Extract<WorkerEvent, { kind: "checkpoint-saved" }> | undefined;
-    for (const event of events) {
-      if (event.kind !== "checkpoint-saved" || event.jobId !== jobId || event.samples > samples) continue;
-      if (best === undefined || event.samples > best.samples) best = event;
+    const state = (await this.#current()).state;
+    let best: { samples: number; uri: string } | undefined;
+    for (const attempt of Object.values(state.attempts)) {
+      if (attempt.jobId !== jobId) continue;
+      for (const [key, checkpoint] of Object.entries(attempt.checkpoints)) {
+        const at = Number(key);
+        if (checkpoint.uri === undefined || at > samples) continue;
+        if (best === undefined || at > best.samples || (at === best.samples && checkpoint.uri < best.uri)) {
+          best = { samples: at, uri: checkpoint.uri };
+        }
+      }
     }
     return best?.uri;
   }

@@ -3,7 +3,8 @@
  * `TABLE` in stack-contract.ts). docs/control-plane.md, "Store", lists every item. In short,
  * per workload `W#<id>`: `META` (the summary, the condition of every status change),
  * `SPEC`, `PLAN#v<n>`, `EXEC` (documents, chunked when large: dynamodb-documents.ts),
- * `LEASE`, `EV#`/`HB#` (worker events), `AT#` (attempt starts), `CE#` (cloud events),
+ * `LEASE`, `EV#`/`HB#` (worker events), `AT#` (attempt starts), `EL#` (the log of both, in
+ * arrival order, that incremental passes read), `CE#` (cloud events),
  * `AUDIT#<at>#<hash>`, `COST#<instance>` (settled instance costs); outside it: `IDEM#<owner>|<key>`, `PROFILE#<signature>`, `REJECTED`.
  *
  * Every write that changes state carries a condition: the version it read (summary,
@@ -45,6 +46,8 @@ import {
   type StoredExecution,
   type StoredProfilingPhase,
   VersionConflictError,
+  type WorkerEventLog,
+  type WorkerLogSlice,
   type WorkloadRecord,
   type WorkloadStore,
   type WorkloadSummary,
@@ -90,9 +93,28 @@ const SEP = "|";
 const REJECTED_BODY_LIMIT = 65_536;
 const REJECTED_TTL_SECONDS = 14 * 86_400;
 const CLOUD_EVENT_TTL_SECONDS = 2 * 86_400;
+/** Log items are folded within minutes; the TTL only bounds the table (a first pass reads the dedupe items too). */
+const WORKER_LOG_TTL_SECONDS = 14 * 86_400;
+/**
+ * The longest a log write may take from its stamp to its acknowledgement: a slower one is
+ * refused (`WorkerLogWriteLateError`), so the caller's retry (SQS for the ingest, the next
+ * pass for an attempt start) logs the item again under a fresh stamp. Every acknowledged
+ * log item was therefore written within this of its stamp.
+ */
+export const WORKER_LOG_WRITE_LIMIT_MS = 10_000;
+/** How far behind the newest item (or the reader's clock) a log read starts: the write limit plus clock skew. */
+export const WORKER_LOG_OVERLAP_MS = WORKER_LOG_WRITE_LIMIT_MS + 5_000;
+const LOG = "EL#";
+const LOG_END = "EL#~";
+const logStamp = (ms: number) => String(Math.max(0, Math.floor(ms))).padStart(15, "0");
 
 const workloadPk = (id: string) => `W#${id}`;
 const planSk = (version: number) => `PLAN#v${String(version).padStart(6, "0")}`;
+
+/** A log write took longer than `WORKER_LOG_WRITE_LIMIT_MS`: its reader may have passed its stamp. */
+export class WorkerLogWriteLateError extends Error {
+  override readonly name = "WorkerLogWriteLateError";
+}
 
 /** A document read found its chunks removed under it more often than retries allow. */
 export class StoreReadError extends Error {
@@ -109,7 +131,8 @@ export class DynamoDbStore
     RejectedMessageReader,
     CloudEventSource,
     CloudEventSink,
-    InstanceCostLedger
+    InstanceCostLedger,
+    WorkerEventLog
 {
   readonly #table: string;
   readonly #client: DocumentClientPort;
@@ -356,6 +379,9 @@ export class DynamoDbStore
 
   async putWorkerEvent(event: WorkerEvent): Promise<boolean> {
     const pk = workloadPk(event.workloadId);
+    // The log first: a crash before the dedupe item is retried by SQS and logs a repeat
+    // (folding it again changes nothing); the reverse order could drop the event from the log.
+    await this.#logPut(pk, `e:${event.eventId}`, { event });
     // Heartbeats only ever raise progress: one item per attempt and node keeps the latest,
     // so the events a pass reads do not grow with run time.
     if (event.kind === "heartbeat") {
@@ -423,6 +449,7 @@ export class DynamoDbStore
   }
 
   async putAttemptStart(start: AttemptStart): Promise<boolean> {
+    await this.#logPut(workloadPk(start.workloadId), `a:${start.attemptId}`, { start });
     return this.#conditionalPut(
       { pk: workloadPk(start.workloadId), sk: `AT#${start.attemptId}`, start },
       "attribute_not_exists(pk)",
@@ -431,6 +458,59 @@ export class DynamoDbStore
 
   async attemptStarts(workloadId: string): Promise<readonly AttemptStart[]> {
     return (await this.#queryPrefix(workloadPk(workloadId), "AT#")).map((item) => item.start as AttemptStart);
+  }
+
+  /**
+   * The cursor is where the next read starts: `EL#<stamp>`, the later of (the newest item
+   * read) and (this read's clock), less the overlap. Every item stamped before it was
+   * visible to this read: its write landed within the overlap of its stamp, and both the
+   * newest item and the clock were at or past that by the time the query ran. It never
+   * moves back.
+   */
+  async workerLogSince(workloadId: string, cursor: string): Promise<WorkerLogSlice> {
+    const readAt = this.#now().getTime();
+    const items = await this.#queryAll({
+      TableName: this.#table,
+      KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+      ExpressionAttributeValues: {
+        ":pk": workloadPk(workloadId),
+        ":from": cursor === "" ? LOG : cursor,
+        ":to": LOG_END,
+      },
+      ConsistentRead: true,
+    });
+    const starts: AttemptStart[] = [];
+    const events: WorkerEvent[] = [];
+    let newest = readAt;
+    for (const item of items) {
+      if (item.start !== undefined) starts.push(item.start as AttemptStart);
+      if (item.event !== undefined) events.push(item.event as WorkerEvent);
+      newest = Math.max(newest, Number(String(item.sk).slice(LOG.length, LOG.length + 15)));
+    }
+    const next = `${LOG}${logStamp(newest - WORKER_LOG_OVERLAP_MS)}`;
+    return { starts, events, cursor: next > cursor ? next : cursor };
+  }
+
+  /** One log item, keyed by the store's clock (ms) and the item's own id. */
+  async #logPut(pk: string, id: string, body: Item): Promise<void> {
+    const ms = this.#now().getTime();
+    await this.#client.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: {
+          pk,
+          sk: `${LOG}${logStamp(ms)}#${id}`,
+          ...body,
+          [TABLE.ttlAttribute]: Math.floor(ms / 1000) + WORKER_LOG_TTL_SECONDS,
+        },
+      }),
+    );
+    const took = this.#now().getTime() - ms;
+    if (took > WORKER_LOG_WRITE_LIMIT_MS) {
+      throw new WorkerLogWriteLateError(
+        `log item ${id} took ${took} ms to write (limit ${WORKER_LOG_WRITE_LIMIT_MS} ms); retry it so it is logged under a fresh stamp`,
+      );
+    }
   }
 
   // ---- cloud events (CloudEventSource / CloudEventSink) ----

@@ -261,6 +261,7 @@ export function controlPlane(env: Environment, seams: ControlPlaneSeams = {}): C
             bucketName: required(ENV.bucketName),
             orders,
             store: store(),
+            ...(record.workerFold === undefined ? {} : { fold: record.workerFold }),
             instances: () => cloud.describe({ [SATURN_TAGS.workload]: workloadId }),
             now: () => clock() / 1000,
           });

@@ -36,8 +36,12 @@ export interface JobReport {
 export interface LostAttempt {
   readonly attemptId: string;
   readonly at: number;
-  /** `worker-crash`: the job process died; `instance-lost`: an instance under it went away. */
-  readonly cause: "worker-crash" | "instance-lost";
+  /**
+   * `worker-crash`: the job process died; `instance-lost`: an instance under it went away;
+   * `not-running`: the agent of one of its instances is alive and keeps reporting that it
+   * does not run it (it never started it: worker-events-fold.ts).
+   */
+  readonly cause: "worker-crash" | "instance-lost" | "not-running";
   readonly message: string;
 }
 
@@ -51,6 +55,8 @@ export interface AttemptReport {
   readonly samplesPerSecond: number | undefined;
   readonly lastHeartbeatAt: number;
 }
+
+import type { StoredWorkerFold } from "../reconciler/worker-fold-state.ts";
 
 export interface WorkerPort {
   /** Idempotent by attemptId. */
@@ -66,4 +72,10 @@ export interface WorkerPort {
    * their instances.
    */
   shutdown?(instanceIds: readonly string[]): Promise<void>;
+  /**
+   * The worker fold state as of the last `reports` (with its cursor into the store's event
+   * log), for a driver that keeps nothing between passes to save with the record. Optional:
+   * ports that keep their reports in memory (the simulated cloud) have none.
+   */
+  workerFold?(): StoredWorkerFold | undefined;
 }

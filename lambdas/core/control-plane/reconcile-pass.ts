@@ -181,11 +181,14 @@ async function passUnderLease(deps: ReconcileDeps, input: PassInput): Promise<Pa
   if (engine.record.planVersion !== record.planVersion) {
     await storePlanVersion(deps, workloadId, engine.record.planVersion, engine.record.plan);
   }
+  // The worker fold moves with the record: saved by the same conditional write below.
+  const workerFold = ports.workers.workerFold?.();
   const next: ExecutionRecord = {
     ...engine.record,
     plan: withoutConsidered(engine.record.plan),
     pendingLaunchFailures: engine.pendingLaunchFailures,
     observation: snapshotOf(result.observed, engine.record),
+    ...(workerFold === undefined ? {} : { workerFold }),
   };
   try {
     await store.saveExecution(workloadId, stored?.version ?? 0, next);

@@ -7,6 +7,7 @@ import type { CloudEvent, CloudInstance, LaunchRequest } from "../cloud/cloud-po
 import type { JobReport, StartJobRequest } from "../cloud/worker-port.ts";
 import type { Plan } from "../planner/plan.ts";
 import type { Market, Objective, QuotaGroup, Technique } from "../spec/workload-schema.ts";
+import type { StoredWorkerFold } from "./worker-fold-state.ts";
 
 export type ExecutionStatus = "running" | "completed" | "failed" | "cancelled" | "stopped-for-budget";
 
@@ -148,6 +149,12 @@ export interface ExecutionRecord {
   readonly deadlineLost?: boolean;
   /** What the last pass observed, summarised for status views (set by the control plane). */
   readonly observation?: ObservationSnapshot;
+  /**
+   * The worker reports folded so far and the cursor into the store's event log (set by the
+   * control plane; worker-fold-state.ts). Saved with the record's conditional write, so a
+   * pass that loses the race moves no cursor. Absent: the next pass folds everything.
+   */
+  readonly workerFold?: StoredWorkerFold;
 }
 
 /** A pass's observation, small enough to keep with the record and show without calling the cloud. */

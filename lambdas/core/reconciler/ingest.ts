@@ -92,6 +92,11 @@ export function workerCrashes(report: JobReport | undefined): number {
   return report?.lostAttempts.filter((lost) => lost.cause === "worker-crash").length ?? 0;
 }
 
+/** Attempts of the job that an alive agent never ran (worker-events-fold.ts, `not-running`). */
+export function unstartedAttempts(report: JobReport | undefined): number {
+  return report?.lostAttempts.filter((lost) => lost.cause === "not-running").length ?? 0;
+}
+
 /**
  * Folds the throughput of attempts running where the plan put them into the record (one
  * entry per job and configuration, the latest wins), so re-plans see measured figures.

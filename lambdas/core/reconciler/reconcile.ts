@@ -29,7 +29,14 @@ import type {
   ReconcileResult,
   ReplanRequest,
 } from "./execution-record.ts";
-import { cutRegion, ingestInterruptions, ingestLaunchFailures, ingestMeasurements, workerCrashes } from "./ingest.ts";
+import {
+  cutRegion,
+  ingestInterruptions,
+  ingestLaunchFailures,
+  ingestMeasurements,
+  unstartedAttempts,
+  workerCrashes,
+} from "./ingest.ts";
 import {
   assignmentInstances,
   attemptMatches,
@@ -200,6 +207,12 @@ function settleJobs(
     } else if (workerCrashes(report) >= context.rules.maxWorkerCrashes && report?.attempt === undefined) {
       const last = report?.lostAttempts.filter((lost) => lost.cause === "worker-crash").at(-1);
       const reason = `worker crashed ${workerCrashes(report)} times (last: ${last?.message ?? "unknown"}); progress kept at ${report?.checkpointSamples ?? 0} of ${job.totalSamples} samples`;
+      jobs = { ...jobs, [job.id]: { ...state, status: "failed", reason, finishedAt: now } };
+      actions.push({ kind: "mark-failed", jobId: job.id, reason });
+    } else if (unstartedAttempts(report) >= context.rules.maxWorkerCrashes && report?.attempt === undefined) {
+      // Agents that keep ignoring the job's orders would otherwise be re-assigned forever.
+      const last = report?.lostAttempts.filter((lost) => lost.cause === "not-running").at(-1);
+      const reason = `agents did not run ${unstartedAttempts(report)} attempts (last: ${last?.message ?? "unknown"}); progress kept at ${report?.checkpointSamples ?? 0} of ${job.totalSamples} samples`;
       jobs = { ...jobs, [job.id]: { ...state, status: "failed", reason, finishedAt: now } };
       actions.push({ kind: "mark-failed", jobId: job.id, reason });
     }
@@ -463,11 +476,26 @@ function assignJobs(
       if (instance !== undefined) free.set(instance.id, (free.get(instance.id) ?? 0) - assignment.gpusPerInstance);
     }
     if (!ready) continue;
+    const attemptId = `${job.id}#${(report?.attemptsStarted ?? 0) + 1}`;
+    // The job's last attempt was never run by its agent: its order stays in the instance's
+    // document, so a stop order makes sure a late agent does not start it beside the new
+    // one (an agent never starts a stopped attempt id), and the audit trail says why.
+    const unstarted = report?.lostAttempts.find(
+      (lost) => lost.cause === "not-running" && lost.attemptId === `${job.id}#${report.attemptsStarted}`,
+    );
+    if (unstarted !== undefined) {
+      actions.push({
+        kind: "checkpoint-and-requeue",
+        jobId: job.id,
+        attemptId: unstarted.attemptId,
+        reason: `attempt lost: ${unstarted.message}; re-assigned as ${attemptId} from ${report?.checkpointSamples ?? 0} samples`,
+      });
+    }
     actions.push({
       kind: "assign",
       request: {
         jobId: job.id,
-        attemptId: `${job.id}#${(report?.attemptsStarted ?? 0) + 1}`,
+        attemptId,
         instanceIds: targets.map((instance) => instance?.id ?? ""),
         gpusPerInstance: assignment.gpusPerInstance,
         fromSamples: report?.checkpointSamples ?? 0,

@@ -15,10 +15,32 @@
  *   at that sample count (`checkpoint-saved`, or `stopped` with those samples): each node's
  *   agent uploads only its own ranks' shards, so one node's report proves nothing of the
  *   others'. The nodes are the start record's; without one, those that reported anything;
+ * - an attempt the agent never runs is lost (`not-running`): when the latest
+ *   `ALIVE_REPORTS_KEPT` (2) `agent-alive` reports of its node rank 0 were all sent more
+ *   than the grace period after both the order (its start record) and that node's last
+ *   event for the attempt, and none lists the attempt (an idle agent sends them; a busy one
+ *   does not, so a node that runs something else is never judged). Only rank 0 is judged:
+ *   every node's part waits for rank 0's rendezvous, and a node > 0 that never starts its
+ *   part makes rank 0's rendezvous time out, which is a `failed` event;
  * - the running attempt is the latest-started attempt that has not ended.
+ *
+ * The fold goes through `WorkerFoldState` (worker-fold-state.ts): `foldWorkerEvents` is the
+ * full fold, `reportsOfFold` reads reports from a state that passes built incrementally.
  */
 import type { AttemptReport, JobReport, LostAttempt } from "../cloud/worker-port.ts";
 import type { WorkerEvent } from "../protocol/worker-protocol.ts";
+import {
+  ALIVE_REPORTS_KEPT,
+  type AliveReport,
+  applyToFold,
+  attemptNodes,
+  durableSamples,
+  EMPTY_WORKER_FOLD,
+  type FoldedAttempt,
+  type WorkerFoldState,
+} from "./worker-fold-state.ts";
+
+export { eventSeconds } from "./worker-fold-state.ts";
 
 /** What the control plane recorded when it started an attempt (the orders it wrote). */
 export interface AttemptStart {
@@ -38,98 +60,70 @@ export interface WorkerFoldInput {
   readonly events: readonly WorkerEvent[];
   /** Instances that shut down, terminated or are no longer known: attempts on them without an ending are lost. */
   readonly endedInstances: ReadonlySet<string>;
+  /** Seconds after the order (and a node's last event) before idle reports count; default `UNSTARTED_GRACE_SECONDS`. */
+  readonly unstartedGraceSeconds?: number;
 }
 
-type AttemptEvent = Extract<WorkerEvent, { readonly jobId: string }>;
+/**
+ * Default grace before an idle agent's reports make an attempt lost: the agent polls its
+ * orders every 5 s and reports while idle every 30 s (worker/agent/agent-config.ts), so
+ * after 2 minutes an attempt it was told about is running or was refused. Two idle reports
+ * after the grace add a minute: detection about 3 minutes after the order.
+ */
+export const UNSTARTED_GRACE_SECONDS = 120;
 
-interface AttemptFacts {
-  readonly attemptId: string;
-  start: AttemptStart | undefined;
-  readonly events: AttemptEvent[];
-}
-
-export function eventSeconds(event: { readonly sentAt: string }): number {
-  return Date.parse(event.sentAt) / 1000;
-}
-
-function isAttemptEvent(event: WorkerEvent): event is AttemptEvent {
-  return "jobId" in event;
-}
-
-/** Total order on events that does not depend on arrival: time, then id. */
-function later(a: AttemptEvent, b: AttemptEvent): boolean {
-  const ta = eventSeconds(a);
-  const tb = eventSeconds(b);
-  return ta !== tb ? ta > tb : a.eventId > b.eventId;
+export interface ReportOptions {
+  readonly endedInstances: ReadonlySet<string>;
+  readonly unstartedGraceSeconds?: number;
 }
 
 export function foldWorkerEvents(input: WorkerFoldInput): JobReport[] {
-  const byJob = new Map<string, Map<string, AttemptFacts>>();
-  const facts = (jobId: string, attemptId: string): AttemptFacts => {
-    let attempts = byJob.get(jobId);
-    if (attempts === undefined) {
-      attempts = new Map();
-      byJob.set(jobId, attempts);
-    }
-    let found = attempts.get(attemptId);
-    if (found === undefined) {
-      found = { attemptId, start: undefined, events: [] };
-      attempts.set(attemptId, found);
-    }
-    return found;
-  };
-  for (const start of input.starts) {
-    const entry = facts(start.jobId, start.attemptId);
-    // Two records of one start can only differ by a retry's clock: keep the earliest.
-    if (entry.start === undefined || start.startedAt < entry.start.startedAt) entry.start = start;
-  }
-  const seen = new Set<string>();
-  for (const event of input.events) {
-    if (!isAttemptEvent(event) || seen.has(event.eventId)) continue;
-    seen.add(event.eventId);
-    facts(event.jobId, event.attemptId).events.push(event);
-  }
-  return input.jobIds.map((jobId) => foldJob(jobId, [...(byJob.get(jobId)?.values() ?? [])], input.endedInstances));
+  const state = applyToFold(EMPTY_WORKER_FOLD, { starts: input.starts, events: input.events });
+  return reportsOfFold(state, input.jobIds, input);
 }
 
-function foldJob(jobId: string, attempts: readonly AttemptFacts[], ended: ReadonlySet<string>): JobReport {
+/** The job reports a fold state gives (the same as a full fold of the events it folded). */
+export function reportsOfFold(state: WorkerFoldState, jobIds: readonly string[], options: ReportOptions): JobReport[] {
+  const byJob = new Map<string, FoldedAttempt[]>();
+  for (const attempt of Object.values(state.attempts)) {
+    const list = byJob.get(attempt.jobId);
+    if (list === undefined) byJob.set(attempt.jobId, [attempt]);
+    else list.push(attempt);
+  }
+  const grace = options.unstartedGraceSeconds ?? UNSTARTED_GRACE_SECONDS;
+  return jobIds.map((jobId) => foldJob(jobId, byJob.get(jobId) ?? [], options.endedInstances, state, grace));
+}
+
+function foldJob(
+  jobId: string,
+  attempts: readonly FoldedAttempt[],
+  ended: ReadonlySet<string>,
+  state: WorkerFoldState,
+  grace: number,
+): JobReport {
   let checkpointSamples = 0;
   let completedAt: number | undefined;
   const lost: LostAttempt[] = [];
   const running: AttemptReport[] = [];
   for (const attempt of attempts) {
     const view = attemptView(attempt);
-    checkpointSamples = Math.max(checkpointSamples, attempt.start?.fromSamples ?? 0, durableSamples(attempt, view));
-    let terminal = false;
-    let failure: { at: number; message: string } | undefined;
-    for (const event of attempt.events) {
-      const at = eventSeconds(event);
-      switch (event.kind) {
-        case "stopped":
-          terminal = true;
-          break;
-        case "completed":
-          // Training finished: the final state is not a resume point, but nothing is left to do.
-          checkpointSamples = Math.max(checkpointSamples, event.samples);
-          completedAt = completedAt === undefined ? at : Math.min(completedAt, at);
-          terminal = true;
-          break;
-        case "failed":
-          terminal = true;
-          if (failure === undefined || at < failure.at) {
-            failure = { at, message: `exit code ${event.exitCode} on ${event.instanceId}: ${event.reason}` };
-          }
-          break;
-        default:
-          break;
-      }
+    checkpointSamples = Math.max(checkpointSamples, attempt.start?.fromSamples ?? 0, durableSamples(attempt));
+    if (attempt.completed !== undefined) {
+      // Training finished: the final state is not a resume point, but nothing is left to do.
+      checkpointSamples = Math.max(checkpointSamples, attempt.completed.samples);
+      completedAt = completedAt === undefined ? attempt.completed.at : Math.min(completedAt, attempt.completed.at);
     }
-    const stoppedOrDone = attempt.events.some((e) => e.kind === "stopped" || e.kind === "completed");
-    if (failure !== undefined && !stoppedOrDone) {
-      lost.push({ attemptId: attempt.attemptId, at: failure.at, cause: "worker-crash", message: failure.message });
+    const stoppedOrDone = attempt.stopped || attempt.completed !== undefined;
+    if (attempt.failure !== undefined && !stoppedOrDone) {
+      lost.push({
+        attemptId: attempt.attemptId,
+        at: attempt.failure.at,
+        cause: "worker-crash",
+        message: attempt.failure.message,
+      });
       continue;
     }
-    if (terminal) continue;
+    if (stoppedOrDone) continue;
     const gone = view.instanceIds.find((id) => ended.has(id));
     if (gone !== undefined) {
       lost.push({
@@ -138,6 +132,11 @@ function foldJob(jobId: string, attempts: readonly AttemptFacts[], ended: Readon
         cause: "instance-lost",
         message: `instance ${gone} ended before attempt ${attempt.attemptId} reported an ending`,
       });
+      continue;
+    }
+    const unstarted = notRunning(attempt, state, grace);
+    if (unstarted !== undefined) {
+      lost.push(unstarted);
       continue;
     }
     running.push(view);
@@ -157,55 +156,38 @@ function foldJob(jobId: string, attempts: readonly AttemptFacts[], ended: Readon
 }
 
 /**
- * The largest sample count whose checkpoint every node of the attempt reported as uploaded
- * (`checkpoint-saved`, or `stopped` naming the samples of the checkpoint it saved); 0 if none.
+ * The attempt is lost when its rank-0 node's agent keeps reporting, idle, that it runs
+ * something else: its kept alive reports (2) all came more than `grace` seconds after the
+ * order and after the node's last event for the attempt, and none names the attempt. Only
+ * attempts with a start record are judged (the order's time is the start's).
  */
-function durableSamples(attempt: AttemptFacts, view: AttemptReport): number {
-  const nodesAt = new Map<number, Set<string>>();
-  for (const event of attempt.events) {
-    if (event.kind !== "checkpoint-saved" && event.kind !== "stopped") continue;
-    if (event.samples === 0) continue;
-    let nodes = nodesAt.get(event.samples);
-    if (nodes === undefined) {
-      nodes = new Set();
-      nodesAt.set(event.samples, nodes);
-    }
-    nodes.add(event.instanceId);
-  }
-  let durable = 0;
-  for (const [samples, nodes] of nodesAt) {
-    if (samples > durable && view.instanceIds.every((id) => nodes.has(id))) durable = samples;
-  }
-  return durable;
-}
-
-function attemptView(attempt: AttemptFacts): AttemptReport {
+function notRunning(attempt: FoldedAttempt, state: WorkerFoldState, grace: number): LostAttempt | undefined {
   const start = attempt.start;
-  const times = attempt.events.map(eventSeconds);
-  const startedAt = start?.startedAt ?? Math.min(...times);
-  // Without a start record (it was lost), the nodes that reported are all we know of.
-  const instanceIds = start?.instanceIds ?? [...new Set(attempt.events.map((e) => e.instanceId))].sort();
-  let samplesDone = start?.fromSamples ?? 0;
-  let progress: Extract<AttemptEvent, { kind: "heartbeat" }> | undefined;
-  for (const event of attempt.events) {
-    if (event.kind === "checkpoint-saved") samplesDone = Math.max(samplesDone, event.samples);
-    if (event.kind !== "heartbeat") continue;
-    samplesDone = Math.max(samplesDone, event.samplesDone);
-    if (
-      progress === undefined ||
-      event.samplesDone > progress.samplesDone ||
-      (event.samplesDone === progress.samplesDone && later(event, progress))
-    ) {
-      progress = event;
-    }
-  }
+  const node = start?.instanceIds[0];
+  if (start === undefined || node === undefined) return undefined;
+  const reports = state.alive[node] ?? [];
+  if (reports.length < ALIVE_REPORTS_KEPT) return undefined;
+  const since = Math.max(start.startedAt, attempt.nodeLastAt[node] ?? Number.NEGATIVE_INFINITY) + grace;
+  if (!reports.every((report) => report.at > since && !report.running.includes(attempt.attemptId))) return undefined;
+  const latest = reports[0] as AliveReport;
   return {
     attemptId: attempt.attemptId,
-    instanceIds,
+    at: latest.at,
+    cause: "not-running",
+    message: `the agent on ${node} reported ${reports.length} times, the last ${Math.round(latest.at - start.startedAt)} s after the order, that it is not running attempt ${attempt.attemptId}`,
+  };
+}
+
+function attemptView(attempt: FoldedAttempt): AttemptReport {
+  const start = attempt.start;
+  const startedAt = start?.startedAt ?? attempt.firstEventAt ?? 0;
+  return {
+    attemptId: attempt.attemptId,
+    instanceIds: attemptNodes(attempt),
     gpusPerInstance: start?.gpusPerInstance ?? 1,
     startedAt,
-    samplesDone,
-    samplesPerSecond: progress?.samplesPerSecond ?? undefined,
-    lastHeartbeatAt: Math.max(startedAt, ...times),
+    samplesDone: Math.max(start?.fromSamples ?? 0, attempt.samplesDone),
+    samplesPerSecond: attempt.progress?.samplesPerSecond ?? undefined,
+    lastHeartbeatAt: Math.max(startedAt, attempt.lastEventAt ?? Number.NEGATIVE_INFINITY),
   };
 }

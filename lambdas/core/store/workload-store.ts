@@ -151,6 +151,28 @@ export interface AttemptStartStore {
 }
 
 /**
+ * The worker event log (added with incremental reconcile passes; kept out of
+ * `WorkloadStore` so that existing implementations stay valid): every stored worker event
+ * and attempt start, in the order the store received them, so that a pass reads only what
+ * came after its cursor and folds it onto the state it kept (worker-fold-state.ts).
+ */
+export interface WorkerEventLog {
+  /**
+   * What was logged after `cursor` ("" reads the whole log). An adapter may hand back some
+   * items again (an overlap that covers writers still in flight); folding them again
+   * changes nothing. The slice's cursor is passed to the next read.
+   */
+  workerLogSince(workloadId: string, cursor: string): Promise<WorkerLogSlice>;
+}
+
+export interface WorkerLogSlice {
+  readonly starts: readonly AttemptStart[];
+  readonly events: readonly WorkerEvent[];
+  /** Where the next read starts; the given cursor when nothing was logged after it. */
+  readonly cursor: string;
+}
+
+/**
  * The profiling phase's document (added with it; kept out of `WorkloadStore` so that
  * existing implementations stay valid): one per workload, conditional on its version like
  * the execution record.

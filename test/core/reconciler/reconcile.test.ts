@@ -63,6 +63,49 @@ describe("reconcile", () => {
     });
   });
 
+  describe("an attempt its agent never ran", () => {
+    const notRunning = (n: number) => ({
+      attemptId: `job-1#${n}`,
+      at: 600 + n,
+      cause: "not-running" as const,
+      message: `the agent on i-s1 reported 2 times, the last 300 s after the order, that it is not running attempt job-1#${n}`,
+    });
+
+    it("stops the lost attempt, says why, and re-assigns the job from its last durable checkpoint", () => {
+      const record = freshRecord();
+      const jobs = [
+        idleReport("job-1", { attemptsStarted: 1, checkpointSamples: 400, lostAttempts: [notRunning(1)] }),
+        idleReport("job-2"),
+      ];
+      const { actions } = reconcile(record, observed(900, { instances: [instance(record, "s1")], jobs }), context());
+      expect(kinds(actions)).toEqual(["checkpoint-and-requeue", "assign"]);
+      expect(actions[0]).toEqual({
+        kind: "checkpoint-and-requeue",
+        jobId: "job-1",
+        attemptId: "job-1#1",
+        reason: `attempt lost: ${notRunning(1).message}; re-assigned as job-1#2 from 400 samples`,
+      });
+      expect(actions[1]).toMatchObject({ request: { attemptId: "job-1#2", instanceIds: ["i-s1"], fromSamples: 400 } });
+    });
+
+    it("does not stop an earlier lost attempt again when it re-assigns a later one", () => {
+      const record = freshRecord();
+      const jobs = [idleReport("job-1", { attemptsStarted: 2, lostAttempts: [notRunning(1)] }), idleReport("job-2")];
+      const { actions } = reconcile(record, observed(900, { instances: [instance(record, "s1")], jobs }), context());
+      expect(kinds(actions)).toEqual(["assign"]);
+    });
+
+    it("fails the job once its agents did not run as many attempts as the worker-crash limit allows", () => {
+      const record = freshRecord();
+      const lostAttempts = [notRunning(1), notRunning(2), notRunning(3)];
+      const jobs = [idleReport("job-1", { attemptsStarted: 3, lostAttempts }), idleReport("job-2")];
+      const result = reconcile(record, observed(900, { instances: [instance(record, "s1")], jobs }), context());
+      expect(result.record.jobs["job-1"]).toMatchObject({ status: "failed" });
+      expect(result.record.jobs["job-1"]?.reason).toMatch(/^agents did not run 3 attempts \(last: the agent on i-s1/);
+      expect(kinds(result.actions)).not.toContain("assign");
+    });
+  });
+
   it("never starts a job whose attempt already runs", () => {
     const record = freshRecord();
     const jobs = [runningReport("job-1", ["i-s1"]), idleReport("job-2")];

@@ -221,4 +221,58 @@ describe("foldWorkerEvents", () => {
       lostAttempts: [],
     });
   });
+
+  describe("attempts an alive agent does not run", () => {
+    const alive = (eventId: string, seconds: number, running: string[] = [], instanceId = "i-0aaa"): WorkerEvent => ({
+      ...base(eventId, seconds, instanceId),
+      kind: "agent-alive",
+      runningAttempts: running,
+    });
+    const order = start("job-a#1", ["i-0aaa"], 0, 200);
+
+    it("counts the attempt as lost once the node's two latest idle reports come after the grace period", () => {
+      const report = fold([order], [alive("al-000001", 150), alive("al-000002", 180)]);
+      expect(report?.attempt).toBeUndefined();
+      expect(report?.checkpointSamples).toBe(200);
+      expect(report?.lostAttempts).toEqual([
+        {
+          attemptId: "job-a#1",
+          at: T0 + 180,
+          cause: "not-running",
+          message:
+            "the agent on i-0aaa reported 2 times, the last 180 s after the order, that it is not running attempt job-a#1",
+        },
+      ]);
+    });
+
+    it("keeps waiting while one of the two latest reports is within the grace period", () => {
+      const report = fold([order], [alive("al-000001", 60), alive("al-000002", 180)]);
+      expect(report?.attempt?.attemptId).toBe("job-a#1");
+      expect(report?.lostAttempts).toEqual([]);
+    });
+
+    it("keeps the attempt while its agent lists it as running", () => {
+      const report = fold([order], [alive("al-000001", 150, ["job-a#1"]), alive("al-000002", 180, ["job-a#1"])]);
+      expect(report?.attempt?.attemptId).toBe("job-a#1");
+    });
+
+    it("counts the grace period from the node's last event for the attempt", () => {
+      const events = [heartbeat("hb-000001", "job-a#1", 100, 250), alive("al-000001", 150), alive("al-000002", 180)];
+      expect(fold([order], events)?.attempt?.attemptId).toBe("job-a#1");
+      const later = [...events, alive("al-000003", 230), alive("al-000004", 260)];
+      expect(fold([order], later)?.lostAttempts.map((lost) => lost.cause)).toEqual(["not-running"]);
+    });
+
+    it("judges only node rank 0 of a multi-node attempt", () => {
+      const multi = start("job-a#1", ["i-0aaa", "i-0bbb"], 0);
+      const idleNodeOne = [alive("al-000001", 150, [], "i-0bbb"), alive("al-000002", 180, [], "i-0bbb")];
+      expect(fold([multi], idleNodeOne)?.attempt?.attemptId).toBe("job-a#1");
+      expect(fold([multi], [alive("al-000003", 150), alive("al-000004", 180)])?.attempt).toBeUndefined();
+    });
+
+    it("does not judge an attempt that already ended", () => {
+      const events = [stopped("st-000001", "job-a#1", 20, 200), alive("al-000001", 150), alive("al-000002", 180)];
+      expect(fold([order], events)?.lostAttempts).toEqual([]);
+    });
+  });
 });

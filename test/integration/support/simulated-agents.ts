@@ -53,6 +53,8 @@ export class SimulatedAgents {
   /** Every attempt any agent started: workload, attempt id, instance and resume point. */
   readonly started: { workloadId: string; attemptId: string; instanceId: string; fromSamples: number }[] = [];
   transform: ((bodies: string[]) => string[]) | undefined;
+  /** Attempts whose orders the agents read but never start (a broken agent); their alive reports omit them. */
+  ignore: ((attemptId: string) => boolean) | undefined;
 
   constructor(options: AgentOptions) {
     this.#options = options;
@@ -88,6 +90,7 @@ export class SimulatedAgents {
       for (const assignment of orders.assignments) {
         const key = attemptKey(workloadId, assignment.attemptId);
         if (assignment.instanceIds[0] !== instanceId || this.#attempts.has(key)) continue;
+        if (this.ignore?.(assignment.attemptId)) continue;
         const fromSamples = assignment.checkpoint.resumeFrom?.samples ?? 0;
         this.#attempts.set(key, {
           workloadId,
@@ -158,7 +161,8 @@ export class SimulatedAgents {
   }
 
   #runningOn(instanceId: string): string[] {
-    return [...this.#attempts.values()].filter((a) => !a.ended && a.instanceId === instanceId).map((a) => a.attemptId);
+    // Every node of a multi-node attempt runs its part of it (and says so when alive).
+    return [...this.#attempts.values()].filter((a) => !a.ended && a.nodes.includes(instanceId)).map((a) => a.attemptId);
   }
 
   async #runningInstances(workloadId: string): Promise<string[]> {
