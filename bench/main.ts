@@ -28,8 +28,8 @@ import {
   type ControlPlaneResult,
   renderControlPlaneMarkdown,
   runControlPlaneBenchmark,
-  withControlPlaneSection,
 } from "./control-plane/control-plane-benchmark.ts";
+import { withControlPlaneSection } from "./control-plane/control-plane-section.ts";
 import {
   CONTROL_PLANE_SIZES,
   type ControlPlaneSize,

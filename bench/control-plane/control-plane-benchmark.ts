@@ -389,17 +389,3 @@ export function renderControlPlaneMarkdown(results: readonly ControlPlaneResult[
     "Pass times are wall-clock milliseconds of the reconciler handler in-process against moto on this machine (not Lambda's); request counts are what the same code sends to AWS, metered at the SDK's HTTP layer. GB-seconds = handler time x the stack's function memory. DynamoDB units: one write unit per item plus one per KB, one read unit per item plus one per 4 KB (an upper bound on on-demand units). SQS counts the control plane's requests, the worker agents' sends and the event source mappings' non-empty receives and deletes (empty long polls of the mappings are not counted), all at the FIFO price. Prices: bench/control-plane/control-plane-prices.ts (us-east-1 list prices, with their pages).",
   ].join("\n");
 }
-
-const BEGIN = "<!-- control-plane-results:begin (written by `npm run bench -- --only control-plane`) -->";
-const END = "<!-- control-plane-results:end -->";
-
-export function withControlPlaneSection(document: string, markdown: string): string {
-  let text = document.includes("## Control plane") ? document : `${document.trimEnd()}\n\n## Control plane\n`;
-  const block = `${BEGIN}\n${markdown.trim()}\n${END}`;
-  const begin = text.indexOf(BEGIN);
-  const end = text.indexOf(END);
-  if (begin !== -1 && end > begin) return `${text.slice(0, begin)}${block}${text.slice(end + END.length)}`;
-  const at = text.indexOf("## Control plane") + "## Control plane".length;
-  text = `${text.slice(0, at)}\n\n${block}\n${text.slice(at)}`;
-  return text;
-}

@@ -51,6 +51,8 @@ const EMULATOR_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 /** The schedule rule's message group on the reconcile queue (cdk/constructs/event-rules.ts). */
 const SCHEDULE_MESSAGE_GROUP = "saturn-schedule";
 const RECONCILE_EVERY_SECONDS = 60;
+/** Agent turns per step at most (orders, then the events answering them, then their orders...). */
+const SETTLE_ROUNDS = 6;
 const SWEEP_EVERY_SECONDS = 3600;
 
 export interface LocalStackOptions {
@@ -316,8 +318,15 @@ export class LocalStack {
       );
     }
     await this.drainQueues();
-    await this.agents.step();
-    await this.drainQueues();
+    // Settle at this instant: the orders the passes just wrote are picked up now, and the
+    // events that answers them trigger their passes now (an agent on AWS polls its orders
+    // within seconds of the write). Before, orders written after the agents' turn waited a
+    // whole step: every freed GPU sat idle 60-120 s between a completion and the next start.
+    for (let round = 0; round < SETTLE_ROUNDS; round++) {
+      const activity = await this.agents.step();
+      await this.drainQueues();
+      if (activity === 0) break;
+    }
   }
 
   /** Runs every queue trigger until no queue has anything left (bounded: failures wait out their visibility timeout). */

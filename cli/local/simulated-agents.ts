@@ -121,6 +121,9 @@ export class SimulatedAgents {
   readonly #options: SimulatedAgentsOptions;
   readonly #agents = new Map<string, Agent>();
   #steps = 0;
+  #lastStepAt = Number.NaN;
+  /** Events sent plus new orders documents read, ever. */
+  #activity = 0;
   /** Events sent, by kind (the benchmark and tests read it). */
   readonly sent = new Map<WorkerEvent["kind"], number>();
   /** Virtual time of the latest `completed` event sent (NaN before any). */
@@ -132,10 +135,18 @@ export class SimulatedAgents {
     this.#options = options;
   }
 
-  /** Brings every agent up to the clock's now: boots, orders, progress, interruptions. */
-  async step(): Promise<void> {
-    this.#steps++;
+  /**
+   * Brings every agent up to the clock's now: boots, orders, progress, interruptions.
+   * Answers how much it did (events sent plus new orders documents read): the stack calls it
+   * again at the same instant until that is 0, so an order a pass writes at t starts at t
+   * (an agent on AWS polls its orders within seconds), not a step later. Calls at one
+   * instant are one step for the interruption notice's reclaim (it comes at a later instant).
+   */
+  async step(): Promise<number> {
     const now = this.#options.clock.nowSeconds();
+    if (now !== this.#lastStepAt) this.#steps++;
+    this.#lastStepAt = now;
+    const before = this.#activity;
     for (const instance of await this.#liveInstances()) {
       let agent = this.#agents.get(instance.id);
       if (agent === undefined) {
@@ -147,6 +158,7 @@ export class SimulatedAgents {
       if (agent.gone) continue;
       await this.#stepAgent(agent, now);
     }
+    return this.#activity - before;
   }
 
   /**
@@ -303,6 +315,7 @@ export class SimulatedAgents {
     }
     // An agent ignores a document older than one it has read.
     if (parsed.data.sequence < agent.ordersSequence) return undefined;
+    if (parsed.data.sequence > agent.ordersSequence) this.#activity++;
     agent.ordersSequence = parsed.data.sequence;
     return parsed.data;
   }
@@ -478,6 +491,7 @@ export class SimulatedAgents {
       ...body,
     } as WorkerEvent;
     this.sent.set(event.kind, (this.sent.get(event.kind) ?? 0) + 1);
+    this.#activity++;
     await this.#options.sqs.send(
       new SendMessageCommand({ QueueUrl: this.#options.workerEventsQueueUrl, MessageBody: JSON.stringify(event) }),
     );

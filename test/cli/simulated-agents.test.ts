@@ -152,6 +152,28 @@ describe("SimulatedAgents", () => {
     expect(completed?.sentAt).toBe(new Date(START + (180 + 5000) * 1000).toISOString());
   });
 
+  it("starts an order written at the instant of its last turn when called again at that instant, and then answers that it is settled", async () => {
+    const w = await world();
+    await w.agents.step();
+    w.clock.advanceBy(DEFAULT_AGENT_MODEL.bootSeconds * 1000);
+    expect(await w.agents.step()).toBe(1); // agent-alive
+    expect(await w.agents.step()).toBe(0);
+    const orderedAt = w.clock.nowMs();
+    // The pass that answers agent-alive writes the orders at the same virtual instant.
+    await writeOrders(w, 1, { assignments: [assignment(w.instanceId)] });
+    expect(await w.agents.step()).toBe(2); // the new orders document and the attempt's first heartbeat
+    expect(await w.agents.step()).toBe(0);
+
+    w.clock.advanceBy(5000 * 1000);
+    await w.agents.step();
+    const events = await drain(w.queueUrl);
+    const heartbeat = events.find((e) => e.kind === "heartbeat");
+    expect(heartbeat).toMatchObject({ samplesDone: 0, sentAt: new Date(orderedAt).toISOString() });
+    // 10,000 samples at 2 samples/s from the instant of the order.
+    const completed = events.find((e) => e.kind === "completed");
+    expect(completed?.sentAt).toBe(new Date(orderedAt + 5000 * 1000).toISOString());
+  });
+
   it("checkpoints and stops on a stop order, and never starts the same attempt twice", async () => {
     const w = await world();
     await writeOrders(w, 1, { assignments: [assignment(w.instanceId)] });
@@ -181,6 +203,9 @@ describe("SimulatedAgents", () => {
     await writeOrders(w, 1, { assignments: [assignment(w.instanceId)] });
     await w.agents.step();
     w.clock.advanceBy(180_000 + 3_600_000);
+    await w.agents.step();
+    expect(w.ec2Events).toEqual([`spot-interruption-warning ${w.instanceId}`]);
+    // Turns at the notice's instant are one step: the reclaim waits for a later instant.
     await w.agents.step();
     expect(w.ec2Events).toEqual([`spot-interruption-warning ${w.instanceId}`]);
     w.clock.advanceBy(120_000);

@@ -178,14 +178,14 @@ export function reconcile(
 
   if (next.replanRequest !== undefined) {
     actions.push({ kind: "replan", reason: next.replanRequest.reason, broken: next.replanRequest.broken });
-    actions.push(...terminateUnneeded(next, observed.instances, reports, requeued));
+    actions.push(...terminateUnneeded(next, observed.instances, reports));
     return { record: next, actions };
   }
 
   actions.push(...launchSlots(next, observed.instances, bySlot, context, now));
   actions.push(...tagBindings(next, observed.instances));
   actions.push(...assignJobs(next, bySlot, reports, requeued, context, jobsById));
-  actions.push(...terminateUnneeded(next, observed.instances, reports, requeued));
+  actions.push(...terminateUnneeded(next, observed.instances, reports));
   return { record: next, actions };
 }
 
@@ -511,20 +511,20 @@ function assignJobs(
 
 /**
  * Teardown as soon as no future assignment needs an instance: live instances that fill no
- * needed slot and run no attempt (attempts are moved first, with a checkpoint).
+ * needed slot and run no attempt. An attempt this pass moves with a checkpoint keeps its
+ * instances until it has ended: on AWS the stop order is a document the agent reads within
+ * seconds, and terminating in the same pass lost the checkpoint (the attempt resumed from
+ * its last periodic one, or from 0), even within a spot notice's two minutes.
  */
 function terminateUnneeded(
   record: ExecutionRecord,
   instances: readonly CloudInstance[],
   reports: ReadonlyMap<string, JobReport>,
-  requeued: ReadonlySet<string>,
 ): Action[] {
   const needed = neededSlots(record);
   const busy = new Set<string>();
   for (const report of reports.values()) {
-    if (report.attempt !== undefined && !requeued.has(report.jobId)) {
-      for (const id of report.attempt.instanceIds) busy.add(id);
-    }
+    for (const id of report.attempt?.instanceIds ?? []) busy.add(id);
   }
   const idle = instances.filter((instance) => {
     if (!isLive(instance) || busy.has(instance.id)) return false;

@@ -189,7 +189,15 @@ describe("reconcile", () => {
     });
     expect(next.interruptedInstanceIds).toEqual(["i-s1"]);
     expect(next.replanRequest?.broken).toBe(true);
-    expect(actions).toContainEqual({
+    // The instance stays until the agent has saved and stopped: the stop order is read, not run, by this pass.
+    expect(kinds(actions)).not.toContain("terminate");
+    const stopped = idleReport("job-1", { attemptsStarted: 1, checkpointSamples: 40 });
+    const after = reconcile(
+      next,
+      observed(1010, { instances: [doomed], jobs: [stopped, idleReport("job-2")] }),
+      context(),
+    );
+    expect(after.actions).toContainEqual({
       kind: "terminate",
       instanceIds: ["i-s1"],
       reason: "no future assignment needs it",
@@ -318,7 +326,15 @@ describe("reconcile", () => {
       attemptId: "job-1#1",
       reason: "plan v1 moves it",
     });
-    expect(actions).toContainEqual({
+    expect(kinds(actions)).not.toContain("terminate");
+    // Once the attempt has stopped (with its checkpoint), the stray instance goes.
+    const stopped = idleReport("job-1", { attemptsStarted: 1, checkpointSamples: 300 });
+    const after = reconcile(
+      record,
+      observed(610, { instances: [stray], jobs: [stopped, idleReport("job-2")] }),
+      context(),
+    );
+    expect(after.actions).toContainEqual({
       kind: "terminate",
       instanceIds: ["i-old"],
       reason: "no future assignment needs it",
