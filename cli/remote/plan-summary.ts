@@ -13,8 +13,10 @@ export function formatPlanSummary(answer: PlanAnswerView): string {
     string,
     { type: string; region: string; market: string; count: number; hours: number; cost: number }
   >();
+  // A region column only where it tells something: several regions, or jobs away from home
+  // (they move data, so the plan carries a transfer cost).
   const regions = new Set(plan.instances.map((instance) => instance.region ?? ""));
-  const showRegion = regions.size > 1 || !regions.has("");
+  const showRegion = regions.size > 1 || (plan.totals.transferCostUsd ?? 0) > 0;
   for (const instance of plan.instances) {
     const key = `${instance.instanceType}|${instance.region ?? ""}|${instance.market}`;
     const group = groups.get(key) ?? {
