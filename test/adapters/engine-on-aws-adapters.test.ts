@@ -71,6 +71,28 @@ async function setup(wrapEc2: (ec2: EC2Client) => Ec2ClientPort = (ec2) => ec2) 
   return { name, workload, start, tags, cloud, workers, store, engine, bucketName, s3 };
 }
 
+/** The worker's `completed` event for job-1's first attempt, written as the ingest would. */
+function reportJob1Completed(
+  store: DynamoDbStore,
+  workloadId: string,
+  instanceId: string,
+  at: number,
+  samples: number,
+) {
+  return store.putWorkerEvent({
+    protocol: WORKER_PROTOCOL,
+    eventId: "evt-done-0001",
+    workloadId,
+    instanceId,
+    sentAt: new Date(at * 1000).toISOString(),
+    kind: "completed",
+    jobId: "job-1",
+    attemptId: "job-1#1",
+    samples,
+    finalUri: null,
+  });
+}
+
 describe("ExecutionEngine on the AWS adapters", () => {
   it("launches the planned instance with its tags, orders the job, and terminates it after completion", async () => {
     const { name, workload, start, tags, cloud, workers, store, engine, bucketName, s3 } = await setup();
@@ -92,18 +114,7 @@ describe("ExecutionEngine on the AWS adapters", () => {
     expect((await workers.reports(["job-1"]))[0]?.attempt?.attemptId).toBe("job-1#1");
 
     // The worker reports completion; the next pass marks the job done and terminates s1.
-    await store.putWorkerEvent({
-      protocol: WORKER_PROTOCOL,
-      eventId: "evt-done-0001",
-      workloadId: name,
-      instanceId: launched?.id ?? "",
-      sentAt: new Date((start + 600) * 1000).toISOString(),
-      kind: "completed",
-      jobId: "job-1",
-      attemptId: "job-1#1",
-      samples: workload.jobs[0]?.totalSamples ?? 1,
-      finalUri: null,
-    });
+    await reportJob1Completed(store, name, launched?.id ?? "", start + 600, workload.jobs[0]?.totalSamples ?? 1);
     const result = await engine.runPass(start + 700);
     expect(result.actions.map((a) => a.kind)).toEqual(expect.arrayContaining(["mark-done", "terminate"]));
     const [after] = await cloud.describe(tags);
@@ -127,18 +138,7 @@ describe("ExecutionEngine on the AWS adapters", () => {
     await engine.runPass(start + 1);
     await engine.runPass(start + 300);
     const [launched] = await cloud.describe(tags);
-    await store.putWorkerEvent({
-      protocol: WORKER_PROTOCOL,
-      eventId: "evt-done-0001",
-      workloadId: name,
-      instanceId: launched?.id ?? "",
-      sentAt: new Date((start + 600) * 1000).toISOString(),
-      kind: "completed",
-      jobId: "job-1",
-      attemptId: "job-1#1",
-      samples: workload.jobs[0]?.totalSamples ?? 1,
-      finalUri: null,
-    });
+    await reportJob1Completed(store, name, launched?.id ?? "", start + 600, workload.jobs[0]?.totalSamples ?? 1);
     // At t = 3600 the pass launches s2 (job-2's slot) before it terminates s1 (job-1 is done):
     // the launch fails with an error no adapter classifies.
     failLaunches = true;

@@ -48,6 +48,16 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** The control plane the composition root builds from the deployed environment. */
+function homePlane() {
+  return controlPlane(
+    { ...stack.deployed.environment, AWS_REGION: LOCAL_REGION },
+    {
+      clientConfig: { endpoint: stack.emulatorEndpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" } },
+    },
+  );
+}
+
 function ec2In(region: string): EC2Client {
   return new EC2Client({
     region,
@@ -78,15 +88,7 @@ describe("a two-region workload on the local stack", { timeout: 600_000 }, () =>
 
   it("launches in the planned region with the regional stack's template, observes and terminates it from home", async () => {
     // The reconciler's own cloud, built by the composition root from the deployed environment.
-    const plane = controlPlane(
-      { ...stack.deployed.environment, AWS_REGION: LOCAL_REGION },
-      {
-        clientConfig: {
-          endpoint: stack.emulatorEndpoint,
-          credentials: { accessKeyId: "test", secretAccessKey: "test" },
-        },
-      },
-    );
+    const plane = homePlane();
     const workloadId = "w-two-regions";
     const cloud = plane.reconciler().cloudFor(workloadId);
     const launched = await cloud.launch({
@@ -140,15 +142,7 @@ describe("a two-region workload on the local stack", { timeout: 600_000 }, () =>
   });
 
   it("refuses a multi-node launch in the other region, whose placement group moto cannot look up, launching nothing", async () => {
-    const plane = controlPlane(
-      { ...stack.deployed.environment, AWS_REGION: LOCAL_REGION },
-      {
-        clientConfig: {
-          endpoint: stack.emulatorEndpoint,
-          credentials: { accessKeyId: "test", secretAccessKey: "test" },
-        },
-      },
-    );
+    const plane = homePlane();
     const workloadId = "w-two-regions-cluster";
     const refused = plane
       .reconciler()
