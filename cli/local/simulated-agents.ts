@@ -162,6 +162,35 @@ export class SimulatedAgents {
   }
 
   /**
+   * The earliest instant after `now` at which an agent has something to say on its own: an
+   * instance finishing its boot, an attempt finishing its training, a spot notice falling
+   * due. The local stack moves its clock there within a step (local-stack.ts), so a job that
+   * ends 20 s into a 60 s step is reported, and its GPUs get their next job, 20 s in (as an
+   * agent on AWS reports within seconds), not at the end of the step. Infinity: nothing due.
+   */
+  nextEventAt(): number {
+    const { model } = this.#options;
+    const now = this.#options.clock.nowSeconds();
+    let next = Number.POSITIVE_INFINITY;
+    const consider = (at: number) => {
+      if (at > now + 1e-3 && at < next) next = at;
+    };
+    for (const agent of this.#agents.values()) {
+      if (agent.gone) continue;
+      consider(agent.seenAt + model.bootSeconds);
+      if (agent.spot && !agent.noticed)
+        consider(Math.min(agent.noticeAt, agent.forcedNoticeAt ?? Number.POSITIVE_INFINITY));
+      for (const attempt of agent.attempts.values()) {
+        const speed = attempt.samplesPerSecond;
+        if (speed > 0) {
+          consider(attempt.trainingFrom + (attempt.assignment.task.totalSamples - attempt.fromSamples) / speed);
+        }
+      }
+    }
+    return next;
+  }
+
+  /**
    * Makes the next step send a spot interruption notice for the instance (the benchmark
    * measures the control plane's reaction to one); false when it is not a live spot agent.
    */

@@ -27,6 +27,7 @@ import {
   applyToFold,
   attemptKey,
   EMPTY_WORKER_FOLD,
+  lastHeardFrom,
   type StoredWorkerFold,
 } from "../core/reconciler/worker-fold-state.ts";
 import { type Job, pluginOf, type Workload } from "../core/spec/workload.ts";
@@ -180,6 +181,12 @@ export class AwsWorkers implements WorkerPort, ProfileWorkerPort {
         ? {}
         : { unstartedGraceSeconds: this.#options.unstartedGraceSeconds }),
     });
+  }
+
+  /** When each instance's agent was last heard from, as of the last `reports` (the silence rule). */
+  lastHeardFrom(): ReadonlyMap<string, number> | undefined {
+    const fold = this.#fold ?? this.#options.fold;
+    return fold === undefined ? undefined : lastHeardFrom(fold.state);
   }
 
   /** The fold state after this instance's reads, for the pass to store with the record. */

@@ -78,4 +78,10 @@ export interface WorkerPort {
    * ports that keep their reports in memory (the simulated cloud) have none.
    */
   workerFold?(): StoredWorkerFold | undefined;
+  /**
+   * instance id -> when its agent last reported anything (seconds), as of the last
+   * `reports`; only instances heard from at all. Optional: the simulated cloud's workers
+   * always boot and have no per-instance reports (the silence rule is off there).
+   */
+  lastHeardFrom?(): ReadonlyMap<string, number> | undefined;
 }

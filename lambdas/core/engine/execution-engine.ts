@@ -10,6 +10,7 @@ import { CapacityError, LaunchError, QuotaError } from "../cloud/launch-errors.t
 import type { JobReport, WorkerPort } from "../cloud/worker-port.ts";
 import type { QuotaTable } from "../planner/api.ts";
 import type { Plan } from "../planner/plan.ts";
+import { silentInstances, terminateSilent, withInstancesEnding } from "../reconciler/agent-silence.ts";
 import { requestCancel } from "../reconciler/create-record.ts";
 import { objectiveBudgetUsd } from "../reconciler/deadlines.ts";
 import type {
@@ -137,14 +138,29 @@ export class ExecutionEngine {
       this.#ports.cloud.drainEvents(),
       this.#ports.cloud.spendUsd(tags),
     ]);
-    return { now, instances, jobs, events, spendUsd, launchFailures: [...this.#launchFailures] };
+    const heardFrom = this.#ports.workers.lastHeardFrom?.();
+    return {
+      now,
+      instances,
+      jobs,
+      events,
+      spendUsd,
+      launchFailures: [...this.#launchFailures],
+      ...(heardFrom === undefined ? {} : { heardFrom }),
+    };
   }
 
   async runPass(now: number): Promise<PassResult> {
     this.#pass++;
-    const observed = await this.observe(now);
+    const seen = await this.observe(now);
+    // Instances whose agent never reported (or went silent) end now; the pass decides as if
+    // they were already on their way out (agent-silence.ts).
+    const silent = silentInstances(seen, this.#context.rules);
+    const observed = withInstancesEnding(seen, new Set(silent.map((s) => s.instanceId)));
     const base = this.#cancelRequested ? requestCancel(this.#record) : this.#record;
-    const result = reconcile(base, observed, this.#context);
+    const decided = reconcile(base, observed, this.#context);
+    const ending = terminateSilent(silent);
+    const result = ending === undefined ? decided : { ...decided, actions: [ending, ...decided.actions] };
     let next = result.record;
     let acted = false;
     // An action's error fails the pass (nothing is saved; the next pass observes again), but

@@ -207,6 +207,11 @@ export interface ObservedState {
   /** Cloud events since the last run; hints only, never the truth (they may repeat or come out of order). */
   readonly events: readonly CloudEvent[];
   readonly spendUsd: number;
+  /**
+   * instance id -> when its worker agent last reported anything (seconds), for the instances
+   * heard from at all; absent where the worker port cannot tell (agent-silence.ts).
+   */
+  readonly heardFrom?: ReadonlyMap<string, number>;
 }
 
 export type Action =

@@ -147,7 +147,7 @@ export function reconcile(
     }
   }
 
-  next = applyDeadlineRules(next, context, projection, jobsById, requeue, requestReplan);
+  next = applyDeadlineRules(next, context, projection, jobsById, requestReplan);
   next = applyThroughputRule(next, context, reports, assignmentOf, bySlot, now, requestReplan);
 
   const budget = objectiveBudgetUsd(next.objective);
@@ -272,7 +272,6 @@ function applyDeadlineRules(
   context: ReconcileContext,
   projection: ProjectionInput,
   jobsById: ReadonlyMap<string, Job>,
-  requeue: (report: JobReport, reason: string) => void,
   requestReplan: (request: Omit<ReplanRequest, "at">) => void,
 ): ExecutionRecord {
   let next = record;
@@ -301,8 +300,13 @@ function applyDeadlineRules(
         checkpointOnNotice: context.rules.checkpointOnNotice,
       });
       if (leave && report !== undefined) {
+        // Pinned to on-demand for every plan from now on, but not stopped here: the job keeps
+        // training on spot until a re-plan that moves it is adopted (the "plan moves it" rule
+        // then checkpoints it). A hedge the approved money cannot pay for is declined
+        // (decideAdoption), and a job stopped up front would only restart where it was,
+        // paying a restart for nothing: in the 1,000-job benchmark that churn, one job after
+        // another, held 15 instances past the deadline (docs/decisions.md, session 6).
         next = { ...next, jobs: { ...next.jobs, [job.id]: { ...state, onDemandOnly: true } } };
-        requeue(report, "slack no longer absorbs a spot interruption: moving to on-demand");
         requestReplan({ reason: `deadline: ${job.id} moves from spot to on-demand`, broken: true, hedge: true });
         continue;
       }

@@ -31,6 +31,18 @@ export interface ReconcilerRules {
    * the job checkpoints on the two-minute notice. Off: it loses a whole checkpoint interval.
    */
   readonly checkpointOnNotice: boolean;
+  /**
+   * An instance whose worker agent has not reported this long after launch did not boot (or
+   * its agent never started): the pass terminates it and re-plans (agent-silence.ts). Three
+   * times the DLAMI's ~5-minute boot plus the agent's start.
+   */
+  readonly bootTimeoutSeconds: number;
+  /**
+   * An instance whose agent reported once and has then been silent this long is hung: the
+   * pass terminates it and re-plans. The same 30 minutes as the sweeper's heartbeat timeout
+   * (sweep.ts), which stays the backstop for workloads no pass runs for.
+   */
+  readonly silenceTimeoutSeconds: number;
 }
 
 export const DEFAULT_RECONCILER_RULES: ReconcilerRules = {
@@ -42,4 +54,6 @@ export const DEFAULT_RECONCILER_RULES: ReconcilerRules = {
   tickSeconds: 60,
   terminationSeconds: 60,
   checkpointOnNotice: true,
+  bootTimeoutSeconds: 15 * 60,
+  silenceTimeoutSeconds: 30 * 60,
 };

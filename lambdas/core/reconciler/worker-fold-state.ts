@@ -237,3 +237,19 @@ function pruneCheckpoints(entry: Mutable<FoldedAttempt>): void {
   }
   entry.checkpoints = kept;
 }
+
+/**
+ * instance id -> the latest report the fold holds from it (an `agent-alive`, or any event of
+ * an attempt it ran): when its agent was last heard from. Instances never heard from are absent.
+ */
+export function lastHeardFrom(state: WorkerFoldState): Map<string, number> {
+  const heard = new Map<string, number>();
+  const saw = (instanceId: string, at: number) => {
+    if (Number.isFinite(at) && at > (heard.get(instanceId) ?? Number.NEGATIVE_INFINITY)) heard.set(instanceId, at);
+  };
+  for (const [instanceId, reports] of Object.entries(state.alive)) for (const r of reports) saw(instanceId, r.at);
+  for (const attempt of Object.values(state.attempts)) {
+    for (const [instanceId, at] of Object.entries(attempt.nodeLastAt)) saw(instanceId, at);
+  }
+  return heard;
+}

@@ -282,7 +282,7 @@ describe("reconcile", () => {
     expect(next.replanRequest?.reason).toMatch(/^deadline: job-2 projected to end \d+ min late$/);
   });
 
-  it("moves a spot job to on-demand when its slack can no longer absorb an interruption", () => {
+  it("pins a spot job to on-demand and asks for a re-plan, without stopping it, when its slack can no longer absorb an interruption", () => {
     const workload = twoJobWorkload({ kind: "min-cost", deadlineHours: 2.05 });
     const record = freshRecord(workload);
     const jobs = [runningReport("job-1", ["i-s1"], { samplesDone: 1000 }), idleReport("job-2")];
@@ -292,17 +292,21 @@ describe("reconcile", () => {
       context(workload),
     );
     expect(next.jobs["job-1"]?.onDemandOnly).toBe(true);
-    expect(actions).toContainEqual({
-      kind: "checkpoint-and-requeue",
-      jobId: "job-1",
-      attemptId: "job-1#1",
-      reason: "slack no longer absorbs a spot interruption: moving to on-demand",
-    });
+    // Not stopped before a plan that moves it is adopted: a declined hedge must not cost a restart.
+    expect(actions.filter((action) => action.kind === "checkpoint-and-requeue")).toEqual([]);
     expect(actions).toContainEqual({
       kind: "replan",
       reason: "deadline: job-1 moves from spot to on-demand",
       broken: true,
     });
+    // The hedge declined (the engine kept the plan: keepPlan clears the request): the next
+    // pass leaves the job training where it is and does not ask again.
+    const after = reconcile(
+      { ...next, replanRequest: undefined },
+      observed(960, { instances: [instance(record, "s1")], jobs }),
+      context(workload),
+    );
+    expect(after.actions.filter((a) => a.kind === "checkpoint-and-requeue" || a.kind === "replan")).toEqual([]);
   });
 
   it("asks for one re-plan per attempt when measured throughput strays beyond the threshold", () => {

@@ -15,6 +15,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { VirtualTimeEc2 } from "../../../cli/local/virtual-time-ec2.ts";
 import type { DynamoDbStore } from "../../../lambdas/adapters/dynamodb-store.ts";
 import type { Ec2ClientPort } from "../../../lambdas/adapters/ec2-fleet.ts";
 import { SqsControlQueues } from "../../../lambdas/adapters/sqs-control-queues.ts";
@@ -84,13 +85,20 @@ export class ControlPlaneHarness {
     this.s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
     this.sqs = new SQSClient(clientConfig);
     const clock = () => this.now * 1000;
+    // moto stamps launch times with the real clock; the suite's clock runs ahead of it in
+    // ticks. Launches through the control plane read at the suite's instant (as LocalStack
+    // does: cli/local/virtual-time-ec2.ts); instances launched outside it keep moto's time.
+    const virtual = new VirtualTimeEc2(
+      { send: (command) => this.faulty.send(command) },
+      { nowMs: clock, virtualAt: (realMs) => realMs },
+    );
     this.root = controlPlane(
       { ...env, AWS_REGION: this.region },
       {
         clock,
         clientConfig,
         wrapEc2: () => ({
-          send: (command) => (this.wrapEc2 === undefined ? this.faulty : this.wrapEc2(this.faulty)).send(command),
+          send: (command) => (this.wrapEc2 === undefined ? virtual : this.wrapEc2(virtual)).send(command),
         }),
         awsQuotas: AWS_QUOTAS,
         planSeconds: 2,

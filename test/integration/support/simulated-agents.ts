@@ -55,6 +55,8 @@ export class SimulatedAgents {
   transform: ((bodies: string[]) => string[]) | undefined;
   /** Attempts whose orders the agents read but never start (a broken agent); their alive reports omit them. */
   ignore: ((attemptId: string) => boolean) | undefined;
+  /** Instances whose agent never starts (a failed boot): they read no orders and report nothing. */
+  silent: ((instanceId: string) => boolean) | undefined;
 
   constructor(options: AgentOptions) {
     this.#options = options;
@@ -84,6 +86,7 @@ export class SimulatedAgents {
       }));
     const running = await this.#runningInstances(workloadId);
     for (const instanceId of running) {
+      if (this.silent?.(instanceId)) continue;
       events.push({ ...base(instanceId), kind: "agent-alive", runningAttempts: this.#runningOn(instanceId) });
       const orders = await this.#orders(workloadId, instanceId);
       if (orders === undefined) continue;
