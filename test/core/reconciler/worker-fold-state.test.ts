@@ -9,6 +9,7 @@ import {
 import {
   applyToFold,
   EMPTY_WORKER_FOLD,
+  lastHeardFrom,
   type WorkerFoldState,
 } from "../../../lambdas/core/reconciler/worker-fold-state.ts";
 
@@ -161,6 +162,22 @@ describe("applyToFold", () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it("hears from each instance last at its latest alive report or attempt event", () => {
+    fc.assert(
+      fc.property(fc.array(eventArb, { minLength: 0, maxLength: 40 }), (events) => {
+        const expected = new Map<string, number>();
+        for (const event of events) {
+          if (event.kind !== "agent-alive" && !("jobId" in event)) continue;
+          const at = Date.parse(event.sentAt) / 1000;
+          if (at > (expected.get(event.instanceId) ?? Number.NEGATIVE_INFINITY)) expected.set(event.instanceId, at);
+        }
+        const state = applyToFold(EMPTY_WORKER_FOLD, { starts: STARTS, events });
+        expect(lastHeardFrom(state)).toEqual(expected);
+      }),
+      { numRuns: 200 },
     );
   });
 
