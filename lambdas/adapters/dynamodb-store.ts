@@ -3,6 +3,7 @@
  * `TABLE` in stack-contract.ts). docs/control-plane.md, "Store", lists every item. In short,
  * per workload `W#<id>`: `META` (the summary, the condition of every status change),
  * `SPEC`, `PLAN#v<n>`, `EXEC` (documents, chunked when large: dynamodb-documents.ts),
+ * `FOLD#` (the buckets of the record's worker fold: dynamodb-fold-buckets.ts),
  * `LEASE`, `EV#`/`HB#` (worker events), `AT#` (attempt starts), `EL#` (the log of both, in
  * arrival order, that incremental passes read), `CE#` (cloud events),
  * `AUDIT#<at>#<hash>`, `COST#<instance>` (settled instance costs); outside it: `IDEM#<owner>|<key>`, `PROFILE#<signature>`, `REJECTED`.
@@ -15,6 +16,7 @@
 import { createHash } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -62,6 +64,7 @@ import {
   fitsOneTransaction,
   IncompleteDocumentError,
 } from "./dynamodb-documents.ts";
+import { decodeFold, encodeFold, FoldBucketError, isFoldReference } from "./dynamodb-fold-buckets.ts";
 
 /** The part of a DynamoDB document client this adapter uses. */
 export interface DocumentClientPort {
@@ -320,31 +323,87 @@ export class DynamoDbStore
     };
   }
 
+  /**
+   * The record, with its worker fold joined from the bucket items it names (a record saved
+   * with the fold inline, before the buckets, reads as it is). Re-reads when a writer
+   * replaced the record under the read.
+   */
   async getExecution(id: string): Promise<StoredExecution | undefined> {
-    const read = await this.#readDocument(workloadPk(id), EXEC);
-    if (read === undefined) return undefined;
-    return { record: read.value as ExecutionRecord, version: Number(read.head.version) };
+    const pk = workloadPk(id);
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const read = await this.#readDocument(pk, EXEC);
+      if (read === undefined) return undefined;
+      const version = Number(read.head.version);
+      const { workerFold, ...record } = read.value as ExecutionRecord & { readonly workerFold?: unknown };
+      if (!isFoldReference(workerFold)) return { record: read.value as ExecutionRecord, version };
+      const bodies = await this.#batchGet(pk, Object.values(workerFold.buckets));
+      try {
+        return { record: { ...record, workerFold: decodeFold(workerFold, bodies) }, version };
+      } catch (error) {
+        if (!(error instanceof FoldBucketError)) throw error;
+        lastError = error;
+      }
+    }
+    throw new StoreReadError(`could not read the worker fold of ${id} whole after 3 tries`, { cause: lastError });
   }
 
+  /**
+   * Conditional on `expectedVersion`. The worker fold goes to bucket items
+   * (dynamodb-fold-buckets.ts): those the stored record does not name are written first, so
+   * the record never names a missing bucket; a lost condition deletes them again (unless the
+   * winner names the same ones), and a won one deletes the buckets no longer named.
+   */
   async saveExecution(id: string, expectedVersion: number, record: ExecutionRecord): Promise<void> {
     const pk = workloadPk(id);
     const next = expectedVersion + 1;
-    const encoded = encodeDocument(record, EXEC, contentGeneration(JSON.stringify(record)), this.#limits);
-    const condition = expectedVersion === 0 ? "attribute_not_exists(pk)" : "#version = :expected";
     const previous = expectedVersion === 0 ? undefined : await this.#get(pk, EXEC);
-    await this.#writeDocument(
-      pk,
-      EXEC,
-      encoded,
-      { version: next, savedAt: this.#now().toISOString() },
-      condition,
-      expectedVersion === 0 ? undefined : expectedVersion,
-    );
-    // The superseded generation is unreachable once the head moved on.
+    const previousBuckets = foldBucketsOf(previous);
+    const fold =
+      record.workerFold === undefined
+        ? undefined
+        : encodeFold(record.workerFold, previousBuckets, next, this.#limits.chunkBytes);
+    const stored = fold === undefined ? record : { ...record, workerFold: fold.reference };
+    if (fold !== undefined) {
+      await this.#batchWrite(
+        fold.writes.map((bucket) => ({ PutRequest: { Item: { pk, sk: bucket.sk, body: bucket.body } } })),
+      );
+    }
+    const encoded = encodeDocument(stored, EXEC, contentGeneration(JSON.stringify(stored)), this.#limits);
+    const condition = expectedVersion === 0 ? "attribute_not_exists(pk)" : "#version = :expected";
+    try {
+      await this.#writeDocument(
+        pk,
+        EXEC,
+        encoded,
+        {
+          version: next,
+          savedAt: this.#now().toISOString(),
+          ...(fold === undefined ? {} : { foldBuckets: fold.reference.buckets }),
+        },
+        condition,
+        expectedVersion === 0 ? undefined : expectedVersion,
+      );
+    } catch (error) {
+      if (error instanceof VersionConflictError && fold !== undefined && fold.writes.length > 0) {
+        const named = new Set(Object.values(foldBucketsOf(await this.#get(pk, EXEC)) ?? {}));
+        await this.#deleteKeys(
+          pk,
+          fold.writes.map((bucket) => bucket.sk).filter((sk) => !named.has(sk)),
+        );
+      }
+      throw error;
+    }
+    // The superseded generation and buckets are unreachable once the head moved on.
     const written = encoded.head.encoding === "gzip-chunks" ? encoded.head.generation : undefined;
     if (previous?.encoding === "gzip-chunks" && previous.generation !== written) {
       await this.#deleteChunks(pk, chunkPrefix(EXEC, Number(previous.generation)));
     }
+    const kept = new Set(Object.values(fold?.reference.buckets ?? {}));
+    await this.#deleteKeys(
+      pk,
+      Object.values(previousBuckets ?? {}).filter((sk) => !kept.has(sk)),
+    );
   }
 
   // ---- profiling phase ----
@@ -732,6 +791,31 @@ export class DynamoDbStore
     await this.#batchWrite(keys.map((key) => ({ DeleteRequest: { Key: { pk: key.pk, sk: key.sk } } })));
   }
 
+  async #deleteKeys(pk: string, sks: readonly string[]): Promise<void> {
+    await this.#batchWrite(sks.map((sk) => ({ DeleteRequest: { Key: { pk, sk } } })));
+  }
+
+  /** BatchGetItem (consistent) in groups of 100 (its limit), asking again for what DynamoDB left unprocessed. */
+  async #batchGet(pk: string, sks: readonly string[]): Promise<Map<string, Uint8Array>> {
+    const bodies = new Map<string, Uint8Array>();
+    for (let offset = 0; offset < sks.length; offset += 100) {
+      let keys: Record<string, unknown>[] = sks.slice(offset, offset + 100).map((sk) => ({ pk, sk }));
+      for (let round = 0; keys.length > 0; round++) {
+        if (round > 8) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed after ${round} rounds`);
+        if (round > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
+        const result = (await this.#client.send(
+          new BatchGetCommand({ RequestItems: { [this.#table]: { Keys: keys, ConsistentRead: true } } }),
+        )) as {
+          Responses?: Record<string, Item[]>;
+          UnprocessedKeys?: Record<string, { Keys?: Record<string, unknown>[] }>;
+        };
+        for (const item of result.Responses?.[this.#table] ?? []) bodies.set(String(item.sk), item.body as Uint8Array);
+        keys = result.UnprocessedKeys?.[this.#table]?.Keys ?? [];
+      }
+    }
+    return bodies;
+  }
+
   /** BatchWriteItem in groups of 25 (its limit), resending what DynamoDB left unprocessed. */
   async #batchWrite(requests: readonly object[]): Promise<void> {
     for (let offset = 0; offset < requests.length; offset += 25) {
@@ -867,6 +951,12 @@ function ungroupConsidered(stored: StoredPlan): Plan {
       return { jobId, candidates };
     }),
   };
+}
+
+/** The bucket map a stored execution head names (undefined for heads without bucketed fold). */
+function foldBucketsOf(head: Item | undefined): Readonly<Record<string, string>> | undefined {
+  const buckets = head?.foldBuckets;
+  return typeof buckets === "object" && buckets !== null ? (buckets as Record<string, string>) : undefined;
 }
 
 function summaryOf(item: Item): WorkloadSummary {
