@@ -15,7 +15,7 @@
  */
 import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { joinWorkerFold, splitWorkerFold } from "../core/reconciler/worker-fold-buckets.ts";
+import { joinWorkerFold, splitWorkerFold, WORKER_FOLD_BUCKETS } from "../core/reconciler/worker-fold-buckets.ts";
 import type { StoredWorkerFold, WorkerFoldState } from "../core/reconciler/worker-fold-state.ts";
 
 export const FOLD_PREFIX = "FOLD#";
@@ -60,8 +60,9 @@ export function encodeFold(
   previous: Readonly<Record<string, string>> | undefined,
   version: number,
   itemLimitBytes: number,
+  bucketCount = WORKER_FOLD_BUCKETS,
 ): EncodedFold {
-  const parts = splitWorkerFold(fold.state);
+  const parts = splitWorkerFold(fold.state, bucketCount);
   const buckets: Record<string, string> = {};
   const writes: FoldBucketItem[] = [];
   for (const [index, part] of parts.buckets) {

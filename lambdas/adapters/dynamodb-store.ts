@@ -81,6 +81,8 @@ export interface DynamoDbStoreOptions {
   readonly idempotencyTtlSeconds?: number;
   /** Document size limits (tests lower them to exercise chunking). */
   readonly limits?: Partial<DocumentLimits>;
+  /** How many buckets the worker fold is cut into (default WORKER_FOLD_BUCKETS; the measuring script varies it). */
+  readonly workerFoldBuckets?: number;
 }
 
 const META = "META";
@@ -142,6 +144,7 @@ export class DynamoDbStore
   readonly #now: () => Date;
   readonly #idempotencyTtl: number;
   readonly #limits: DocumentLimits;
+  readonly #foldBuckets: number | undefined;
   /** Specs never change after create: cached per id. */
   readonly #specs = new Map<string, string>();
 
@@ -153,6 +156,7 @@ export class DynamoDbStore
     this.#now = options.now ?? (() => new Date());
     this.#idempotencyTtl = options.idempotencyTtlSeconds ?? 86_400;
     this.#limits = { ...DOCUMENT_LIMITS, ...options.limits };
+    this.#foldBuckets = options.workerFoldBuckets;
   }
 
   // ---- workloads ----
@@ -362,7 +366,7 @@ export class DynamoDbStore
     const fold =
       record.workerFold === undefined
         ? undefined
-        : encodeFold(record.workerFold, previousBuckets, next, this.#limits.chunkBytes);
+        : encodeFold(record.workerFold, previousBuckets, next, this.#limits.chunkBytes, this.#foldBuckets);
     const stored = fold === undefined ? record : { ...record, workerFold: fold.reference };
     if (fold !== undefined) {
       await this.#batchWrite(
