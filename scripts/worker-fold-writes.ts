@@ -9,7 +9,8 @@
  * the figures are the fold's (plus a few KB). "After" is measured: every save goes through
  * the real DynamoDB store on a moto server this script starts, and the item sizes of every
  * write it sends (puts, batch puts, transaction puts) are summed. "Before" is what the old
- * layout wrote: `encodeDocument` of the record with the fold inline (every 5th pass).
+ * layout wrote: `encodeDocument` of the record with the fold inline, and plain JSON up to
+ * 350 KB as documents were then (every 5th pass).
  *
  * Item size follows DynamoDB's rule (attribute names plus values; binary by its bytes);
  * WCU = ceil(item KB) per item, for standard writes (transactions bill twice that).
@@ -137,7 +138,8 @@ const recordWith = (state: WorkerFoldState, t: number): ExecutionRecord => ({
   workerFold: { cursor: `EL#${String((FOLD_T0 + t) * 1000).padStart(15, "0")}`, state },
 });
 const oldLayoutBytes = (record: ExecutionRecord) => {
-  const encoded = encodeDocument(record, "EXEC", 1, DOCUMENT_LIMITS);
+  // The layout before session 6: plain JSON up to 350 KB, gzip above.
+  const encoded = encodeDocument(record, "EXEC", 1, { ...DOCUMENT_LIMITS, plainLimitBytes: DOCUMENT_LIMITS.inlineLimitBytes });
   const items = [{ pk: "W#w1", sk: "EXEC", ...encoded.head, version: 1, savedAt: "2026-12-01T12:00:00.000Z" }, ...encoded.chunks.map((c) => ({ pk: "W#w1", sk: c.sk, part: c.part }))];
   const sizes = items.map((item) => itemBytes(item));
   return { bytes: sizes.reduce((a, b) => a + b, 0), wcu: sizes.reduce((a, b) => a + Math.ceil(b / 1024), 0), items: items.length };

@@ -6,7 +6,7 @@
  */
 import { DeleteCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeEach, describe, expect, it } from "vitest";
-import { encodeDocument } from "../../lambdas/adapters/dynamodb-documents.ts";
+import { DOCUMENT_LIMITS, encodeDocument } from "../../lambdas/adapters/dynamodb-documents.ts";
 import { FOLD_PREFIX } from "../../lambdas/adapters/dynamodb-fold-buckets.ts";
 import { type DocumentClientPort, DynamoDbStore, StoreReadError } from "../../lambdas/adapters/dynamodb-store.ts";
 import { createExecutionRecord } from "../../lambdas/core/reconciler/create-record.ts";
@@ -128,12 +128,9 @@ describe("DynamoDbStore's worker fold buckets", { timeout: 60_000 }, () => {
 
   it("loads a record stored with its fold inline, and moves the fold to buckets on its next save", async () => {
     const record = withFold(maxWorkerFold(200, 100));
-    const encoded = encodeDocument(record, "EXEC", 1, {
-      inlineLimitBytes: 350_000,
-      chunkBytes: 350_000,
-      transactionItems: 100,
-      transactionBytes: 3_900_000,
-    });
+    // The layout before session 6: plain JSON up to the inline limit.
+    const encoded = encodeDocument(record, "EXEC", 1, { ...DOCUMENT_LIMITS, plainLimitBytes: 350_000 });
+    expect(encoded.head.encoding).toBe("json");
     await table.client.send(
       new PutCommand({ TableName: table.tableName, Item: { pk: "W#w1", sk: "EXEC", ...encoded.head, version: 3 } }),
     );
