@@ -47,6 +47,11 @@ export function foldBucketKey(version: number, index: number, digest: string): s
   return `${FOLD_PREFIX}v${String(version).padStart(12, "0")}#b${String(index).padStart(3, "0")}#${digest}`;
 }
 
+/** The record version a bucket key was first written under (NaN for a key of another shape). */
+export function foldBucketVersion(sk: string): number {
+  return Number(/^FOLD#v(\d{12})#/.exec(sk)?.[1] ?? Number.NaN);
+}
+
 function digestOf(json: string): string {
   return createHash("sha256").update(json).digest("hex").slice(0, 24);
 }

@@ -16,7 +16,6 @@
 import { createHash } from "node:crypto";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
-  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -64,7 +63,14 @@ import {
   fitsOneTransaction,
   IncompleteDocumentError,
 } from "./dynamodb-documents.ts";
-import { decodeFold, encodeFold, FoldBucketError, isFoldReference } from "./dynamodb-fold-buckets.ts";
+import {
+  decodeFold,
+  encodeFold,
+  FOLD_PREFIX,
+  FoldBucketError,
+  foldBucketVersion,
+  isFoldReference,
+} from "./dynamodb-fold-buckets.ts";
 
 /** The part of a DynamoDB document client this adapter uses. */
 export interface DocumentClientPort {
@@ -329,7 +335,11 @@ export class DynamoDbStore
 
   /**
    * The record, with its worker fold joined from the bucket items it names (a record saved
-   * with the fold inline, before the buckets, reads as it is). Re-reads when a writer
+   * with the fold inline, before the buckets, reads as it is). The buckets are read with one
+   * query of the `FOLD#` prefix (billed by their total size, not per item); an item there
+   * that the record does not name, keyed at or below its version, can never be named again
+   * (a later record names only its own new keys and those this one names) and is deleted:
+   * what a pass that crashed between its buckets and its record left. Re-reads when a writer
    * replaced the record under the read.
    */
   async getExecution(id: string): Promise<StoredExecution | undefined> {
@@ -341,9 +351,19 @@ export class DynamoDbStore
       const version = Number(read.head.version);
       const { workerFold, ...record } = read.value as ExecutionRecord & { readonly workerFold?: unknown };
       if (!isFoldReference(workerFold)) return { record: read.value as ExecutionRecord, version };
-      const bodies = await this.#batchGet(pk, Object.values(workerFold.buckets));
+      const items = await this.#queryPrefix(pk, FOLD_PREFIX);
+      const named = new Set(Object.values(workerFold.buckets));
+      const bodies = new Map<string, Uint8Array>();
+      const unreachable: string[] = [];
+      for (const item of items) {
+        const sk = String(item.sk);
+        if (named.has(sk)) bodies.set(sk, item.body as Uint8Array);
+        else if (foldBucketVersion(sk) <= version) unreachable.push(sk);
+      }
       try {
-        return { record: { ...record, workerFold: decodeFold(workerFold, bodies) }, version };
+        const fold = decodeFold(workerFold, bodies);
+        await this.#deleteKeys(pk, unreachable);
+        return { record: { ...record, workerFold: fold }, version };
       } catch (error) {
         if (!(error instanceof FoldBucketError)) throw error;
         lastError = error;
@@ -797,27 +817,6 @@ export class DynamoDbStore
 
   async #deleteKeys(pk: string, sks: readonly string[]): Promise<void> {
     await this.#batchWrite(sks.map((sk) => ({ DeleteRequest: { Key: { pk, sk } } })));
-  }
-
-  /** BatchGetItem (consistent) in groups of 100 (its limit), asking again for what DynamoDB left unprocessed. */
-  async #batchGet(pk: string, sks: readonly string[]): Promise<Map<string, Uint8Array>> {
-    const bodies = new Map<string, Uint8Array>();
-    for (let offset = 0; offset < sks.length; offset += 100) {
-      let keys: Record<string, unknown>[] = sks.slice(offset, offset + 100).map((sk) => ({ pk, sk }));
-      for (let round = 0; keys.length > 0; round++) {
-        if (round > 8) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed after ${round} rounds`);
-        if (round > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
-        const result = (await this.#client.send(
-          new BatchGetCommand({ RequestItems: { [this.#table]: { Keys: keys, ConsistentRead: true } } }),
-        )) as {
-          Responses?: Record<string, Item[]>;
-          UnprocessedKeys?: Record<string, { Keys?: Record<string, unknown>[] }>;
-        };
-        for (const item of result.Responses?.[this.#table] ?? []) bodies.set(String(item.sk), item.body as Uint8Array);
-        keys = result.UnprocessedKeys?.[this.#table]?.Keys ?? [];
-      }
-    }
-    return bodies;
   }
 
   /** BatchWriteItem in groups of 25 (its limit), resending what DynamoDB left unprocessed. */

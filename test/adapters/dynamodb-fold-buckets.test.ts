@@ -7,7 +7,7 @@
 import { DeleteCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DOCUMENT_LIMITS, encodeDocument } from "../../lambdas/adapters/dynamodb-documents.ts";
-import { FOLD_PREFIX } from "../../lambdas/adapters/dynamodb-fold-buckets.ts";
+import { FOLD_PREFIX, foldBucketKey } from "../../lambdas/adapters/dynamodb-fold-buckets.ts";
 import { type DocumentClientPort, DynamoDbStore, StoreReadError } from "../../lambdas/adapters/dynamodb-store.ts";
 import { createExecutionRecord } from "../../lambdas/core/reconciler/create-record.ts";
 import type { ExecutionRecord } from "../../lambdas/core/reconciler/execution-record.ts";
@@ -140,6 +140,20 @@ describe("DynamoDbStore's worker fold buckets", { timeout: 60_000 }, () => {
     await store.saveExecution("w1", 3, record);
     expect((await foldItems()).length).toBeGreaterThan(0);
     expect(await store.getExecution("w1")).toEqual({ record, version: 4 });
+  });
+
+  it("deletes on load a bucket a crashed save left behind, and keeps one a save in flight wrote", async () => {
+    await store.saveExecution("w1", 0, withFold(maxWorkerFold(100, 100)));
+    const named = await namedBuckets();
+    const crashed = foldBucketKey(1, 3, "0".repeat(24));
+    const inFlight = foldBucketKey(2, 3, "1".repeat(24));
+    for (const sk of [crashed, inFlight]) {
+      await table.client.send(
+        new PutCommand({ TableName: table.tableName, Item: { pk: "W#w1", sk, body: new Uint8Array([1]) } }),
+      );
+    }
+    expect((await store.getExecution("w1"))?.record).toEqual(withFold(maxWorkerFold(100, 100)));
+    expect(await foldItems()).toEqual([...named, inFlight].sort());
   });
 
   it("refuses to load a record whose bucket is missing", async () => {
