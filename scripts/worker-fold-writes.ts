@@ -85,8 +85,20 @@ class WriteCounter implements DocumentClientPort {
       this.written.foldBytes += bytes;
     }
   }
+  /** Bytes and read units (strongly consistent: 4 KB each, per request's total) of the reads. */
+  read = { bytes: 0, rru: 0 };
   async send(command: object): Promise<unknown> {
     const name = command.constructor.name;
+    if (name === "GetCommand" || name === "QueryCommand") {
+      const result = (await this.inner.send(command)) as { Item?: object; Items?: object[] };
+      const bytes = [...(result.Item === undefined ? [] : [result.Item]), ...(result.Items ?? [])].reduce(
+        (sum: number, item) => sum + itemBytes(item),
+        0,
+      );
+      this.read.bytes += bytes;
+      this.read.rru += Math.max(1, Math.ceil(bytes / 4096));
+      return result;
+    }
     const input = (command as { input: Record<string, unknown> }).input;
     if (name === "PutCommand") this.#count(input.Item as Record<string, unknown>);
     if (name === "TransactWriteCommand") {
@@ -183,8 +195,11 @@ try {
     const hot = Object.values(state.attempts).filter((a) => a.completed === undefined).length;
     rows.push({ t, after: counter.written, ...(version % 5 === 0 ? { before: oldLayoutBytes(record) } : {}), hot });
   }
-  // Sanity: the last record loads back whole.
+  // What a pass's load reads at the end of the run; and a sanity check that it loads back whole.
+  counter.read = { bytes: 0, rru: 0 };
   const loaded = await store.getExecution("w1");
+  const loadRead = counter.read;
+  const oldRead = oldLayoutBytes(recordWith(state, lastPass));
   if (JSON.stringify(loaded?.record.workerFold?.state.attempts[`${"sweep-job-00000"}|sweep-job-00000#1`]) !== JSON.stringify(state.attempts["sweep-job-00000|sweep-job-00000#1"])) {
     throw new Error("the stored fold does not load back as saved");
   }
@@ -216,6 +231,9 @@ try {
   const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
   console.log(
     `whole run (after, every pass): ${kib(sum(rows.map((r) => r.after.bytes)) / 1024)} MiB, ${sum(rows.map((r) => r.after.wcu))} WCU; before (every 5th pass x 5): ${kib((sum(befores.map((b) => b.bytes)) * 5) / 1024)} MiB, ${sum(befores.map((b) => b.wcu)) * 5} WCU`,
+  );
+  console.log(
+    `load at the end of the run: before ${kib(oldRead.bytes)} KiB / ${oldRead.items} items; after ${kib(loadRead.bytes)} KiB / ${loadRead.rru} RRU (record + one query of the buckets)`,
   );
 } finally {
   await moto.stop();

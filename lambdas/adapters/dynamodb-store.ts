@@ -151,6 +151,13 @@ export class DynamoDbStore
   readonly #idempotencyTtl: number;
   readonly #limits: DocumentLimits;
   readonly #foldBuckets: number | undefined;
+  /**
+   * workload id -> the fold bucket map of the record version this store last read or wrote.
+   * A save expecting that version writes only the buckets whose hash changed and deletes the
+   * ones it replaced; any other save writes all its buckets, and what it leaves unnamed the
+   * next load deletes (getExecution).
+   */
+  readonly #knownBuckets = new Map<string, { readonly version: number; readonly buckets: Readonly<Record<string, string>> }>();
   /** Specs never change after create: cached per id. */
   readonly #specs = new Map<string, string>();
 
@@ -363,6 +370,7 @@ export class DynamoDbStore
       try {
         const fold = decodeFold(workerFold, bodies);
         await this.#deleteKeys(pk, unreachable);
+        this.#knownBuckets.set(id, { version, buckets: workerFold.buckets });
         return { record: { ...record, workerFold: fold }, version };
       } catch (error) {
         if (!(error instanceof FoldBucketError)) throw error;
@@ -381,8 +389,8 @@ export class DynamoDbStore
   async saveExecution(id: string, expectedVersion: number, record: ExecutionRecord): Promise<void> {
     const pk = workloadPk(id);
     const next = expectedVersion + 1;
-    const previous = expectedVersion === 0 ? undefined : await this.#get(pk, EXEC);
-    const previousBuckets = foldBucketsOf(previous);
+    const known = this.#knownBuckets.get(id);
+    const previousBuckets = known?.version === expectedVersion ? known.buckets : undefined;
     const fold =
       record.workerFold === undefined
         ? undefined
@@ -395,22 +403,22 @@ export class DynamoDbStore
     }
     const encoded = encodeDocument(stored, EXEC, contentGeneration(JSON.stringify(stored)), this.#limits);
     const condition = expectedVersion === 0 ? "attribute_not_exists(pk)" : "#version = :expected";
+    const previous = expectedVersion === 0 ? undefined : await this.#get(pk, EXEC);
     try {
       await this.#writeDocument(
         pk,
         EXEC,
         encoded,
-        {
-          version: next,
-          savedAt: this.#now().toISOString(),
-          ...(fold === undefined ? {} : { foldBuckets: fold.reference.buckets }),
-        },
+        { version: next, savedAt: this.#now().toISOString() },
         condition,
         expectedVersion === 0 ? undefined : expectedVersion,
       );
     } catch (error) {
+      this.#knownBuckets.delete(id);
       if (error instanceof VersionConflictError && fold !== undefined && fold.writes.length > 0) {
-        const named = new Set(Object.values(foldBucketsOf(await this.#get(pk, EXEC)) ?? {}));
+        // The winner names one of these only where it wrote the very same bucket.
+        const winner = (await this.#readDocument(pk, EXEC))?.value as { workerFold?: unknown } | undefined;
+        const named = new Set(isFoldReference(winner?.workerFold) ? Object.values(winner.workerFold.buckets) : []);
         await this.#deleteKeys(
           pk,
           fold.writes.map((bucket) => bucket.sk).filter((sk) => !named.has(sk)),
@@ -418,6 +426,8 @@ export class DynamoDbStore
       }
       throw error;
     }
+    if (fold === undefined) this.#knownBuckets.delete(id);
+    else this.#knownBuckets.set(id, { version: next, buckets: fold.reference.buckets });
     // The superseded generation and buckets are unreachable once the head moved on.
     const written = encoded.head.encoding === "gzip-chunks" ? encoded.head.generation : undefined;
     if (previous?.encoding === "gzip-chunks" && previous.generation !== written) {
@@ -954,12 +964,6 @@ function ungroupConsidered(stored: StoredPlan): Plan {
       return { jobId, candidates };
     }),
   };
-}
-
-/** The bucket map a stored execution head names (undefined for heads without bucketed fold). */
-function foldBucketsOf(head: Item | undefined): Readonly<Record<string, string>> | undefined {
-  const buckets = head?.foldBuckets;
-  return typeof buckets === "object" && buckets !== null ? (buckets as Record<string, string>) : undefined;
 }
 
 function summaryOf(item: Item): WorkloadSummary {
