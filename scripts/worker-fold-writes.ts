@@ -16,7 +16,7 @@
  * WCU = ceil(item KB) per item, for standard writes (transactions bill twice that).
  *
  * Run: taskset -c 1 npx tsx scripts/worker-fold-writes.ts --jobs 1000 [--concurrent 100]
- *      [--minutes 60] [--buckets 64]
+ *      [--minutes 60] [--buckets N (fixed; default: the store's growing count)]
  * (docs/control-plane.md, "What a pass writes", quotes it)
  */
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -29,7 +29,6 @@ import { WORKER_PROTOCOL, type WorkerEvent } from "../lambdas/core/protocol/work
 import { createExecutionRecord } from "../lambdas/core/reconciler/create-record.ts";
 import type { ExecutionRecord } from "../lambdas/core/reconciler/execution-record.ts";
 import type { AttemptStart } from "../lambdas/core/reconciler/worker-events-fold.ts";
-import { WORKER_FOLD_BUCKETS } from "../lambdas/core/reconciler/worker-fold-buckets.ts";
 import { applyToFold, EMPTY_WORKER_FOLD, type WorkerFoldState } from "../lambdas/core/reconciler/worker-fold-state.ts";
 import { twoJobPlan } from "../test/core/reconciler/fixtures.ts";
 import {
@@ -48,7 +47,8 @@ const arg = (name: string, fallback: number) => {
 const JOBS = arg("jobs", 1000);
 const CONCURRENT = arg("concurrent", Math.max(1, Math.round(JOBS / 10)));
 const MINUTES = arg("minutes", 60);
-const BUCKETS = arg("buckets", WORKER_FOLD_BUCKETS);
+/** 0: the store's default (a count that grows with the fold). */
+const BUCKETS = arg("buckets", 0);
 const PASS = 60;
 const CHECKPOINT = 900;
 const RUN = MINUTES * 60;
@@ -182,7 +182,7 @@ try {
   const counter = new WriteCounter(
     DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } }) as DocumentClientPort,
   );
-  const store = new DynamoDbStore({ tableName, client: counter, workerFoldBuckets: BUCKETS });
+  const store = new DynamoDbStore({ tableName, client: counter, ...(BUCKETS > 0 ? { workerFoldBuckets: BUCKETS } : {}) });
   let state = EMPTY_WORKER_FOLD;
   const rows: { t: number; after: Written; before?: ReturnType<typeof oldLayoutBytes>; hot: number }[] = [];
   let version = 0;
@@ -209,7 +209,7 @@ try {
     return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   };
   console.log(
-    `${JOBS} jobs, ${CONCURRENT} at once, ${MINUTES} min each (heartbeat 60 s, checkpoint 15 min), a pass every 60 s: ${rows.length} passes; ${BUCKETS} buckets`,
+    `${JOBS} jobs, ${CONCURRENT} at once, ${MINUTES} min each (heartbeat 60 s, checkpoint 15 min), a pass every 60 s: ${rows.length} passes; ${BUCKETS > 0 ? BUCKETS : "growing (default)"} buckets`,
   );
   console.log("share of run   before: KiB  WCU   |  after: KiB  WCU  (record KiB + buckets written, KiB)");
   for (const share of [0.1, 0.5, 0.9]) {

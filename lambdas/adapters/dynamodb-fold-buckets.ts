@@ -15,7 +15,7 @@
  */
 import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { joinWorkerFold, splitWorkerFold, WORKER_FOLD_BUCKETS } from "../core/reconciler/worker-fold-buckets.ts";
+import { joinWorkerFold, splitWorkerFold } from "../core/reconciler/worker-fold-buckets.ts";
 import type { StoredWorkerFold, WorkerFoldState } from "../core/reconciler/worker-fold-state.ts";
 
 export const FOLD_PREFIX = "FOLD#";
@@ -65,7 +65,7 @@ export function encodeFold(
   previous: Readonly<Record<string, string>> | undefined,
   version: number,
   itemLimitBytes: number,
-  bucketCount = WORKER_FOLD_BUCKETS,
+  bucketCount?: number,
 ): EncodedFold {
   const parts = splitWorkerFold(fold.state, bucketCount);
   const buckets: Record<string, string> = {};
@@ -81,7 +81,7 @@ export function encodeFold(
     const body = new Uint8Array(gzipSync(json));
     if (body.byteLength > itemLimitBytes) {
       throw new RangeError(
-        `worker fold bucket ${index}: expected at most ${itemLimitBytes} gzipped bytes, got ${body.byteLength}; raise WORKER_FOLD_BUCKETS`,
+        `worker fold bucket ${index} of ${parts.count}: expected at most ${itemLimitBytes} gzipped bytes, got ${body.byteLength}; lower WORKER_FOLD_ENTRIES_PER_BUCKET`,
       );
     }
     const sk = foldBucketKey(version, index, digest);

@@ -87,7 +87,7 @@ export interface DynamoDbStoreOptions {
   readonly idempotencyTtlSeconds?: number;
   /** Document size limits (tests lower them to exercise chunking). */
   readonly limits?: Partial<DocumentLimits>;
-  /** How many buckets the worker fold is cut into (default WORKER_FOLD_BUCKETS; the measuring script varies it). */
+  /** A fixed bucket count for the worker fold (default: one that grows with it; the measuring script compares counts). */
   readonly workerFoldBuckets?: number;
 }
 

@@ -7,10 +7,12 @@
  *           alive report is that recent. The execution record carries these inline: a
  *           running attempt's heartbeat changes it every pass, so it is written every pass
  *           wherever it lives.
- *   buckets everything else (ended or quiet), in `WORKER_FOLD_BUCKETS` buckets by a stable
- *           hash of the attempt key or instance id. An entry lands in a bucket once (when it
- *           ends or goes quiet) and changes again only on a late event, so most passes
- *           change no bucket at all.
+ *   buckets everything else (ended or quiet), by a stable hash of the attempt key or
+ *           instance id into a power-of-two count of buckets that grows with the entries
+ *           (about `WORKER_FOLD_ENTRIES_PER_BUCKET` each, at most `WORKER_FOLD_MAX_BUCKETS`).
+ *           An entry lands in a bucket once (when it ends or goes quiet) and changes again
+ *           only on a late event, so a pass rewrites only the buckets that gained entries.
+ *           When the count doubles every bucket splits in two, and that pass rewrites all.
  *
  * `splitWorkerFold` is a function of the state alone (no clock: "now" is the state's own
  * newest time), so `joinWorkerFold(splitWorkerFold(s))` equals `s` and two equal states
@@ -20,13 +22,21 @@
  */
 import type { AliveReport, FoldedAttempt, WorkerFoldState } from "./worker-fold-state.ts";
 
-/** 5,000 attempts (the spec's maximum jobs, one attempt each) make about 80 per bucket, some 6 KB gzipped. */
-export const WORKER_FOLD_BUCKETS = 64;
+/**
+ * Entries (attempts and instances) a bucket holds on average. A bucket write costs its size,
+ * a load reads them all and small buckets gzip worse; measured over whole runs
+ * (scripts/worker-fold-writes.ts), 40 keeps both near their best at 1,000 and 5,000 jobs.
+ */
+export const WORKER_FOLD_ENTRIES_PER_BUCKET = 40;
+/** 5,000 jobs (the spec's maximum) with an instance each make 10,000 entries: 256 buckets. */
+export const WORKER_FOLD_MAX_BUCKETS = 1024;
 
 /** An attempt or instance silent this long (relative to the state's newest time) moves to its bucket. */
 export const WORKER_FOLD_QUIET_SECONDS = 900;
 
 export interface WorkerFoldParts {
+  /** How many buckets the entries were hashed into. */
+  readonly count: number;
   /** What the record carries inline. */
   readonly hot: WorkerFoldState;
   /** Bucket index -> its entries; empty buckets are left out. */
@@ -34,7 +44,7 @@ export interface WorkerFoldParts {
 }
 
 /** FNV-1a (32 bit) of the key's UTF-16 code units, modulo the bucket count: stable across runs and hosts. */
-export function workerFoldBucketOf(key: string, buckets = WORKER_FOLD_BUCKETS): number {
+export function workerFoldBucketOf(key: string, buckets: number): number {
   let hash = 0x811c9dc5;
   for (let index = 0; index < key.length; index++) {
     hash ^= key.charCodeAt(index);
@@ -51,18 +61,39 @@ export function newestFoldTime(state: WorkerFoldState): number {
   return newest;
 }
 
-export function splitWorkerFold(state: WorkerFoldState, buckets = WORKER_FOLD_BUCKETS): WorkerFoldParts {
-  if (!Number.isInteger(buckets) || buckets < 1) {
+/** The smallest power of two that holds `entries` at about `WORKER_FOLD_ENTRIES_PER_BUCKET` each, capped. */
+export function workerFoldBucketCount(entries: number): number {
+  let count = 1;
+  while (count < WORKER_FOLD_MAX_BUCKETS && count * WORKER_FOLD_ENTRIES_PER_BUCKET < entries) count *= 2;
+  return count;
+}
+
+/** `buckets` fixes the count (measurements compare counts); default: `workerFoldBucketCount` of the settled entries. */
+export function splitWorkerFold(state: WorkerFoldState, buckets?: number): WorkerFoldParts {
+  if (buckets !== undefined && (!Number.isInteger(buckets) || buckets < 1)) {
     throw new RangeError(`splitWorkerFold: expected \`buckets\` to be an integer from 1 up, got ${buckets}`);
   }
   const quietBefore = newestFoldTime(state) - WORKER_FOLD_QUIET_SECONDS;
   const hot = { attempts: {} as Record<string, FoldedAttempt>, alive: {} as Record<string, readonly AliveReport[]> };
+  const settledAttempts: string[] = [];
+  const quietInstances: string[] = [];
+  for (const key of Object.keys(state.attempts).sort()) {
+    const attempt = state.attempts[key] as FoldedAttempt;
+    if (ended(attempt) || latestAt(attempt) < quietBefore) settledAttempts.push(key);
+    else hot.attempts[key] = attempt;
+  }
+  for (const instanceId of Object.keys(state.alive).sort()) {
+    const reports = state.alive[instanceId] as readonly AliveReport[];
+    if ((reports[0]?.at ?? Number.NEGATIVE_INFINITY) < quietBefore) quietInstances.push(instanceId);
+    else hot.alive[instanceId] = reports;
+  }
+  const count = buckets ?? workerFoldBucketCount(settledAttempts.length + quietInstances.length);
   const parts = new Map<
     number,
     { attempts: Record<string, FoldedAttempt>; alive: Record<string, readonly AliveReport[]> }
   >();
   const bucket = (key: string) => {
-    const index = workerFoldBucketOf(key, buckets);
+    const index = workerFoldBucketOf(key, count);
     let part = parts.get(index);
     if (part === undefined) {
       part = { attempts: {}, alive: {} };
@@ -70,17 +101,11 @@ export function splitWorkerFold(state: WorkerFoldState, buckets = WORKER_FOLD_BU
     }
     return part;
   };
-  for (const key of Object.keys(state.attempts).sort()) {
-    const attempt = state.attempts[key] as FoldedAttempt;
-    const settled = ended(attempt) || latestAt(attempt) < quietBefore;
-    (settled ? bucket(key).attempts : hot.attempts)[key] = attempt;
+  for (const key of settledAttempts) bucket(key).attempts[key] = state.attempts[key] as FoldedAttempt;
+  for (const instanceId of quietInstances) {
+    bucket(instanceId).alive[instanceId] = state.alive[instanceId] as readonly AliveReport[];
   }
-  for (const instanceId of Object.keys(state.alive).sort()) {
-    const reports = state.alive[instanceId] as readonly AliveReport[];
-    const quiet = (reports[0]?.at ?? Number.NEGATIVE_INFINITY) < quietBefore;
-    (quiet ? bucket(instanceId).alive : hot.alive)[instanceId] = reports;
-  }
-  return { hot, buckets: new Map([...parts.entries()].sort(([a], [b]) => a - b)) };
+  return { count, hot, buckets: new Map([...parts.entries()].sort(([a], [b]) => a - b)) };
 }
 
 /** The state the parts were cut from. Throws if two parts hold the same attempt or instance. */

@@ -7,9 +7,11 @@ import {
   lastHeardByInstance,
   newestFoldTime,
   splitWorkerFold,
-  WORKER_FOLD_BUCKETS,
+  WORKER_FOLD_ENTRIES_PER_BUCKET,
+  WORKER_FOLD_MAX_BUCKETS,
   WORKER_FOLD_QUIET_SECONDS,
   type WorkerFoldParts,
+  workerFoldBucketCount,
   workerFoldBucketOf,
 } from "../../../lambdas/core/reconciler/worker-fold-buckets.ts";
 import {
@@ -88,7 +90,16 @@ describe("workerFoldBucketOf", () => {
     // FNV-1a 32 test vectors: "a" -> 0xe40c292c, "foobar" -> 0xbf9cf968.
     expect(workerFoldBucketOf("a", 2 ** 31)).toBe(0xe40c292c % 2 ** 31);
     expect(workerFoldBucketOf("foobar", 2 ** 31)).toBe(0xbf9cf968 % 2 ** 31);
-    expect(workerFoldBucketOf("a")).toBe(0xe40c292c % WORKER_FOLD_BUCKETS);
+    expect(workerFoldBucketOf("a", 64)).toBe(0xe40c292c % 64);
+  });
+});
+
+describe("workerFoldBucketCount", () => {
+  it("grows in powers of two with the entries, up to its cap", () => {
+    const per = WORKER_FOLD_ENTRIES_PER_BUCKET;
+    expect([0, 1, per, per + 1, 4 * per, 4 * per + 1].map(workerFoldBucketCount)).toEqual([1, 1, 1, 2, 4, 8]);
+    expect(workerFoldBucketCount(10_000)).toBe(256);
+    expect(workerFoldBucketCount(10 ** 9)).toBe(WORKER_FOLD_MAX_BUCKETS);
   });
 });
 
@@ -96,13 +107,16 @@ describe("splitWorkerFold", () => {
   it("cuts a state into parts that join back to it, each entry once and in its hash's bucket", () => {
     fc.assert(
       fc.property(stateArb, (state) => {
-        const parts = splitWorkerFold(state);
+        // The default count, and a fixed one large enough to spread these few entries.
+        expect(joinWorkerFold(splitWorkerFold(state).hot, splitWorkerFold(state).buckets.values())).toEqual(state);
+        const parts = splitWorkerFold(state, 16);
+        expect(parts.count).toBe(16);
         expect(joinWorkerFold(parts.hot, parts.buckets.values())).toEqual(state);
         const quietBefore = newestFoldTime(state) - WORKER_FOLD_QUIET_SECONDS;
         for (const [index, part] of parts.buckets) {
           expect(Object.keys(part.attempts).length + Object.keys(part.alive).length).toBeGreaterThan(0);
           for (const key of [...Object.keys(part.attempts), ...Object.keys(part.alive)]) {
-            expect(workerFoldBucketOf(key)).toBe(index);
+            expect(workerFoldBucketOf(key, parts.count)).toBe(index);
           }
         }
         for (const attempt of Object.values(parts.hot.attempts)) {
@@ -120,7 +134,7 @@ describe("splitWorkerFold", () => {
   it("changes only the bucket of an ended attempt that a late event changes, and not the hot part", () => {
     fc.assert(
       fc.property(stateArb, fc.nat(), fc.nat(1_000_000), (state, pick, id) => {
-        const before = splitWorkerFold(state);
+        const before = splitWorkerFold(state, 16);
         const settled = [...before.buckets.values()]
           .flatMap((part) => Object.values(part.attempts))
           .filter((a) => a.completed !== undefined || a.failure !== undefined || a.stopped);
@@ -132,8 +146,9 @@ describe("splitWorkerFold", () => {
         const at = Math.round(newestFoldTime(state) - T0);
         const after = splitWorkerFold(
           applyToFold(state, { starts: [], events: [event("heartbeat", job, at, `late-${id}`)] }),
+          16,
         );
-        const index = workerFoldBucketOf(attemptKey(attempt.jobId, attempt.attemptId));
+        const index = workerFoldBucketOf(attemptKey(attempt.jobId, attempt.attemptId), after.count);
         expect(changedBuckets(before, after).every((i) => i === index)).toBe(true);
         expect(JSON.stringify(after.hot)).toBe(JSON.stringify(before.hot));
       }),
@@ -146,15 +161,15 @@ describe("splitWorkerFold", () => {
       starts: [start(1, 0), start(2, 0), start(3, 0)],
       events: [event("heartbeat", 1, 600, "e1"), event("heartbeat", 2, 600, "e2"), event("completed", 3, 500, "e3")],
     });
-    const first = splitWorkerFold(running);
+    const first = splitWorkerFold(running, 16);
     expect(Object.keys(first.hot.attempts).sort()).toEqual(["job-1|job-1#1", "job-2|job-2#1"]);
 
-    const beat = splitWorkerFold(applyToFold(running, { starts: [], events: [event("heartbeat", 1, 630, "e4")] }));
+    const beat = splitWorkerFold(applyToFold(running, { starts: [], events: [event("heartbeat", 1, 630, "e4")] }), 16);
     expect(changedBuckets(first, beat)).toEqual([]);
     expect(beat.hot.attempts["job-1|job-1#1"]?.samplesDone).toBe(1260);
 
-    const done = splitWorkerFold(applyToFold(running, { starts: [], events: [event("completed", 2, 600, "e5")] }));
-    expect(changedBuckets(first, done)).toEqual([workerFoldBucketOf("job-2|job-2#1")]);
+    const done = splitWorkerFold(applyToFold(running, { starts: [], events: [event("completed", 2, 600, "e5")] }), 16);
+    expect(changedBuckets(first, done)).toEqual([workerFoldBucketOf("job-2|job-2#1", 16)]);
     expect(Object.keys(done.hot.attempts)).toEqual(["job-1|job-1#1"]);
   });
 
@@ -167,11 +182,11 @@ describe("splitWorkerFold", () => {
         event("heartbeat", 2, 100 + WORKER_FOLD_QUIET_SECONDS + 1, "e3"),
       ],
     });
-    const parts = splitWorkerFold(state);
+    const parts = splitWorkerFold(state, 16);
     expect(Object.keys(parts.hot.attempts)).toEqual(["job-2|job-2#1"]);
     expect(parts.hot.alive).toEqual({});
-    expect(parts.buckets.get(workerFoldBucketOf("job-1|job-1#1"))?.attempts["job-1|job-1#1"]).toBeDefined();
-    expect(parts.buckets.get(workerFoldBucketOf("i-1"))?.alive["i-1"]).toBeDefined();
+    expect(parts.buckets.get(workerFoldBucketOf("job-1|job-1#1", 16))?.attempts["job-1|job-1#1"]).toBeDefined();
+    expect(parts.buckets.get(workerFoldBucketOf("i-1", 16))?.alive["i-1"]).toBeDefined();
   });
 
   it("refuses a bucket count that is not a positive integer", () => {
