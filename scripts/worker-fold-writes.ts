@@ -30,7 +30,6 @@ import { createExecutionRecord } from "../lambdas/core/reconciler/create-record.
 import type { ExecutionRecord } from "../lambdas/core/reconciler/execution-record.ts";
 import type { AttemptStart } from "../lambdas/core/reconciler/worker-events-fold.ts";
 import { applyToFold, EMPTY_WORKER_FOLD, type WorkerFoldState } from "../lambdas/core/reconciler/worker-fold-state.ts";
-import { twoJobPlan } from "../test/core/reconciler/fixtures.ts";
 import {
   FOLD_T0,
   foldCompleted,
@@ -38,6 +37,7 @@ import {
   foldInstanceId,
   foldStart,
 } from "../test/adapters/fixtures/max-worker-fold.ts";
+import { twoJobPlan } from "../test/core/reconciler/fixtures.ts";
 import { smallWorkload } from "../test/sim/fixtures/workloads.ts";
 
 const arg = (name: string, fallback: number) => {
@@ -107,7 +107,9 @@ class WriteCounter implements DocumentClientPort {
       }
     }
     if (name === "BatchWriteCommand") {
-      for (const requests of Object.values(input.RequestItems as Record<string, { PutRequest?: { Item: Record<string, unknown> } }[]>)) {
+      for (const requests of Object.values(
+        input.RequestItems as Record<string, { PutRequest?: { Item: Record<string, unknown> } }[]>,
+      )) {
         for (const request of requests) if (request.PutRequest !== undefined) this.#count(request.PutRequest.Item);
       }
     }
@@ -116,7 +118,8 @@ class WriteCounter implements DocumentClientPort {
 }
 
 /** Job k starts at (k div CONCURRENT) runs plus a stagger, so completions spread over the passes. */
-const startOf = (k: number) => Math.floor(k / CONCURRENT) * RUN + Math.floor(((k % CONCURRENT) * RUN) / CONCURRENT / PASS) * PASS;
+const startOf = (k: number) =>
+  Math.floor(k / CONCURRENT) * RUN + Math.floor(((k % CONCURRENT) * RUN) / CONCURRENT / PASS) * PASS;
 const lastPass = startOf(JOBS - 1) + RUN + PASS;
 
 function minuteOf(t: number): { starts: AttemptStart[]; events: WorkerEvent[] } {
@@ -151,10 +154,20 @@ const recordWith = (state: WorkerFoldState, t: number): ExecutionRecord => ({
 });
 const oldLayoutBytes = (record: ExecutionRecord) => {
   // The layout before session 6: plain JSON up to 350 KB, gzip above.
-  const encoded = encodeDocument(record, "EXEC", 1, { ...DOCUMENT_LIMITS, plainLimitBytes: DOCUMENT_LIMITS.inlineLimitBytes });
-  const items = [{ pk: "W#w1", sk: "EXEC", ...encoded.head, version: 1, savedAt: "2026-12-01T12:00:00.000Z" }, ...encoded.chunks.map((c) => ({ pk: "W#w1", sk: c.sk, part: c.part }))];
+  const encoded = encodeDocument(record, "EXEC", 1, {
+    ...DOCUMENT_LIMITS,
+    plainLimitBytes: DOCUMENT_LIMITS.inlineLimitBytes,
+  });
+  const items = [
+    { pk: "W#w1", sk: "EXEC", ...encoded.head, version: 1, savedAt: "2026-12-01T12:00:00.000Z" },
+    ...encoded.chunks.map((c) => ({ pk: "W#w1", sk: c.sk, part: c.part })),
+  ];
   const sizes = items.map((item) => itemBytes(item));
-  return { bytes: sizes.reduce((a, b) => a + b, 0), wcu: sizes.reduce((a, b) => a + Math.ceil(b / 1024), 0), items: items.length };
+  return {
+    bytes: sizes.reduce((a, b) => a + b, 0),
+    wcu: sizes.reduce((a, b) => a + Math.ceil(b / 1024), 0),
+    items: items.length,
+  };
 };
 
 const moto = await MotoServer.start();
@@ -182,7 +195,11 @@ try {
   const counter = new WriteCounter(
     DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } }) as DocumentClientPort,
   );
-  const store = new DynamoDbStore({ tableName, client: counter, ...(BUCKETS > 0 ? { workerFoldBuckets: BUCKETS } : {}) });
+  const store = new DynamoDbStore({
+    tableName,
+    client: counter,
+    ...(BUCKETS > 0 ? { workerFoldBuckets: BUCKETS } : {}),
+  });
   let state = EMPTY_WORKER_FOLD;
   const rows: { t: number; after: Written; before?: ReturnType<typeof oldLayoutBytes>; hot: number }[] = [];
   let version = 0;
@@ -200,7 +217,10 @@ try {
   const loaded = await store.getExecution("w1");
   const loadRead = counter.read;
   const oldRead = oldLayoutBytes(recordWith(state, lastPass));
-  if (JSON.stringify(loaded?.record.workerFold?.state.attempts[`${"sweep-job-00000"}|sweep-job-00000#1`]) !== JSON.stringify(state.attempts["sweep-job-00000|sweep-job-00000#1"])) {
+  if (
+    JSON.stringify(loaded?.record.workerFold?.state.attempts[`${"sweep-job-00000"}|sweep-job-00000#1`]) !==
+    JSON.stringify(state.attempts["sweep-job-00000|sweep-job-00000#1"])
+  ) {
     throw new Error("the stored fold does not load back as saved");
   }
   const kib = (n: number) => (n / 1024).toFixed(1);
@@ -223,10 +243,48 @@ try {
   const befores = rows.flatMap((r) => (r.before === undefined ? [] : [r.before]));
   const afters = rows.slice(1).map((r) => r.after);
   console.log(
-    `median per pass: before ${kib(quantile(befores.map((b) => b.bytes), 0.5))} KiB / ${quantile(befores.map((b) => b.wcu), 0.5)} WCU; after ${kib(quantile(afters.map((a) => a.bytes), 0.5))} KiB / ${quantile(afters.map((a) => a.wcu), 0.5)} WCU (${quantile(afters.map((a) => a.foldItems), 0.5)} buckets)`,
+    `median per pass: before ${kib(
+      quantile(
+        befores.map((b) => b.bytes),
+        0.5,
+      ),
+    )} KiB / ${quantile(
+      befores.map((b) => b.wcu),
+      0.5,
+    )} WCU; after ${kib(
+      quantile(
+        afters.map((a) => a.bytes),
+        0.5,
+      ),
+    )} KiB / ${quantile(
+      afters.map((a) => a.wcu),
+      0.5,
+    )} WCU (${quantile(
+      afters.map((a) => a.foldItems),
+      0.5,
+    )} buckets)`,
   );
   console.log(
-    `p95 per pass:    before ${kib(quantile(befores.map((b) => b.bytes), 0.95))} KiB / ${quantile(befores.map((b) => b.wcu), 0.95)} WCU; after ${kib(quantile(afters.map((a) => a.bytes), 0.95))} KiB / ${quantile(afters.map((a) => a.wcu), 0.95)} WCU (${quantile(afters.map((a) => a.foldItems), 0.95)} buckets)`,
+    `p95 per pass:    before ${kib(
+      quantile(
+        befores.map((b) => b.bytes),
+        0.95,
+      ),
+    )} KiB / ${quantile(
+      befores.map((b) => b.wcu),
+      0.95,
+    )} WCU; after ${kib(
+      quantile(
+        afters.map((a) => a.bytes),
+        0.95,
+      ),
+    )} KiB / ${quantile(
+      afters.map((a) => a.wcu),
+      0.95,
+    )} WCU (${quantile(
+      afters.map((a) => a.foldItems),
+      0.95,
+    )} buckets)`,
   );
   const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
   console.log(

@@ -74,7 +74,7 @@ export function encodeFold(
     const json = JSON.stringify(part);
     const digest = digestOf(json);
     const kept = previous?.[String(index)];
-    if (kept !== undefined && kept.endsWith(`#${digest}`)) {
+    if (kept?.endsWith(`#${digest}`)) {
       buckets[String(index)] = kept;
       continue;
     }

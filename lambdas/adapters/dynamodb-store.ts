@@ -157,7 +157,10 @@ export class DynamoDbStore
    * ones it replaced; any other save writes all its buckets, and what it leaves unnamed the
    * next load deletes (getExecution).
    */
-  readonly #knownBuckets = new Map<string, { readonly version: number; readonly buckets: Readonly<Record<string, string>> }>();
+  readonly #knownBuckets = new Map<
+    string,
+    { readonly version: number; readonly buckets: Readonly<Record<string, string>> }
+  >();
   /** Specs never change after create: cached per id. */
   readonly #specs = new Map<string, string>();
 

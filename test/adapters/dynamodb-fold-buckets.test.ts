@@ -24,8 +24,9 @@ class FoldWrites implements DocumentClientPort {
   readonly keys: string[] = [];
   constructor(private readonly inner: DocumentClientPort) {}
   send(command: object): Promise<unknown> {
-    const input = (command as { input?: { RequestItems?: Record<string, { PutRequest?: { Item: { sk: string } } }[]> } })
-      .input;
+    const input = (
+      command as { input?: { RequestItems?: Record<string, { PutRequest?: { Item: { sk: string } } }[]> } }
+    ).input;
     for (const requests of Object.values(input?.RequestItems ?? {})) {
       for (const request of Array.isArray(requests) ? requests : []) {
         const sk = request.PutRequest?.Item.sk;
@@ -100,7 +101,10 @@ describe("DynamoDbStore's worker fold buckets", { timeout: 60_000 }, () => {
     // A late event of an attempt that completed, and heartbeats of the running ones.
     const next = applyToFold(state, {
       starts: [],
-      events: [foldCompleted(7, 3700), ...Array.from({ length: 400 }, (_, k) => foldEvents(600 + k, 3720, false)).flat()],
+      events: [
+        foldCompleted(7, 3700),
+        ...Array.from({ length: 400 }, (_, k) => foldEvents(600 + k, 3720, false)).flat(),
+      ],
     });
     await store.saveExecution("w1", 1, withFold(next, "EL#000000000000002"));
     expect(writes.keys).toHaveLength(1);

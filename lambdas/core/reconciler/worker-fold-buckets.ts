@@ -23,9 +23,10 @@
 import type { AliveReport, FoldedAttempt, WorkerFoldState } from "./worker-fold-state.ts";
 
 /**
- * Entries (attempts and instances) a bucket holds on average. A bucket write costs its size,
- * a load reads them all and small buckets gzip worse; measured over whole runs
- * (scripts/worker-fold-writes.ts), 40 keeps both near their best at 1,000 and 5,000 jobs.
+ * Entries (attempts and instances) a bucket holds on average. A pass writes the buckets that
+ * gained entries, so smaller buckets write less; a load reads them all, and smaller buckets
+ * gzip worse. Over a 5,000-job run (scripts/worker-fold-writes.ts, docs/control-plane.md)
+ * halving this writes about a quarter less and loads about a tenth more.
  */
 export const WORKER_FOLD_ENTRIES_PER_BUCKET = 40;
 /** 5,000 jobs (the spec's maximum) with an instance each make 10,000 entries: 256 buckets. */

@@ -35,7 +35,13 @@ const start = (job: number, at: number): AttemptStart => ({
 });
 
 function event(kind: WorkerEvent["kind"], job: number, seconds: number, id: string): WorkerEvent {
-  const base = { protocol: WORKER_PROTOCOL, eventId: id, workloadId: "w1", instanceId: `i-${job}`, sentAt: iso(seconds) };
+  const base = {
+    protocol: WORKER_PROTOCOL,
+    eventId: id,
+    workloadId: "w1",
+    instanceId: `i-${job}`,
+    sentAt: iso(seconds),
+  };
   const ids = { jobId: `job-${job}`, attemptId: `job-${job}#1` };
   switch (kind) {
     case "heartbeat":
@@ -76,7 +82,8 @@ const stateArb: fc.Arbitrary<WorkerFoldState> = fc
     }),
   );
 
-const bucketJson = (parts: WorkerFoldParts) => new Map([...parts.buckets].map(([i, part]) => [i, JSON.stringify(part)]));
+const bucketJson = (parts: WorkerFoldParts) =>
+  new Map([...parts.buckets].map(([i, part]) => [i, JSON.stringify(part)]));
 
 /** The bucket indices whose serialized entries differ between two splits. */
 function changedBuckets(before: WorkerFoldParts, after: WorkerFoldParts): number[] {
@@ -122,9 +129,9 @@ describe("splitWorkerFold", () => {
         for (const attempt of Object.values(parts.hot.attempts)) {
           expect(attempt.completed ?? attempt.failure).toBeUndefined();
           expect(attempt.stopped).toBe(false);
-          expect(Math.max(attempt.lastEventAt ?? -Infinity, attempt.start?.startedAt ?? -Infinity)).toBeGreaterThanOrEqual(
-            quietBefore,
-          );
+          expect(
+            Math.max(attempt.lastEventAt ?? -Infinity, attempt.start?.startedAt ?? -Infinity),
+          ).toBeGreaterThanOrEqual(quietBefore);
         }
       }),
       { numRuns: 300 },
