@@ -165,6 +165,21 @@ describe("DynamoDbStore's worker fold buckets", { timeout: 60_000 }, () => {
     expect(await foldItems()).toEqual([...named, inFlight].sort());
   });
 
+  it("rewrites every bucket when the count grows, and a store that did not read the record leaves no stale bucket", async () => {
+    const few = withFold(maxWorkerFold(300, 30));
+    await store.saveExecution("w1", 0, few);
+    const firstCount = (await foldItems()).length;
+    // 300 completed attempts need more buckets than 30 did: every bucket splits.
+    const many = withFold(maxWorkerFold(300, 300), "EL#2");
+    const cold = new DynamoDbStore({ tableName: table.tableName, client: table.client });
+    await cold.saveExecution("w1", 1, many);
+    const loaded = await store.getExecution("w1");
+    expect(loaded?.record).toEqual(many);
+    expect(splitWorkerFold(many.workerFold?.state ?? maxWorkerFold(0)).count).toBeGreaterThan(firstCount);
+    // The cold store knew no previous map to delete; the load removed what nothing names.
+    expect(await foldItems()).toEqual(await namedBuckets());
+  });
+
   it("refuses to load a record whose bucket is missing", async () => {
     await store.saveExecution("w1", 0, withFold(maxWorkerFold(100, 100)));
     const [first] = await foldItems();
