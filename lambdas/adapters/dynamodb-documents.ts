@@ -4,8 +4,8 @@
  * get first, and the one every conditional write targets) plus, when it is big, *chunk*
  * items that share the head's partition:
  *
- * - up to `inlineLimitBytes` of JSON: inline in the head as a string (`doc`);
- * - larger: gzip; if that fits, inline in the head as binary (`docz`);
+ * - up to `plainLimitBytes` of JSON: inline in the head as a string (`doc`);
+ * - larger: gzip; if that fits `inlineLimitBytes`, inline in the head as binary (`docz`);
  * - larger still: the gzip bytes are cut into chunks of `chunkBytes` under
  *   `<sk>#g<generation>#c<index>`, and the head names its generation, the chunk count and
  *   the SHA-256 of the bytes.
@@ -23,6 +23,12 @@ import { gunzipSync, gzipSync } from "node:zlib";
 
 /** Defaults: 350 KB leaves room for keys and other attributes under DynamoDB's 400 KB. */
 export const DOCUMENT_LIMITS = {
+  /**
+   * JSON above 4 KB is gzipped: DynamoDB bills writes per 1 KB and reads per 4 KB of item, and
+   * the execution record (rewritten every pass) shrinks to about a tenth. Until session 6 this
+   * was the inline limit (350 KB of plain JSON); such heads still read.
+   */
+  plainLimitBytes: 4_096,
   inlineLimitBytes: 350_000,
   chunkBytes: 350_000,
   /** TransactWriteItems: 100 items, 4 MB in all (DynamoDB developer guide, "Service quotas"). */
@@ -31,6 +37,7 @@ export const DOCUMENT_LIMITS = {
 } as const;
 
 export interface DocumentLimits {
+  readonly plainLimitBytes: number;
   readonly inlineLimitBytes: number;
   readonly chunkBytes: number;
   readonly transactionItems: number;
@@ -73,7 +80,7 @@ export function encodeDocument(
 ): EncodedDocument {
   const json = JSON.stringify(value);
   const jsonBytes = Buffer.byteLength(json, "utf8");
-  if (jsonBytes <= limits.inlineLimitBytes)
+  if (jsonBytes <= Math.min(limits.plainLimitBytes, limits.inlineLimitBytes))
     return { head: { encoding: "json", doc: json }, chunks: [], bytes: jsonBytes };
   const zipped = gzipSync(json);
   if (zipped.byteLength <= limits.inlineLimitBytes) {

@@ -3,6 +3,7 @@
  * `TABLE` in stack-contract.ts). docs/control-plane.md, "Store", lists every item. In short,
  * per workload `W#<id>`: `META` (the summary, the condition of every status change),
  * `SPEC`, `PLAN#v<n>`, `EXEC` (documents, chunked when large: dynamodb-documents.ts),
+ * `FOLD#` (the buckets of the record's worker fold: dynamodb-fold-buckets.ts),
  * `LEASE`, `EV#`/`HB#` (worker events), `AT#` (attempt starts), `EL#` (the log of both, in
  * arrival order, that incremental passes read), `CE#` (cloud events),
  * `AUDIT#<at>#<hash>`, `COST#<instance>` (settled instance costs); outside it: `IDEM#<owner>|<key>`, `PROFILE#<signature>`, `REJECTED`.
@@ -62,6 +63,14 @@ import {
   fitsOneTransaction,
   IncompleteDocumentError,
 } from "./dynamodb-documents.ts";
+import {
+  decodeFold,
+  encodeFold,
+  FOLD_PREFIX,
+  FoldBucketError,
+  foldBucketVersion,
+  isFoldReference,
+} from "./dynamodb-fold-buckets.ts";
 
 /** The part of a DynamoDB document client this adapter uses. */
 export interface DocumentClientPort {
@@ -78,6 +87,8 @@ export interface DynamoDbStoreOptions {
   readonly idempotencyTtlSeconds?: number;
   /** Document size limits (tests lower them to exercise chunking). */
   readonly limits?: Partial<DocumentLimits>;
+  /** A fixed bucket count for the worker fold (default: one that grows with it; the measuring script compares counts). */
+  readonly workerFoldBuckets?: number;
 }
 
 const META = "META";
@@ -139,6 +150,17 @@ export class DynamoDbStore
   readonly #now: () => Date;
   readonly #idempotencyTtl: number;
   readonly #limits: DocumentLimits;
+  readonly #foldBuckets: number | undefined;
+  /**
+   * workload id -> the fold bucket map of the record version this store last read or wrote.
+   * A save expecting that version writes only the buckets whose hash changed and deletes the
+   * ones it replaced; any other save writes all its buckets, and what it leaves unnamed the
+   * next load deletes (getExecution).
+   */
+  readonly #knownBuckets = new Map<
+    string,
+    { readonly version: number; readonly buckets: Readonly<Record<string, string>> }
+  >();
   /** Specs never change after create: cached per id. */
   readonly #specs = new Map<string, string>();
 
@@ -150,6 +172,7 @@ export class DynamoDbStore
     this.#now = options.now ?? (() => new Date());
     this.#idempotencyTtl = options.idempotencyTtlSeconds ?? 86_400;
     this.#limits = { ...DOCUMENT_LIMITS, ...options.limits };
+    this.#foldBuckets = options.workerFoldBuckets;
   }
 
   // ---- workloads ----
@@ -320,31 +343,104 @@ export class DynamoDbStore
     };
   }
 
+  /**
+   * The record, with its worker fold joined from the bucket items it names (a record saved
+   * with the fold inline, before the buckets, reads as it is). The buckets are read with one
+   * query of the `FOLD#` prefix (billed by their total size, not per item); an item there
+   * that the record does not name, keyed at or below its version, can never be named again
+   * (a later record names only its own new keys and those this one names) and is deleted:
+   * what a pass that crashed between its buckets and its record left. Re-reads when a writer
+   * replaced the record under the read.
+   */
   async getExecution(id: string): Promise<StoredExecution | undefined> {
-    const read = await this.#readDocument(workloadPk(id), EXEC);
-    if (read === undefined) return undefined;
-    return { record: read.value as ExecutionRecord, version: Number(read.head.version) };
+    const pk = workloadPk(id);
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const read = await this.#readDocument(pk, EXEC);
+      if (read === undefined) return undefined;
+      const version = Number(read.head.version);
+      const { workerFold, ...record } = read.value as ExecutionRecord & { readonly workerFold?: unknown };
+      if (!isFoldReference(workerFold)) return { record: read.value as ExecutionRecord, version };
+      const items = await this.#queryPrefix(pk, FOLD_PREFIX);
+      const named = new Set(Object.values(workerFold.buckets));
+      const bodies = new Map<string, Uint8Array>();
+      const unreachable: string[] = [];
+      for (const item of items) {
+        const sk = String(item.sk);
+        if (named.has(sk)) bodies.set(sk, item.body as Uint8Array);
+        else if (foldBucketVersion(sk) <= version) unreachable.push(sk);
+      }
+      try {
+        const fold = decodeFold(workerFold, bodies);
+        await this.#deleteKeys(pk, unreachable);
+        this.#knownBuckets.set(id, { version, buckets: workerFold.buckets });
+        return { record: { ...record, workerFold: fold }, version };
+      } catch (error) {
+        if (!(error instanceof FoldBucketError)) throw error;
+        lastError = error;
+      }
+    }
+    throw new StoreReadError(`could not read the worker fold of ${id} whole after 3 tries`, { cause: lastError });
   }
 
+  /**
+   * Conditional on `expectedVersion`. The worker fold goes to bucket items
+   * (dynamodb-fold-buckets.ts): those the stored record does not name are written first, so
+   * the record never names a missing bucket; a lost condition deletes them again (unless the
+   * winner names the same ones), and a won one deletes the buckets no longer named.
+   */
   async saveExecution(id: string, expectedVersion: number, record: ExecutionRecord): Promise<void> {
     const pk = workloadPk(id);
     const next = expectedVersion + 1;
-    const encoded = encodeDocument(record, EXEC, contentGeneration(JSON.stringify(record)), this.#limits);
+    const known = this.#knownBuckets.get(id);
+    const previousBuckets = known?.version === expectedVersion ? known.buckets : undefined;
+    const fold =
+      record.workerFold === undefined
+        ? undefined
+        : encodeFold(record.workerFold, previousBuckets, next, this.#limits.chunkBytes, this.#foldBuckets);
+    const stored = fold === undefined ? record : { ...record, workerFold: fold.reference };
+    if (fold !== undefined) {
+      await this.#batchWrite(
+        fold.writes.map((bucket) => ({ PutRequest: { Item: { pk, sk: bucket.sk, body: bucket.body } } })),
+      );
+    }
+    const encoded = encodeDocument(stored, EXEC, contentGeneration(JSON.stringify(stored)), this.#limits);
     const condition = expectedVersion === 0 ? "attribute_not_exists(pk)" : "#version = :expected";
     const previous = expectedVersion === 0 ? undefined : await this.#get(pk, EXEC);
-    await this.#writeDocument(
-      pk,
-      EXEC,
-      encoded,
-      { version: next, savedAt: this.#now().toISOString() },
-      condition,
-      expectedVersion === 0 ? undefined : expectedVersion,
-    );
-    // The superseded generation is unreachable once the head moved on.
+    try {
+      await this.#writeDocument(
+        pk,
+        EXEC,
+        encoded,
+        { version: next, savedAt: this.#now().toISOString() },
+        condition,
+        expectedVersion === 0 ? undefined : expectedVersion,
+      );
+    } catch (error) {
+      this.#knownBuckets.delete(id);
+      if (error instanceof VersionConflictError && fold !== undefined && fold.writes.length > 0) {
+        // The winner names one of these only where it wrote the very same bucket.
+        const winner = (await this.#readDocument(pk, EXEC))?.value as { workerFold?: unknown } | undefined;
+        const named = new Set(isFoldReference(winner?.workerFold) ? Object.values(winner.workerFold.buckets) : []);
+        await this.#deleteKeys(
+          pk,
+          fold.writes.map((bucket) => bucket.sk).filter((sk) => !named.has(sk)),
+        );
+      }
+      throw error;
+    }
+    if (fold === undefined) this.#knownBuckets.delete(id);
+    else this.#knownBuckets.set(id, { version: next, buckets: fold.reference.buckets });
+    // The superseded generation and buckets are unreachable once the head moved on.
     const written = encoded.head.encoding === "gzip-chunks" ? encoded.head.generation : undefined;
     if (previous?.encoding === "gzip-chunks" && previous.generation !== written) {
       await this.#deleteChunks(pk, chunkPrefix(EXEC, Number(previous.generation)));
     }
+    const kept = new Set(Object.values(fold?.reference.buckets ?? {}));
+    await this.#deleteKeys(
+      pk,
+      Object.values(previousBuckets ?? {}).filter((sk) => !kept.has(sk)),
+    );
   }
 
   // ---- profiling phase ----
@@ -730,6 +826,10 @@ export class DynamoDbStore
       ProjectionExpression: "pk, sk",
     });
     await this.#batchWrite(keys.map((key) => ({ DeleteRequest: { Key: { pk: key.pk, sk: key.sk } } })));
+  }
+
+  async #deleteKeys(pk: string, sks: readonly string[]): Promise<void> {
+    await this.#batchWrite(sks.map((sk) => ({ DeleteRequest: { Key: { pk, sk } } })));
   }
 
   /** BatchWriteItem in groups of 25 (its limit), resending what DynamoDB left unprocessed. */

@@ -27,6 +27,14 @@ describe("encodeDocument / decodeDocument", () => {
     expect(decodeDocument({ ...encoded.head }, undefined)).toEqual({ a: 1 });
   });
 
+  it("gzips JSON above the plain limit although it would fit inline as text", () => {
+    const value = { text: "ab".repeat(3000) };
+    const encoded = encodeDocument(value, "EXEC", 7, DOCUMENT_LIMITS);
+    expect(encoded.head.encoding).toBe("gzip");
+    expect(encoded.bytes).toBeLessThan(DOCUMENT_LIMITS.plainLimitBytes);
+    expect(decodeDocument({ ...encoded.head }, undefined)).toEqual(value);
+  });
+
   it("gzips a large but compressible document inline", () => {
     const value = { text: "a".repeat(5000) };
     const encoded = encodeDocument(value, "EXEC", 7, limits);

@@ -10,8 +10,15 @@
  *       the reconciler re-plans around the lost instance on its next pass.
  */
 import { type CloudInstance, type CloudPort, SATURN_TAGS } from "../cloud/cloud-port.ts";
+import type { WorkerEvent } from "../protocol/worker-protocol.ts";
 import { isLive } from "../reconciler/plan-view.ts";
-import { FINAL_STATUSES, type WorkloadStore, type WorkloadSummary } from "../store/workload-store.ts";
+import { lastHeardByInstance } from "../reconciler/worker-fold-buckets.ts";
+import {
+  FINAL_STATUSES,
+  type WorkerEventLog,
+  type WorkloadStore,
+  type WorkloadSummary,
+} from "../store/workload-store.ts";
 import { PROFILER_ROLE } from "./profiling-phase-record.ts";
 
 export interface SweepDecision {
@@ -59,7 +66,7 @@ export function sweepDecisions(input: SweepInput): SweepDecision[] {
 }
 
 export interface SweepDeps {
-  readonly store: WorkloadStore;
+  readonly store: WorkloadStore & WorkerEventLog;
   readonly cloud: CloudPort;
 }
 
@@ -83,14 +90,34 @@ export async function runSweep(
     if (record === undefined) continue;
     workloads.set(id, record);
     if (record.status !== "approved" && record.status !== "running" && record.status !== "profiling") continue;
-    for (const event of await deps.store.workerEvents(id)) {
-      const at = Date.parse(event.sentAt) / 1000;
-      if (Number.isFinite(at) && at > (lastEventAt.get(event.instanceId) ?? Number.NEGATIVE_INFINITY)) {
-        lastEventAt.set(event.instanceId, at);
-      }
+    for (const [instanceId, at] of await lastHeard(deps.store, id)) {
+      if (at > (lastEventAt.get(instanceId) ?? Number.NEGATIVE_INFINITY)) lastEventAt.set(instanceId, at);
     }
   }
   const decisions = sweepDecisions({ instances: live, workloads, lastEventAt, ...options });
   if (decisions.length > 0) await deps.cloud.terminate(decisions.map((decision) => decision.instanceId));
   return decisions;
+}
+
+/**
+ * instance id -> latest `sentAt` of a worker event from it. With a worker fold in the
+ * execution record (every pass stores one): the fold's per-node times and alive reports,
+ * plus the events logged after its cursor; else (the profiling phase, a record not yet
+ * passed) every stored event.
+ */
+async function lastHeard(store: SweepDeps["store"], workloadId: string): Promise<Map<string, number>> {
+  const fold = (await store.getExecution(workloadId))?.record.workerFold;
+  if (fold === undefined) return latestPerInstance(new Map(), await store.workerEvents(workloadId));
+  const tail = await store.workerLogSince(workloadId, fold.cursor);
+  return latestPerInstance(lastHeardByInstance(fold.state), tail.events);
+}
+
+function latestPerInstance(heard: Map<string, number>, events: readonly WorkerEvent[]): Map<string, number> {
+  for (const event of events) {
+    const at = Date.parse(event.sentAt) / 1000;
+    if (Number.isFinite(at) && at > (heard.get(event.instanceId) ?? Number.NEGATIVE_INFINITY)) {
+      heard.set(event.instanceId, at);
+    }
+  }
+  return heard;
 }
