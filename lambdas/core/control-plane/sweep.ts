@@ -12,7 +12,7 @@
 import { type CloudInstance, type CloudPort, SATURN_TAGS } from "../cloud/cloud-port.ts";
 import type { WorkerEvent } from "../protocol/worker-protocol.ts";
 import { isLive } from "../reconciler/plan-view.ts";
-import { lastHeardByInstance } from "../reconciler/worker-fold-buckets.ts";
+import { lastHeardFrom } from "../reconciler/worker-fold-state.ts";
 import {
   FINAL_STATUSES,
   type WorkerEventLog,
@@ -109,7 +109,7 @@ async function lastHeard(store: SweepDeps["store"], workloadId: string): Promise
   const fold = (await store.getExecution(workloadId))?.record.workerFold;
   if (fold === undefined) return latestPerInstance(new Map(), await store.workerEvents(workloadId));
   const tail = await store.workerLogSince(workloadId, fold.cursor);
-  return latestPerInstance(lastHeardByInstance(fold.state), tail.events);
+  return latestPerInstance(lastHeardFrom(fold.state), tail.events);
 }
 
 function latestPerInstance(heard: Map<string, number>, events: readonly WorkerEvent[]): Map<string, number> {

@@ -128,24 +128,6 @@ export function joinWorkerFold(hot: WorkerFoldState, buckets: Iterable<WorkerFol
   return { attempts, alive };
 }
 
-/**
- * instance id -> the latest time (seconds) the state heard from it: any event of an attempt
- * on it, or an alive report. What the sweeper counts as a sign of life.
- */
-export function lastHeardByInstance(state: WorkerFoldState): Map<string, number> {
-  const heard = new Map<string, number>();
-  const note = (instanceId: string, at: number) => {
-    if (at > (heard.get(instanceId) ?? Number.NEGATIVE_INFINITY)) heard.set(instanceId, at);
-  };
-  for (const attempt of Object.values(state.attempts)) {
-    for (const [instanceId, at] of Object.entries(attempt.nodeLastAt)) note(instanceId, at);
-  }
-  for (const [instanceId, reports] of Object.entries(state.alive)) {
-    for (const report of reports) note(instanceId, report.at);
-  }
-  return heard;
-}
-
 function ended(attempt: FoldedAttempt): boolean {
   return attempt.completed !== undefined || attempt.failure !== undefined || attempt.stopped;
 }

@@ -4,7 +4,6 @@ import { WORKER_PROTOCOL, type WorkerEvent } from "../../../lambdas/core/protoco
 import type { AttemptStart } from "../../../lambdas/core/reconciler/worker-events-fold.ts";
 import {
   joinWorkerFold,
-  lastHeardByInstance,
   newestFoldTime,
   splitWorkerFold,
   WORKER_FOLD_ENTRIES_PER_BUCKET,
@@ -18,6 +17,7 @@ import {
   applyToFold,
   attemptKey,
   EMPTY_WORKER_FOLD,
+  lastHeardFrom,
   type WorkerFoldState,
 } from "../../../lambdas/core/reconciler/worker-fold-state.ts";
 
@@ -208,13 +208,13 @@ describe("joinWorkerFold", () => {
   });
 });
 
-describe("lastHeardByInstance", () => {
+describe("lastHeardFrom", () => {
   it("takes each instance's latest attempt event or alive report", () => {
     const state = applyToFold(EMPTY_WORKER_FOLD, {
       starts: [start(1, 0)],
       events: [event("heartbeat", 1, 100, "e1"), event("agent-alive", 1, 250, "e2"), event("agent-alive", 2, 40, "e3")],
     });
-    expect(lastHeardByInstance(state)).toEqual(
+    expect(lastHeardFrom(state)).toEqual(
       new Map([
         ["i-1", T0 + 250],
         ["i-2", T0 + 40],
