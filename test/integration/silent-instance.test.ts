@@ -28,9 +28,12 @@ describe("an instance whose agent never reports", { timeout: 240_000 }, () => {
     harness.agents.silent = (instanceId) => instanceId === silentId;
     const approvedAt = harness.now;
 
-    // Minute ticks: the instance must be gone within a pass of the boot timeout.
+    // Still there 12 minutes in; then minute ticks: gone within a pass of the boot timeout.
+    for (let k = 0; k < 3; k++) await harness.tick(id, 240);
+    const early = (await harness.instances(id)).find((i) => i.InstanceId === silentId)?.State?.Name;
+    expect(early).toBe("running");
     let terminatedAt: number | undefined;
-    for (let k = 0; k < 25 && terminatedAt === undefined; k++) {
+    for (let k = 0; k < 10 && terminatedAt === undefined; k++) {
       await harness.tick(id, 60);
       const state = (await harness.instances(id)).find((i) => i.InstanceId === silentId)?.State?.Name;
       if (state === "shutting-down" || state === "terminated") terminatedAt = harness.now;
