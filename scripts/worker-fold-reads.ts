@@ -12,13 +12,10 @@
 
 import { randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { MotoServer } from "../cli/local/moto-server.ts";
 import { type DocumentClientPort, DynamoDbStore } from "../lambdas/adapters/dynamodb-store.ts";
-import { TABLE } from "../lambdas/config/stack-contract.ts";
 import { WORKER_PROTOCOL, type WorkerEvent } from "../lambdas/core/protocol/worker-protocol.ts";
 import { applyToFold, EMPTY_WORKER_FOLD, type StoredWorkerFold } from "../lambdas/core/reconciler/worker-fold-state.ts";
+import { startMotoStoreTable } from "./moto-store-table.ts";
 
 const arg = (name: string, fallback: number) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -47,31 +44,9 @@ class Counter implements DocumentClientPort {
   }
 }
 
-const moto = await MotoServer.start();
+const { moto, tableName, documents } = await startMotoStoreTable("fold-reads");
 try {
-  const raw = new DynamoDBClient({
-    region: "us-east-1",
-    endpoint: moto.endpoint,
-    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
-  });
-  const tableName = "fold-reads";
-  await raw.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [
-        { AttributeName: TABLE.partitionKey, AttributeType: "S" },
-        { AttributeName: TABLE.sortKey, AttributeType: "S" },
-      ],
-      KeySchema: [
-        { AttributeName: TABLE.partitionKey, KeyType: "HASH" },
-        { AttributeName: TABLE.sortKey, KeyType: "RANGE" },
-      ],
-    }),
-  );
-  const counter = new Counter(
-    DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } }) as DocumentClientPort,
-  );
+  const counter = new Counter(documents);
   let clockMs = T0;
   const store = new DynamoDbStore({ tableName, client: counter, now: () => new Date(clockMs) });
   const jobIds = Array.from({ length: JOBS }, (_, k) => `job-${String(k).padStart(4, "0")}`);

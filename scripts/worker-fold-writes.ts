@@ -19,12 +19,8 @@
  *      [--minutes 60] [--buckets N (fixed; default: the store's growing count)]
  * (docs/control-plane.md, "What a pass writes", quotes it)
  */
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { MotoServer } from "../cli/local/moto-server.ts";
 import { DOCUMENT_LIMITS, encodeDocument } from "../lambdas/adapters/dynamodb-documents.ts";
 import { type DocumentClientPort, DynamoDbStore } from "../lambdas/adapters/dynamodb-store.ts";
-import { TABLE } from "../lambdas/config/stack-contract.ts";
 import { WORKER_PROTOCOL, type WorkerEvent } from "../lambdas/core/protocol/worker-protocol.ts";
 import { createExecutionRecord } from "../lambdas/core/reconciler/create-record.ts";
 import type { ExecutionRecord } from "../lambdas/core/reconciler/execution-record.ts";
@@ -39,6 +35,7 @@ import {
 } from "../test/adapters/fixtures/max-worker-fold.ts";
 import { twoJobPlan } from "../test/core/reconciler/fixtures.ts";
 import { smallWorkload } from "../test/sim/fixtures/workloads.ts";
+import { startMotoStoreTable } from "./moto-store-table.ts";
 
 const arg = (name: string, fallback: number) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -170,31 +167,9 @@ const oldLayoutBytes = (record: ExecutionRecord) => {
   };
 };
 
-const moto = await MotoServer.start();
+const { moto, tableName, documents } = await startMotoStoreTable("fold-writes");
 try {
-  const raw = new DynamoDBClient({
-    region: "us-east-1",
-    endpoint: moto.endpoint,
-    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
-  });
-  const tableName = "fold-writes";
-  await raw.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: "PAY_PER_REQUEST",
-      AttributeDefinitions: [
-        { AttributeName: TABLE.partitionKey, AttributeType: "S" },
-        { AttributeName: TABLE.sortKey, AttributeType: "S" },
-      ],
-      KeySchema: [
-        { AttributeName: TABLE.partitionKey, KeyType: "HASH" },
-        { AttributeName: TABLE.sortKey, KeyType: "RANGE" },
-      ],
-    }),
-  );
-  const counter = new WriteCounter(
-    DynamoDBDocumentClient.from(raw, { marshallOptions: { removeUndefinedValues: true } }) as DocumentClientPort,
-  );
+  const counter = new WriteCounter(documents);
   const store = new DynamoDbStore({
     tableName,
     client: counter,
